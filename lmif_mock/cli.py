@@ -1,0 +1,131 @@
+"""``python -m lmif_mock``: the fake LMIF from a shell, for people and for tests in any language."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lmif_mock import fixture_files
+from lmif_mock.events import CATEGORIES, EVENT_TYPES
+from lmif_mock.payloads import EventFactory
+from lmif_mock.signing import SIGNATURE_HEADER, sign, verify
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _cmd_events(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        if args.type not in EVENT_TYPES:
+            print(
+                f"error: unknown event type {args.type!r}; run 'events' to list them",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        event = EventFactory(args.seed).build(args.type)
+        print(json.dumps(event.envelope(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for category, types in CATEGORIES.items():
+        print(f"{category}:")
+        for event_type in types:
+            print(f"  {event_type}")
+    return EXIT_OK
+
+
+def _read_payload(args: argparse.Namespace) -> bytes:
+    if args.payload is not None:
+        return str(args.payload).encode("utf-8")
+    if args.file is not None:
+        return Path(args.file).read_bytes()
+    return sys.stdin.buffer.read()
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    print(f"{SIGNATURE_HEADER}: {sign(_read_payload(args), args.secret)}")
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    if verify(_read_payload(args), args.signature, args.secret):
+        print("valid")
+        return EXIT_OK
+    print("invalid")
+    return EXIT_FAILED
+
+
+def _cmd_fixtures(args: argparse.Namespace) -> int:
+    directory = Path(args.dir)
+    if args.check:
+        problems = fixture_files.check(directory)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print(
+                f"{len(problems)} fixture file(s) out of date; run 'python -m lmif_mock fixtures'",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        print(f"fixtures in {directory} match the code")
+        return EXIT_OK
+    changed = fixture_files.write(directory)
+    print(f"wrote {len(changed)} changed file(s) under {directory}")
+    return EXIT_OK
+
+
+def _payload_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--payload", help="the body as text (UTF-8)")
+    source.add_argument("--file", help="read the body from this file (exact bytes)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; kept separate so tests and docs can inspect it."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lmif_mock",
+        description="A fake LMIF webhook provider for testing webhook receivers.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    events = commands.add_parser("events", help="list the event catalogue or show a sample event")
+    events.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    events.add_argument("type", nargs="?", help="event type, with 'show'")
+    events.add_argument("--seed", type=int, default=0, help="seed for the sample data (default 0)")
+    events.set_defaults(handler=_cmd_events)
+
+    signer = commands.add_parser("sign", help="print the X-LMIF-Signature header for a body")
+    signer.add_argument("--secret", required=True)
+    _payload_options(signer)
+    signer.set_defaults(handler=_cmd_sign)
+
+    verifier = commands.add_parser("verify", help="check a signature; exit 0 if valid, 1 if not")
+    verifier.add_argument("--secret", required=True, action="append", help="repeat for several")
+    verifier.add_argument("--signature", required=True)
+    _payload_options(verifier)
+    verifier.set_defaults(handler=_cmd_verify)
+
+    fixtures = commands.add_parser(
+        "fixtures", help="regenerate (or --check) the fixtures directory"
+    )
+    fixtures.add_argument(
+        "--dir", default="fixtures", help="fixtures directory (default ./fixtures)"
+    )
+    fixtures.add_argument("--check", action="store_true", help="fail if files differ from the code")
+    fixtures.set_defaults(handler=_cmd_fixtures)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit code (0 ok, 1 failed check, 2 usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["events"])
+    if args.command == "events" and args.action == "show" and not args.type:
+        parser.error("events show needs an event type")
+    handler = args.handler
+    code: int = handler(args)
+    return code

@@ -1,0 +1,145 @@
+"""The provider's event catalogue, the envelope every event travels in, and its exact wire bytes.
+
+There is deliberately one function, :func:`encode`, that turns an event into bytes. The dispatcher
+signs those bytes and sends those bytes; nothing serialises an event a second time, so the signature
+can never cover something other than what the receiver reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from lmif_mock.errors import EncodingError, UnknownEventType
+from lmif_mock.timestamps import format_timestamp, parse_timestamp, utc
+
+API_VERSION = "v1"
+
+#: Event types grouped as the provider's overview table lists them.
+CATEGORIES: Mapping[str, tuple[str, ...]] = {
+    "box": ("box.created", "box.updated", "box.deleted"),
+    "violation": ("violation.detected", "violation.resolved", "violation.appealed"),
+    "grace_period": (
+        "grace_period.started",
+        "grace_period.reminder",
+        "grace_period.ending",
+        "grace_period.expired",
+        "grace_period.resolved",
+    ),
+    "license": (
+        "license.requested",
+        "license.approved",
+        "license.denied",
+        "license.expiring",
+        "license.expired",
+        "license.revoked",
+    ),
+    "detection": ("detection.match_found", "detection.scan_complete"),
+}
+
+#: All 24 event types, in the order the provider documents them.
+EVENT_TYPES: tuple[str, ...] = tuple(t for types in CATEGORIES.values() for t in types)
+
+_KNOWN = frozenset(EVENT_TYPES)
+
+
+def check_event_type(event_type: object) -> str:
+    """Return ``event_type`` if the provider documents it, else raise :class:`UnknownEventType`."""
+    if not isinstance(event_type, str) or event_type not in _KNOWN:
+        raise UnknownEventType(event_type)
+    return event_type
+
+
+def category_of(event_type: str) -> str:
+    """The catalogue category (``"box"``, ``"license"``...) an event type belongs to."""
+    return check_event_type(event_type).split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event as a particular webhook receives it.
+
+    The same event (same ``id``) fans out to every subscribed webhook; each copy differs only in
+    ``meta.webhookId``, so :meth:`for_webhook` makes the copy and :attr:`body` gives its bytes.
+    ``type`` is not checked here on purpose: tests need to send types a receiver has never heard of.
+    """
+
+    id: str
+    type: str
+    created_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+    webhook_id: str | None = None
+    api_version: str = API_VERSION
+
+    def envelope(self) -> dict[str, Any]:
+        """The JSON object the provider sends, keys in the documented order."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "createdAt": format_timestamp(self.created_at),
+            "data": self.data,
+            "meta": {"apiVersion": self.api_version, "webhookId": self.webhook_id},
+        }
+
+    @cached_property
+    def body(self) -> bytes:
+        """The exact bytes sent (and signed) for this copy of the event; computed once."""
+        return encode(self)
+
+    def for_webhook(self, webhook_id: str) -> Event:
+        """This event as delivered to ``webhook_id`` (same id, type, time and data)."""
+        return replace(self, webhook_id=webhook_id)
+
+    @classmethod
+    def from_envelope(cls, envelope: Mapping[str, Any]) -> Event:
+        """Rebuild an event from a decoded envelope (from storage or a fixture)."""
+        meta = envelope.get("meta") or {}
+        return cls(
+            id=envelope["id"],
+            type=envelope["type"],
+            created_at=parse_timestamp(envelope["createdAt"]),
+            data=envelope["data"],
+            webhook_id=meta.get("webhookId"),
+            api_version=meta.get("apiVersion", API_VERSION),
+        )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "created_at", utc(self.created_at))
+
+
+def encode(event: Event) -> bytes:
+    """Serialise ``event`` the way the provider's JavaScript does: ``JSON.stringify`` then UTF-8.
+
+    Compact separators, non-ASCII characters kept as they are, and integral floats written as
+    integers (``100.0`` becomes ``100``, as JavaScript has a single number type). Values JSON
+    cannot carry (NaN, infinities, sets, arbitrary objects) raise :class:`EncodingError` naming
+    the problem, rather than producing bytes no real provider would send.
+    """
+    try:
+        text = json.dumps(
+            _javascript_numbers(event.envelope()),
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+    except (TypeError, ValueError) as exc:
+        raise EncodingError(f"event {event.id} cannot be encoded as JSON: {exc}") from exc
+    return text.encode("utf-8")
+
+
+def _javascript_numbers(value: Any) -> Any:
+    """Copy ``value`` with floats like ``3.0`` as ints, so the text matches JavaScript's."""
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e21:
+            return int(value)
+        return value
+    if isinstance(value, Mapping):
+        return {key: _javascript_numbers(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_javascript_numbers(item) for item in value]
+    return value
