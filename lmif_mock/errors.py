@@ -20,3 +20,11 @@ class UnknownEventType(LMIFMockError, ValueError):
 
 class EncodingError(LMIFMockError, ValueError):
     """Event data that cannot become the JSON the provider would send (NaN, sets, objects...)."""
+
+
+class NotFoundError(LMIFMockError, LookupError):
+    """No webhook, event or delivery has the id asked for."""
+
+
+class ConflictError(LMIFMockError):
+    """The request clashes with the current state (e.g. an attempt is already in flight)."""

@@ -1,0 +1,440 @@
+"""Fan an event out to its webhooks, make every attempt, record it, and schedule the next one.
+
+Life of a delivery: created ``pending``; attempt 1 runs at once (or after a ``delay`` fault); a
+failure schedules the next attempt on the clock per the :class:`RetryPolicy`; a 2xx, or the last
+allowed failure, settles it ``succeeded`` or ``failed``. Whatever the receiver or the transport
+does (hangs, resets, garbage, exceptions in this very code), the attempt is recorded and the
+delivery moves on: nothing is ever lost.
+
+On a :class:`VirtualClock` everything happens on the caller's thread: ``dispatch`` returns after the
+first attempts, and retries run inside ``clock.advance``. On a real clock the clock's thread hands
+due attempts to a bounded pool of workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
+
+from lmif_mock.clock import Clock, Timer, VirtualClock
+from lmif_mock.errors import ConflictError, NotFoundError
+from lmif_mock.events import EVENT_TYPES, Event
+from lmif_mock.faults import NO_FAULTS, FaultError, Faults, signed_request
+from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Trigger, Webhook
+from lmif_mock.retry import RetryPolicy
+from lmif_mock.signing import SIGNATURE_HEADER
+from lmif_mock.store import Store
+from lmif_mock.transports import (
+    USER_AGENT,
+    HTTPTransport,
+    OutgoingRequest,
+    Response,
+    Transport,
+    TransportError,
+    transport_for_app,
+)
+
+log = logging.getLogger("lmif_mock.dispatcher")
+
+#: How much of a receiver's answer is kept on the attempt record.
+EXCERPT_CHARS = 1024
+_KNOWN_TYPES = frozenset(EVENT_TYPES)
+
+AttemptListener = Callable[[Delivery, Attempt], None]
+
+
+class Dispatcher:
+    """Turns events into deliveries and deliveries into recorded attempts."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        http: Transport | None = None,
+        max_workers: int = 8,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+        self.http = http or HTTPTransport()
+        self.synchronous = isinstance(clock, VirtualClock)
+        self._app_transports: dict[int, Transport] = {}
+        self._timers: dict[str, Timer] = {}
+        self._in_flight: set[str] = set()
+        self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._listeners: list[AttemptListener] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._max_workers = max_workers
+
+    # -- public -------------------------------------------------------------------------------
+
+    def on_attempt(self, listener: AttemptListener) -> None:
+        """Call ``listener(delivery, attempt)`` after every recorded attempt (e.g. to log it)."""
+        self._listeners.append(listener)
+
+    def subscribers(self, event_type: str) -> list[Webhook]:
+        """Enabled webhooks that get ``event_type``; undocumented types go to every enabled one."""
+        known = event_type in _KNOWN_TYPES
+        return [
+            w
+            for w in self.store.list_webhooks()
+            if w.enabled and (w.subscribes_to(event_type) or not known)
+        ]
+
+    def dispatch(
+        self,
+        event: Event,
+        *,
+        faults: Faults = NO_FAULTS,
+        policy: RetryPolicy | None = None,
+        webhooks: Iterable[Webhook] | None = None,
+    ) -> list[Delivery]:
+        """Record ``event`` and start one delivery per subscribed webhook (plus fault copies)."""
+        targets = list(webhooks) if webhooks is not None else self.subscribers(event.type)
+        if faults.signature == "previous_secret":
+            unrotated = [w.id for w in targets if w.previous_secret is None]
+            if unrotated:
+                raise FaultError(
+                    f"previous_secret needs rotated webhooks; not rotated: {', '.join(unrotated)}"
+                )
+        self.store.add_event(event)
+        created: list[Delivery] = []
+        for webhook in targets:
+            created.extend(self._start(event, webhook, faults, policy or self.policy))
+        return created
+
+    def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
+        """Deliver a stored event again: new deliveries, same event id and same bytes."""
+        event = self.store.get_event(event_id)
+        if event is None:
+            raise NotFoundError(f"no event {event_id!r}")
+        if webhook_ids is None:
+            targets = self.subscribers(event.type)
+        else:
+            targets = []
+            for webhook_id in webhook_ids:
+                webhook = self.store.get_webhook(webhook_id)
+                if webhook is None:
+                    raise NotFoundError(f"no webhook {webhook_id!r}")
+                targets.append(webhook)
+        created: list[Delivery] = []
+        for webhook in targets:
+            created.extend(self._start(event, webhook, NO_FAULTS, self.policy))
+        return created
+
+    def retry(self, delivery_id: str) -> Delivery:
+        """Attempt a delivery again now, whatever its state, and resettle it on the result."""
+        with self._lock:
+            delivery = self.store.get_delivery(delivery_id)
+            if delivery is None:
+                raise NotFoundError(f"no delivery {delivery_id!r}")
+            if delivery_id in self._in_flight:
+                raise ConflictError(f"an attempt of {delivery_id} is in flight; try again shortly")
+            timer = self._timers.pop(delivery_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._attempt(delivery_id, manual=True)
+        settled = self.store.get_delivery(delivery_id)
+        assert settled is not None
+        return settled
+
+    def recover(self) -> int:
+        """Reschedule every pending delivery at its recorded due time (after a restart)."""
+        count = 0
+        now = self.clock.now()
+        for delivery in self.store.list_deliveries(status="pending"):
+            due = delivery.next_attempt_at or now
+            self._schedule(delivery.id, due)
+            count += 1
+        return count
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no attempt is in flight (real clocks); ``False`` on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def reset(self) -> None:
+        """Cancel every scheduled attempt (the store is cleared by its owner)."""
+        with self._lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+
+    def close(self) -> None:
+        """Stop scheduling, finish what is running, release connections and threads."""
+        self.reset()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self.http.close()
+        for transport in self._app_transports.values():
+            transport.close()
+
+    def forget_app(self, app: object) -> None:
+        """Drop the cached transport of an in-process app (when its webhook is deleted)."""
+        transport = self._app_transports.pop(id(app), None)
+        if transport is not None:
+            transport.close()
+
+    # -- delivery life cycle ------------------------------------------------------------------
+
+    def _start(
+        self, event: Event, webhook: Webhook, faults: Faults, policy: RetryPolicy
+    ) -> list[Delivery]:
+        copy = event.for_webhook(webhook.id)
+        now = self.clock.now()
+        due = now + faults.delay
+        original = Delivery(
+            id=new_id(PREFIXES["delivery"], self.rng),
+            event_id=event.id,
+            event_type=event.type,
+            webhook_id=webhook.id,
+            created_at=now,
+            next_attempt_at=due,
+            body=copy.body,
+            faults=faults,
+            policy=policy,
+        )
+        copies_faults = replace(faults, duplicates=0, concurrent_duplicates=0)
+        sequential = [self._copy(original, copies_faults) for _ in range(faults.duplicates)]
+        concurrent = [
+            self._copy(original, copies_faults) for _ in range(faults.concurrent_duplicates)
+        ]
+        for delivery in (original, *concurrent, *sequential):
+            self.store.put_delivery(delivery)
+        if faults.delay:
+            for delivery in (original, *concurrent, *sequential):
+                self._schedule(delivery.id, due)
+        elif concurrent:
+            self._run_now(
+                lambda: self._release_together([original.id, *(d.id for d in concurrent)])
+            )
+            for delivery in sequential:
+                self._run_now(functools.partial(self._attempt, delivery.id))
+        else:
+            for delivery in (original, *sequential):
+                self._run_now(functools.partial(self._attempt, delivery.id))
+        found = [self.store.get_delivery(d.id) for d in (original, *concurrent, *sequential)]
+        return [d for d in found if d is not None]
+
+    def _copy(self, original: Delivery, faults: Faults) -> Delivery:
+        return replace(
+            original,
+            id=new_id(PREFIXES["delivery"], self.rng),
+            faults=faults,
+            duplicate_of=original.id,
+        )
+
+    def _release_together(self, delivery_ids: list[str]) -> None:
+        """First attempts of ``delivery_ids`` from separate threads, released by one barrier."""
+        barrier = threading.Barrier(len(delivery_ids))
+        threads = [
+            threading.Thread(
+                target=self._attempt, args=(d,), kwargs={"barrier": barrier}, daemon=True
+            )
+            for d in delivery_ids
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _run_now(self, work: Callable[[], None]) -> None:
+        if self.synchronous:
+            work()
+        else:
+            self._submit(work)
+
+    def _submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="lmif-send")
+            pool = self._pool
+        pool.submit(work)
+
+    def _schedule(self, delivery_id: str, when: datetime) -> None:
+        def due() -> None:
+            with self._lock:
+                self._timers.pop(delivery_id, None)
+            self._run_now(lambda: self._attempt(delivery_id))
+
+        with self._lock:
+            old = self._timers.pop(delivery_id, None)
+            if old is not None:
+                old.cancel()
+            self._timers[delivery_id] = self.clock.call_at(when, due)
+
+    def _attempt(
+        self, delivery_id: str, *, manual: bool = False, barrier: threading.Barrier | None = None
+    ) -> None:
+        """Make one attempt and record it; never raises (a bug here is recorded, not thrown)."""
+        with self._lock:
+            delivery = self.store.get_delivery(delivery_id)
+            if delivery is None or delivery_id in self._in_flight:
+                return
+            if delivery.status != "pending" and not manual:
+                return
+            self._in_flight.add(delivery_id)
+        try:
+            attempt = self._make_attempt(delivery, manual, barrier)
+        except Exception as exc:  # pragma: no cover - defensive: the dispatcher must live on
+            log.exception("internal error while attempting %s", delivery_id)
+            attempt = Attempt(
+                number=delivery.attempt_count + 1,
+                at=self.clock.now(),
+                status_code=None,
+                error="internal_error",
+                duration=0.0,
+                message=f"lmif-mock internal error: {type(exc).__name__}: {exc}",
+                trigger="manual" if manual else "scheduled",
+            )
+        try:
+            self._settle(delivery_id, attempt)
+        finally:
+            with self._idle:
+                self._in_flight.discard(delivery_id)
+                self._idle.notify_all()
+
+    def _make_attempt(
+        self, delivery: Delivery, manual: bool, barrier: threading.Barrier | None
+    ) -> Attempt:
+        number = delivery.attempt_count + 1
+        trigger: Trigger = "manual" if manual else "scheduled"
+        at = self.clock.now()
+        webhook = self.store.get_webhook(delivery.webhook_id)
+        if webhook is None or not webhook.enabled:
+            if barrier is not None:
+                barrier.abort()
+            kind = "webhook_deleted" if webhook is None else "webhook_disabled"
+            return Attempt(number, at, None, kind, 0.0, f"not sent: {kind.replace('_', ' ')}",
+                           trigger=trigger)  # fmt: skip
+        signed = signed_request(
+            delivery.body,
+            webhook.secret,
+            delivery.faults.signature,
+            previous_secret=webhook.previous_secret,
+            rng=self.rng,
+        )
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if signed.signature is not None:
+            headers[SIGNATURE_HEADER] = signed.signature
+        request = OutgoingRequest(self._url_of(webhook), signed.body, headers)
+        transport = self._transport_for(webhook)
+        timeout = delivery.policy.timeout.total_seconds()
+        if barrier is not None:
+            # A sibling that could not be sent breaks the barrier; send this one anyway.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=timeout)
+        started = time.perf_counter()
+        try:
+            response: Response | None = transport.send(request, timeout)
+            failure: TransportError | None = None
+        except TransportError as exc:
+            response, failure = None, exc
+        duration = time.perf_counter() - started
+        return self._judge(
+            delivery, number, at, duration, trigger, signed.signature, response, failure
+        )
+
+    def _judge(
+        self,
+        delivery: Delivery,
+        number: int,
+        at: datetime,
+        duration: float,
+        trigger: Trigger,
+        signature: str | None,
+        response: Response | None,
+        failure: TransportError | None,
+    ) -> Attempt:
+        """Decide success or failure the provider's way: a 2xx within the timeout, nothing else."""
+        if response is None:
+            assert failure is not None
+            return Attempt(number, at, None, failure.kind, duration, failure.message,
+                           trigger=trigger, signature=signature)  # fmt: skip
+        excerpt = response.body[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+        status = response.status
+        error: str | None = None
+        message: str | None = None
+        if duration > delivery.policy.timeout.total_seconds():
+            error, message = (
+                "timeout",
+                f"answered {status} after the {delivery.policy.timeout} timeout",
+            )
+        elif 200 <= status < 300:
+            earlier_drops = sum(1 for a in delivery.attempts if a.error == "dropped")
+            if earlier_drops < delivery.faults.drop_after_response:
+                error, message = "dropped", f"receiver answered {status}; fault: response lost"
+        elif 300 <= status < 400:
+            location = response.headers.get("location", "")
+            error, message = (
+                "redirect",
+                f"HTTP {status} to {location!r}; redirects are not followed",
+            )
+        else:
+            error, message = "http_error", f"HTTP {status}"
+        return Attempt(number, at, status, error, duration, message, excerpt,
+                       trigger=trigger, signature=signature)  # fmt: skip
+
+    def _settle(self, delivery_id: str, attempt: Attempt) -> None:
+        with self._lock:
+            delivery = self.store.get_delivery(delivery_id)
+            if delivery is None:
+                return
+            status: DeliveryStatus
+            next_at: datetime | None = None
+            if attempt.succeeded:
+                status = "succeeded"
+            else:
+                used = delivery.scheduled_attempts + (attempt.trigger == "scheduled")
+                delay = delivery.policy.delay_before(used + 1)
+                was_open = delivery.status == "pending"
+                if delay is not None and (was_open or attempt.trigger == "scheduled"):
+                    status, next_at = "pending", attempt.at + delay
+                else:
+                    status = "failed"
+            updated = delivery.with_attempt(attempt, status, next_at)
+            self.store.put_delivery(updated)
+            if next_at is not None:
+                self._schedule(delivery_id, next_at)
+        for listener in self._listeners:
+            try:
+                listener(updated, attempt)
+            except Exception:
+                log.exception("attempt listener failed")
+
+    # -- transports ---------------------------------------------------------------------------
+
+    def _url_of(self, webhook: Webhook) -> str:
+        return webhook.target if isinstance(webhook.target, str) else webhook.path
+
+    def _transport_for(self, webhook: Webhook) -> Transport:
+        target = webhook.target
+        if target is None or isinstance(target, str):
+            return self.http
+        with self._lock:
+            transport = self._app_transports.get(id(target))
+            if transport is None:
+                transport = transport_for_app(target)
+                self._app_transports[id(target)] = transport
+            return transport

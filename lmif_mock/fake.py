@@ -1,0 +1,194 @@
+"""The fake LMIF itself, without any socket: webhooks, emit, deliveries, retry, reset.
+
+:class:`FakeLMIF` wires the pure parts together (store, clock, event factory, dispatcher) and is
+everything a test needs when receivers are in-process apps. :class:`lmif_mock.LMIFServer` adds the
+HTTP API on top of exactly this object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lmif_mock.clock import Clock, RealClock, VirtualClock
+from lmif_mock.errors import NotFoundError
+from lmif_mock.events import Event, check_event_type
+from lmif_mock.faults import NO_FAULTS, Faults, shuffled
+from lmif_mock.hosts import HostPolicy
+from lmif_mock.payloads import EventFactory
+from lmif_mock.records import Delivery, DeliveryStatus, Webhook
+from lmif_mock.retry import RetryPolicy
+from lmif_mock.store import MemoryStore, Store
+from lmif_mock.transports import HTTPTransport
+from lmif_mock.webhooks import Webhooks
+
+EventSpec = str | tuple[str, Mapping[str, Any]]
+
+
+def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
+    """Accept faults as a :class:`Faults`, a plain mapping (as JSON gives it), or nothing."""
+    if faults is None:
+        return NO_FAULTS
+    if isinstance(faults, Faults):
+        return faults
+    return Faults.from_dict(faults)
+
+
+class FakeLMIF:
+    """A complete fake provider in this process.
+
+    ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);
+    ``clock`` defaults to a :class:`VirtualClock`; ``allowed_hosts`` adds hosts beyond loopback
+    that webhooks may point at.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        seed: int | None = 0,
+        retry_policy: RetryPolicy | None = None,
+        store: Store | None = None,
+        allowed_hosts: Iterable[str] = (),
+        max_workers: int = 8,
+    ) -> None:
+        from lmif_mock.dispatcher import Dispatcher
+
+        self.clock: Clock = clock if clock is not None else VirtualClock()
+        self.seed = seed
+        self.store: Store = store if store is not None else MemoryStore()
+        self.factory = EventFactory(seed)
+        self.hosts = HostPolicy(allowed_hosts)
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.clock,
+            policy=retry_policy,
+            rng=self.factory.random,
+            http=HTTPTransport(self.hosts),
+            max_workers=max_workers,
+        )
+        self.webhooks = Webhooks(
+            self.store,
+            self.clock,
+            lambda: self.factory.random,
+            self.hosts,
+            on_delete=self._forget,
+        )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The policy new deliveries get."""
+        return self.dispatcher.policy
+
+    @retry_policy.setter
+    def retry_policy(self, policy: RetryPolicy) -> None:
+        self.dispatcher.policy = policy
+
+    def emit(
+        self,
+        event_type: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        faults: Faults | Mapping[str, Any] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        allow_unknown: bool = False,
+        event_id: str | None = None,
+    ) -> Event:
+        """Create an event (``data`` deep-merged into generated data) and deliver it.
+
+        Returns the event as the first subscribed webhook received it, so ``.body`` holds the exact
+        bytes sent there (each webhook's copy differs only in ``meta.webhookId``; see
+        :meth:`deliveries` for every copy). With a virtual clock, first attempts are finished when
+        this returns. Types outside the catalogue need ``allow_unknown=True`` and go to every
+        enabled webhook, since none can subscribe to them by name.
+        """
+        event = self._build(event_type, data, allow_unknown, event_id)
+        return self._deliver(event, as_faults(faults), retry_policy)
+
+    def emit_many(
+        self,
+        events: Iterable[EventSpec],
+        *,
+        shuffle: bool = False,
+        faults: Faults | Mapping[str, Any] | None = None,
+    ) -> list[Event]:
+        """Emit several events; ``shuffle`` delivers them in a seeded random order.
+
+        The returned list keeps the order given (and creation order), while receivers see the
+        shuffled one: what a receiver meets when a ``box.updated`` overtakes its ``box.created``.
+        """
+        built = []
+        for spec in events:
+            event_type, data = (spec, None) if isinstance(spec, str) else spec
+            built.append(self._build(event_type, data, False, None))
+        order = shuffled(built, self.factory.random) if shuffle else built
+        chosen = as_faults(faults)
+        sent = {event.id: self._deliver(event, chosen, None) for event in order}
+        return [sent[event.id] for event in built]
+
+    def deliveries(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[Delivery]:
+        """Deliveries, oldest first, filtered by event, webhook and status."""
+        return self.store.list_deliveries(event_id, webhook_id, status)
+
+    def delivery(self, delivery_id: str) -> Delivery:
+        """One delivery by id."""
+        found = self.store.get_delivery(delivery_id)
+        if found is None:
+            raise NotFoundError(f"no delivery {delivery_id!r}")
+        return found
+
+    def events(self, event_type: str | None = None) -> list[Event]:
+        """Emitted events, oldest first."""
+        return self.store.list_events(event_type)
+
+    def retry(self, delivery_id: str) -> Delivery:
+        """Attempt a delivery again now (the dashboard's "Retry"); returns it resettled."""
+        return self.dispatcher.retry(delivery_id)
+
+    def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
+        """Deliver an emitted event again, same id and bytes, as new deliveries."""
+        return self.dispatcher.resend(event_id, webhook_ids)
+
+    def reset(self) -> None:
+        """Forget everything, cancel what is scheduled, restart the seed and a virtual clock."""
+        self.dispatcher.reset()
+        if isinstance(self.clock, VirtualClock):
+            self.clock.reset()
+        else:
+            self.clock.clear()
+        self.store.clear()
+        self.factory.reseed(self.seed)
+
+    def close(self) -> None:
+        """Stop background work (clock thread, worker pool, connections)."""
+        self.dispatcher.close()
+        if isinstance(self.clock, RealClock):
+            self.clock.stop()
+
+    def _build(
+        self,
+        event_type: str,
+        data: Mapping[str, Any] | None,
+        allow_unknown: bool,
+        event_id: str | None,
+    ) -> Event:
+        if not allow_unknown:
+            check_event_type(event_type)
+        return self.factory.build(
+            event_type, self.clock.now(), data, event_id=event_id, allow_unknown=allow_unknown
+        )
+
+    def _deliver(self, event: Event, faults: Faults, policy: RetryPolicy | None) -> Event:
+        deliveries = self.dispatcher.dispatch(event, faults=faults, policy=policy)
+        if deliveries:
+            return event.for_webhook(deliveries[0].webhook_id)
+        return event
+
+    def _forget(self, webhook: Webhook) -> None:
+        if webhook.target is not None and not isinstance(webhook.target, str):
+            self.dispatcher.forget_app(webhook.target)

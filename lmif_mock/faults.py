@@ -1,0 +1,151 @@
+"""What can go wrong on the way to a receiver, asked for on purpose and reproducible from a seed.
+
+A :class:`Faults` value travels with each delivery. The dispatcher reads it to decide whether to
+send extra copies (one after another, or all at the same instant to expose check-then-insert races),
+to hold the first attempt back, to record a 2xx as lost so that the retry arrives as a duplicate,
+or to spoil the signature in one of the ways an attacker or a misconfiguration would.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from lmif_mock.clock import to_timedelta
+from lmif_mock.errors import LMIFMockError
+from lmif_mock.signing import generate_secret, sign
+
+#: Every way :class:`Faults` can spoil a signature, with what the receiver sees.
+SIGNATURE_FAULTS: Mapping[str, str] = {
+    "missing": "no X-LMIF-Signature header at all",
+    "wrong_secret": "a well-formed signature made with a secret the receiver does not know",
+    "tampered_body": "signed correctly, then the body was changed before sending",
+    "truncated": "the right signature with its last 8 hex digits cut off",
+    "previous_secret": "signed with the webhook's secret from before its last rotation",
+    "wrong_prefix": "the right digest behind 'sha1=' instead of 'sha256='",
+}
+
+T = TypeVar("T")
+
+
+class FaultError(LMIFMockError, ValueError):
+    """A fault that cannot be applied as asked (unknown name, negative count...)."""
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults for the deliveries of one emitted event.
+
+    ``duplicates``: extra copies delivered one after another after the original's first attempt.
+    ``concurrent_duplicates``: extra copies whose first attempts are released at the same moment
+    as the original's (threads behind a barrier).
+    ``drop_after_response``: the first N attempts that get a 2xx are recorded as failed ("the
+    provider never saw the answer"), so the scheduled retry delivers the same event again.
+    ``delay``: hold the first attempt back this long on the server's clock.
+    ``signature``: one of :data:`SIGNATURE_FAULTS`, applied to every attempt.
+    """
+
+    duplicates: int = 0
+    concurrent_duplicates: int = 0
+    drop_after_response: int = 0
+    delay: timedelta = field(default=timedelta())
+    signature: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("duplicates", "concurrent_duplicates", "drop_after_response"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise FaultError(f"{name} must be a whole number >= 0, not {value!r}")
+        try:
+            delay = to_timedelta(self.delay)
+        except TypeError as exc:
+            raise FaultError(f"delay: {exc}") from exc
+        if delay < timedelta():
+            raise FaultError("delay cannot be negative")
+        object.__setattr__(self, "delay", delay)
+        if self.signature is not None and self.signature not in SIGNATURE_FAULTS:
+            known = ", ".join(SIGNATURE_FAULTS)
+            raise FaultError(f"unknown signature fault {self.signature!r}; known: {known}")
+
+    @property
+    def any(self) -> bool:
+        """Whether anything at all is asked for."""
+        return self != NO_FAULTS
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (delay in seconds); the inverse of :meth:`from_dict`."""
+        value = asdict(self)
+        value["delay"] = self.delay.total_seconds()
+        return value
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> Faults:
+        """Read faults from JSON (the control API's ``faults`` object); unknown keys are errors."""
+        if not isinstance(value, Mapping):
+            raise FaultError("faults must be an object")
+        known = {"duplicates", "concurrent_duplicates", "drop_after_response", "delay", "signature"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise FaultError(f"unknown fault(s) {unknown}; known: {sorted(known)}")
+        return cls(**dict(value))
+
+
+NO_FAULTS = Faults()
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """The body and signature header value actually sent (``signature`` None: no header)."""
+
+    body: bytes
+    signature: str | None
+
+
+def signed_request(
+    body: bytes,
+    secret: str,
+    fault: str | None = None,
+    *,
+    previous_secret: str | None = None,
+    rng: random.Random | None = None,
+) -> SignedRequest:
+    """Sign ``body`` with ``secret`` and then apply the signature ``fault``, if any."""
+    good = sign(body, secret)
+    if fault is None:
+        return SignedRequest(body, good)
+    if fault == "missing":
+        return SignedRequest(body, None)
+    if fault == "wrong_secret":
+        return SignedRequest(body, sign(body, generate_secret(rng)))
+    if fault == "tampered_body":
+        return SignedRequest(_tamper(body), good)
+    if fault == "truncated":
+        return SignedRequest(body, good[:-8])
+    if fault == "previous_secret":
+        if previous_secret is None:
+            raise FaultError("previous_secret needs a webhook whose secret has been rotated")
+        return SignedRequest(body, sign(body, previous_secret))
+    if fault == "wrong_prefix":
+        return SignedRequest(body, "sha1=" + good.removeprefix("sha256="))
+    raise FaultError(f"unknown signature fault {fault!r}")
+
+
+def _tamper(body: bytes) -> bytes:
+    """Change one character of the event id: still valid JSON, but not what was signed."""
+    marker = b'"id":"evt_'
+    index = body.find(marker)
+    if index < 0 or len(body) <= index + len(marker):
+        return body + b" "
+    position = index + len(marker)
+    changed = b"x" if body[position : position + 1] != b"x" else b"y"
+    return body[:position] + changed + body[position + 1 :]
+
+
+def shuffled(items: Sequence[T], rng: random.Random) -> list[T]:
+    """``items`` in a random order drawn from ``rng`` (a batch delivered out of order)."""
+    order = list(items)
+    rng.shuffle(order)
+    return order

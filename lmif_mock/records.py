@@ -1,0 +1,128 @@
+"""The records the fake keeps: webhooks, deliveries and the attempts that make them up.
+
+They are immutable values: the dispatcher makes a new record for every change and puts it in the
+store, so a record a test holds never changes under it, and the memory and SQLite stores behave
+the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from lmif_mock.faults import NO_FAULTS, Faults
+from lmif_mock.retry import RetryPolicy
+from lmif_mock.timestamps import format_timestamp
+
+DeliveryStatus = Literal["pending", "succeeded", "failed"]
+Trigger = Literal["scheduled", "manual"]
+#: Subscribe to every event type, including ones the provider may add later.
+ALL_EVENTS = "*"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A subscribed endpoint: where events go, which ones, and the secret that signs them.
+
+    ``target`` is what the dispatcher delivers to: the URL string, or a WSGI/ASGI application
+    delivered in-process (then ``url`` names it, e.g. ``wsgi://app/webhooks/lmif``).
+    """
+
+    id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    created_at: datetime
+    enabled: bool = True
+    previous_secret: str | None = field(default=None, repr=False)
+    path: str = "/"
+    target: Any = field(default=None, compare=False, repr=False)
+
+    def subscribes_to(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` are sent to this webhook."""
+        return ALL_EVENTS in self.events or event_type in self.events
+
+    def to_public(self, *, with_secret: bool = False) -> dict[str, Any]:
+        """The webhook as the API shows it; the secret only where the provider shows it."""
+        shown: dict[str, Any] = {
+            "id": self.id,
+            "url": self.url,
+            "events": list(self.events),
+            "enabled": self.enabled,
+            "createdAt": format_timestamp(self.created_at),
+        }
+        if with_secret:
+            shown["secret"] = self.secret
+        return shown
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at delivering: when, how long, and what came back (or what went wrong).
+
+    ``error`` is ``None`` on success, else a short kind: ``timeout``, ``connection_refused``,
+    ``connection_reset``, ``connection_error``, ``redirect``, ``http_error``,
+    ``invalid_response``, ``response_too_large``, ``dropped`` (a 2xx the provider 'lost' on
+    purpose), ``blocked_host``, ``webhook_disabled``, ``webhook_deleted``, ``internal_error``.
+    ``message`` says it in words.
+    """
+
+    number: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration: float
+    message: str | None = None
+    response_excerpt: str = ""
+    trigger: Trigger = "scheduled"
+    signature: str | None = field(default=None, repr=False)
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether this attempt counted as delivered."""
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event on its way to one webhook, with every attempt made so far."""
+
+    id: str
+    event_id: str
+    event_type: str
+    webhook_id: str
+    created_at: datetime
+    status: DeliveryStatus = "pending"
+    attempts: tuple[Attempt, ...] = ()
+    next_attempt_at: datetime | None = None
+    body: bytes = field(default=b"", repr=False)
+    faults: Faults = field(default=NO_FAULTS, repr=False)
+    policy: RetryPolicy = field(default_factory=RetryPolicy, repr=False)
+    duplicate_of: str | None = None
+
+    @property
+    def attempt_count(self) -> int:
+        """How many attempts have been made."""
+        return len(self.attempts)
+
+    @property
+    def last_attempt(self) -> Attempt | None:
+        """The most recent attempt, if any."""
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def scheduled_attempts(self) -> int:
+        """Attempts the retry schedule made (manual retries do not use up the budget)."""
+        return sum(1 for a in self.attempts if a.trigger == "scheduled")
+
+    def with_attempt(
+        self, attempt: Attempt, status: DeliveryStatus, next_attempt_at: datetime | None
+    ) -> Delivery:
+        """A copy with ``attempt`` appended and the new state."""
+        return replace(
+            self,
+            attempts=(*self.attempts, attempt),
+            status=status,
+            next_attempt_at=next_attempt_at,
+        )

@@ -1,0 +1,113 @@
+"""When the provider tries a delivery again, and when it gives up.
+
+The default is the provider's published schedule: attempt 1 at once, then 1 minute, 5 minutes,
+30 minutes, 2 hours, 8 hours and 24 hours after the previous failed attempt; a delivery whose 7th
+attempt fails is marked failed. A 2xx answer within 30 seconds is success; anything else fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from lmif_mock.clock import to_timedelta
+from lmif_mock.errors import LMIFMockError
+
+PROVIDER_DELAYS: tuple[timedelta, ...] = (
+    timedelta(0),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=8),
+    timedelta(hours=24),
+)
+PROVIDER_TIMEOUT = timedelta(seconds=30)
+
+
+class RetryPolicyError(LMIFMockError, ValueError):
+    """A retry policy that cannot work (no attempts, negative delays, zero timeout)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """An immutable retry schedule.
+
+    ``delays[i]`` is the wait before attempt ``i + 1``, counted from the previous attempt (so
+    ``delays[0]`` is the wait before the first attempt, normally zero). Durations may be given as
+    timedeltas or seconds.
+
+    >>> RetryPolicy().max_attempts
+    7
+    >>> RetryPolicy(delays=[0, 10, 10], timeout=5).delay_before(2)
+    datetime.timedelta(seconds=10)
+    """
+
+    delays: tuple[timedelta, ...] = field(default=PROVIDER_DELAYS)
+    timeout: timedelta = field(default=PROVIDER_TIMEOUT)
+
+    def __init__(
+        self,
+        delays: Iterable[timedelta | float] = PROVIDER_DELAYS,
+        timeout: timedelta | float = PROVIDER_TIMEOUT,
+    ) -> None:
+        try:
+            normal = tuple(to_timedelta(d) for d in delays)
+            wait = to_timedelta(timeout)
+        except TypeError as exc:
+            raise RetryPolicyError(str(exc)) from exc
+        if not normal:
+            raise RetryPolicyError("a retry policy needs at least one attempt")
+        if any(d < timedelta() for d in normal):
+            raise RetryPolicyError("retry delays cannot be negative")
+        if wait <= timedelta():
+            raise RetryPolicyError("the response timeout must be positive")
+        object.__setattr__(self, "delays", normal)
+        object.__setattr__(self, "timeout", wait)
+
+    @classmethod
+    def provider(cls) -> RetryPolicy:
+        """The provider's own schedule (the default)."""
+        return cls()
+
+    @classmethod
+    def no_retries(cls, timeout: timedelta | float = PROVIDER_TIMEOUT) -> RetryPolicy:
+        """A single attempt: what a receiver check wants when it judges one answer."""
+        return cls(delays=(0,), timeout=timeout)
+
+    @property
+    def max_attempts(self) -> int:
+        """How many attempts a delivery gets before it is marked failed."""
+        return len(self.delays)
+
+    @property
+    def total_delay(self) -> timedelta:
+        """First to last attempt when every attempt fails (34 h 36 min by default)."""
+        return sum(self.delays[1:], timedelta())
+
+    def delay_before(self, attempt_number: int) -> timedelta | None:
+        """The wait before attempt ``attempt_number`` (1-based), or ``None`` past the last one."""
+        if 1 <= attempt_number <= len(self.delays):
+            return self.delays[attempt_number - 1]
+        return None
+
+    def to_seconds(self) -> dict[str, object]:
+        """A JSON-friendly form, the inverse of :meth:`from_seconds`."""
+        return {
+            "delays": [d.total_seconds() for d in self.delays],
+            "timeout": self.timeout.total_seconds(),
+        }
+
+    @classmethod
+    def from_seconds(cls, value: dict[str, object]) -> RetryPolicy:
+        """Read the form :meth:`to_seconds` writes (also what the control API accepts)."""
+        delays = value.get("delays", [d.total_seconds() for d in PROVIDER_DELAYS])
+        timeout = value.get("timeout", PROVIDER_TIMEOUT.total_seconds())
+        if not isinstance(delays, list) or not all(
+            isinstance(d, (int, float)) and not isinstance(d, bool) for d in delays
+        ):
+            raise RetryPolicyError("'delays' must be a list of numbers of seconds")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+            raise RetryPolicyError("'timeout' must be a number of seconds")
+        return cls(delays=delays, timeout=timeout)

@@ -1,0 +1,142 @@
+"""Where the fake keeps webhooks, events and deliveries, behind one small interface.
+
+:class:`MemoryStore` is the default (tests want speed and nothing on disk); the SQLite store used
+by ``serve --db`` implements the same :class:`Store` protocol so the dispatcher cannot tell them
+apart. Records are immutable, so a store hands out the objects it holds without copying.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Protocol
+
+from lmif_mock.events import Event
+from lmif_mock.records import Delivery, DeliveryStatus, Webhook
+
+
+class Store(Protocol):
+    """The persistence the dispatcher and API need; every method is thread-safe."""
+
+    def put_webhook(self, webhook: Webhook) -> None:
+        """Insert or replace a webhook."""
+        ...
+
+    def get_webhook(self, webhook_id: str) -> Webhook | None:
+        """The webhook, or ``None``."""
+        ...
+
+    def list_webhooks(self) -> list[Webhook]:
+        """All webhooks, oldest first."""
+        ...
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        """Forget a webhook; ``False`` if there was none (its deliveries are kept)."""
+        ...
+
+    def add_event(self, event: Event) -> None:
+        """Keep an emitted event (once; adding the same id again is ignored)."""
+        ...
+
+    def get_event(self, event_id: str) -> Event | None:
+        """The event, or ``None``."""
+        ...
+
+    def list_events(self, event_type: str | None = None) -> list[Event]:
+        """Events, oldest first, optionally of one type."""
+        ...
+
+    def put_delivery(self, delivery: Delivery) -> None:
+        """Insert or replace a delivery."""
+        ...
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        """The delivery, or ``None``."""
+        ...
+
+    def list_deliveries(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[Delivery]:
+        """Deliveries matching every filter given, oldest first."""
+        ...
+
+    def clear(self) -> None:
+        """Forget everything."""
+        ...
+
+
+class MemoryStore:
+    """A :class:`Store` in dictionaries, indexed by event and webhook for quick filtering."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._webhooks: dict[str, Webhook] = {}
+            self._events: dict[str, Event] = {}
+            self._deliveries: dict[str, Delivery] = {}
+            self._by_event: dict[str, list[str]] = {}
+            self._by_webhook: dict[str, list[str]] = {}
+
+    def put_webhook(self, webhook: Webhook) -> None:
+        with self._lock:
+            self._webhooks[webhook.id] = webhook
+
+    def get_webhook(self, webhook_id: str) -> Webhook | None:
+        return self._webhooks.get(webhook_id)
+
+    def list_webhooks(self) -> list[Webhook]:
+        with self._lock:
+            return list(self._webhooks.values())
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        with self._lock:
+            return self._webhooks.pop(webhook_id, None) is not None
+
+    def add_event(self, event: Event) -> None:
+        with self._lock:
+            self._events.setdefault(event.id, event)
+
+    def get_event(self, event_id: str) -> Event | None:
+        return self._events.get(event_id)
+
+    def list_events(self, event_type: str | None = None) -> list[Event]:
+        with self._lock:
+            events: Iterable[Event] = self._events.values()
+            return [e for e in events if event_type is None or e.type == event_type]
+
+    def put_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            if delivery.id not in self._deliveries:
+                self._by_event.setdefault(delivery.event_id, []).append(delivery.id)
+                self._by_webhook.setdefault(delivery.webhook_id, []).append(delivery.id)
+            self._deliveries[delivery.id] = delivery
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        return self._deliveries.get(delivery_id)
+
+    def list_deliveries(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[Delivery]:
+        with self._lock:
+            if event_id is not None:
+                ids: Iterable[str] = self._by_event.get(event_id, ())
+            elif webhook_id is not None:
+                ids = self._by_webhook.get(webhook_id, ())
+            else:
+                ids = self._deliveries
+            found = (self._deliveries[i] for i in ids)
+            return [
+                d
+                for d in found
+                if (webhook_id is None or d.webhook_id == webhook_id)
+                and (status is None or d.status == status)
+            ]
