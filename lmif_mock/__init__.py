@@ -5,10 +5,21 @@ The library never imports pytest; the pytest layer lives in ``pytest_lmif``.
 
 from __future__ import annotations
 
-from lmif_mock.errors import EncodingError, LMIFMockError, UnknownEventType
+from lmif_mock.clock import Clock, RealClock, SystemClock, VirtualClock
+from lmif_mock.errors import (
+    ConflictError,
+    EncodingError,
+    LMIFMockError,
+    NotFoundError,
+    UnknownEventType,
+)
 from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
+from lmif_mock.fake import FakeLMIF
+from lmif_mock.faults import SIGNATURE_FAULTS, Faults
 from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.provider import LMIFProvider
+from lmif_mock.records import Attempt, Delivery, Webhook
+from lmif_mock.retry import RetryPolicy
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
 
 __all__ = [
@@ -16,13 +27,26 @@ __all__ = [
     "CATEGORIES",
     "EVENT_TYPES",
     "REMOVE",
+    "SIGNATURE_FAULTS",
     "SIGNATURE_HEADER",
+    "Attempt",
+    "Clock",
+    "ConflictError",
+    "Delivery",
     "EncodingError",
     "Event",
     "EventFactory",
+    "FakeLMIF",
+    "Faults",
     "LMIFMockError",
     "LMIFProvider",
+    "NotFoundError",
+    "RealClock",
+    "RetryPolicy",
+    "SystemClock",
     "UnknownEventType",
+    "VirtualClock",
+    "Webhook",
     "encode",
     "generate_secret",
     "sign",

@@ -100,6 +100,22 @@ class Clock(Protocol):
         """Cancel everything scheduled (used by ``reset``)."""
         ...
 
+    def advance(
+        self,
+        delta: timedelta | float | None = None,
+        *,
+        seconds: float = 0,
+        minutes: float = 0,
+        hours: float = 0,
+        days: float = 0,
+    ) -> None:
+        """Jump forward, so that whatever falls due in the skipped time runs."""
+        ...
+
+    def pending(self) -> list[datetime]:
+        """Due times of everything scheduled, earliest first."""
+        ...
+
 
 class _Schedule:
     """A thread-safe heap of timed callbacks, shared by both clock kinds."""
@@ -279,6 +295,27 @@ class RealClock:
     def clear(self) -> None:
         """Cancel everything scheduled."""
         self._schedule.clear()
+
+    def advance(
+        self,
+        delta: timedelta | float | None = None,
+        *,
+        seconds: float = 0,
+        minutes: float = 0,
+        hours: float = 0,
+        days: float = 0,
+    ) -> None:
+        """Jump forward; what falls due in between runs promptly on the clock's thread.
+
+        Unlike the virtual clock this returns at once: the work happens in the background, as
+        everything on a real clock does.
+        """
+        step = to_timedelta(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+        if step < timedelta():
+            raise ClockError(f"a clock cannot go backwards (asked to advance by {step})")
+        with self._schedule.lock:
+            self._origin += step
+            self._schedule.lock.notify_all()
 
     def stop(self) -> None:
         """Stop the clock's thread; scheduled callbacks never run."""

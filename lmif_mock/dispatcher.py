@@ -405,6 +405,8 @@ class Dispatcher:
             next_at: datetime | None = None
             if attempt.succeeded:
                 status = "succeeded"
+            elif attempt.error == "webhook_deleted":
+                status = "failed"  # nobody left to retry for
             else:
                 used = delivery.scheduled_attempts + (attempt.trigger == "scheduled")
                 delay = delivery.policy.delay_before(used + 1)

@@ -103,7 +103,7 @@ class Recorder:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, object], start_response: Callable[..., object]) -> object:
-        request = Request(environ)  # type: ignore[arg-type]
+        request = Request(environ)
         body = request.get_data()
         with self._lock:
             self.requests.append(request)

@@ -106,7 +106,7 @@ def test_bad_durations_are_clear_errors() -> None:
     with pytest.raises(TypeError, match="duration"):
         to_timedelta("5")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        to_timedelta(True)  # type: ignore[arg-type]
+        to_timedelta(True)
 
 
 def test_real_clock_runs_callbacks_from_its_thread_scaled() -> None:
@@ -130,7 +130,12 @@ def test_real_clock_earlier_work_preempts_a_long_wait() -> None:
     order: list[str] = []
     done = threading.Event()
     clock.call_later(3600, lambda: order.append("late"))
-    clock.call_later(0.01, lambda: (order.append("early"), done.set()))
+
+    def early() -> None:
+        order.append("early")
+        done.set()
+
+    clock.call_later(0.01, early)
     assert done.wait(5)
     assert order == ["early"]
     clock.stop()
@@ -139,3 +144,16 @@ def test_real_clock_earlier_work_preempts_a_long_wait() -> None:
 def test_real_clock_rejects_a_non_positive_scale() -> None:
     with pytest.raises(ClockError):
         RealClock(scale=0)
+
+
+def test_real_clock_advance_jumps_and_runs_what_fell_due() -> None:
+    clock = RealClock()
+    done = threading.Event()
+    before = clock.now()
+    clock.call_later(timedelta(hours=2), done.set)
+    clock.advance(hours=2)
+    assert done.wait(5)
+    assert clock.now() - before >= timedelta(hours=2)
+    with pytest.raises(ClockError):
+        clock.advance(-1)
+    clock.stop()

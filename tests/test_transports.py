@@ -1,0 +1,293 @@
+"""Every transport against real receivers, and every way a receiver can misbehave on the wire."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask, request
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from lmif_mock import verify
+from lmif_mock.fake import FakeLMIF
+from lmif_mock.retry import RetryPolicy
+from lmif_mock.transports import HTTPTransport, OutgoingRequest, TransportError
+from lmif_mock.webhooks import WebhookError
+from tests.receivers import Recorder, raw_server, read_request, wsgi_server
+
+FAST = RetryPolicy(delays=[0], timeout=0.5)
+
+
+def deliver_once(target: Any, path: str = "/") -> tuple[FakeLMIF, Any]:
+    fake = FakeLMIF(seed=0, retry_policy=FAST)
+    fake.webhooks.create(target, events=["*"], secret="k", path=path)
+    event = fake.emit("box.created")
+    (delivery,) = fake.deliveries(event_id=event.id)
+    return fake, delivery
+
+
+def test_http_delivery_to_a_real_server() -> None:
+    receiver = Recorder([204])
+    with wsgi_server(receiver) as base:
+        fake, delivery = deliver_once(base + "/webhooks/lmif")
+    assert delivery.status == "succeeded"
+    assert delivery.attempts[0].status_code == 204
+    assert receiver.requests[0].path == "/webhooks/lmif"
+    assert verify(receiver.bodies[0], receiver.requests[0].headers["X-LMIF-Signature"], "k")
+    assert receiver.requests[0].headers["User-Agent"].startswith("LMIF-Webhooks/")
+    fake.close()
+
+
+def test_redirects_are_failures_and_never_followed() -> None:
+    followed = Recorder()
+
+    def redirecting(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ["PATH_INFO"] == "/elsewhere":
+            return followed(environ, start_response)  # type: ignore[return-value]
+        start_response("302 Found", [("Location", "/elsewhere"), ("Content-Length", "0")])
+        return [b""]
+
+    with wsgi_server(redirecting) as base:
+        _, delivery = deliver_once(base + "/hook")
+    attempt = delivery.attempts[0]
+    assert (attempt.status_code, attempt.error) == (302, "redirect")
+    assert "/elsewhere" in (attempt.message or "")
+    assert followed.bodies == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_connection_refused() -> None:
+    _, delivery = deliver_once(f"http://127.0.0.1:{free_port()}/hook")
+    assert delivery.attempts[0].error == "connection_refused"
+    assert delivery.attempts[0].status_code is None
+
+
+def _reset(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def _garbage(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(b"this is not http at all\r\n\r\n")
+
+
+def _close_silently(conn: socket.socket) -> None:
+    read_request(conn)
+
+
+def _never_answer(conn: socket.socket) -> None:
+    read_request(conn)
+    time.sleep(1.5)
+
+
+def _answer_late(conn: socket.socket) -> None:
+    read_request(conn)
+    time.sleep(0.8)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def _dribble(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+    for _ in range(100):
+        conn.sendall(b"x")
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "kind"),
+    [
+        (_reset, "connection_reset"),
+        (_garbage, "invalid_response"),
+        (_close_silently, "connection_reset"),
+        (_never_answer, "timeout"),
+        (_answer_late, "timeout"),
+        (_dribble, "timeout"),
+    ],
+)
+def test_hostile_receivers_are_recorded_failures(
+    behaviour: Callable[[socket.socket], None], kind: str
+) -> None:
+    with raw_server(behaviour) as url:
+        started = time.monotonic()
+        fake, delivery = deliver_once(url)
+        elapsed = time.monotonic() - started
+    assert delivery.status == "failed"
+    assert delivery.attempts[0].error == kind, delivery.attempts[0].message
+    assert elapsed < 5  # the timeout bounds the wait; nothing hangs
+    # the dispatcher lives on: the next delivery works
+    receiver = Recorder()
+    fake.webhooks.create(receiver, events=["*"])
+    fake.emit("box.deleted")
+    assert len(receiver.bodies) == 1
+
+
+def test_huge_response_body_is_cut_off_not_read_whole() -> None:
+    size = 10 * 1024 * 1024
+
+    def huge(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        chunk = b"y" * 65536
+        try:
+            for _ in range(size // len(chunk)):
+                conn.sendall(chunk)
+        except OSError:
+            pass  # the fake hung up early, as it should
+
+    with raw_server(huge) as url:
+        _, delivery = deliver_once(url)
+    attempt = delivery.attempts[0]
+    assert attempt.status_code == 200
+    assert attempt.error is None
+    assert len(attempt.response_excerpt) <= 1024
+
+
+def test_keep_alive_connections_are_reused() -> None:
+    connections: list[int] = []
+
+    def keep_alive(conn: socket.socket) -> None:
+        connections.append(1)
+        while read_request(conn):
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+            )
+
+    with raw_server(keep_alive) as url:
+        fake = FakeLMIF(seed=0, retry_policy=FAST)
+        fake.webhooks.create(url, events=["*"])
+        for _ in range(10):
+            fake.emit("box.created")
+        assert all(d.status == "succeeded" for d in fake.deliveries())
+        fake.close()
+    assert len(connections) == 1
+
+
+def test_non_loopback_hosts_are_refused_before_any_traffic() -> None:
+    fake = FakeLMIF()
+    for url in (
+        "http://example.invalid/hook",
+        "http://10.1.2.3/hook",
+        "ftp://127.0.0.1/x",
+        "not a url",
+    ):
+        with pytest.raises(WebhookError):
+            fake.webhooks.create(url, events=["*"])
+    transport = HTTPTransport()
+    with pytest.raises(TransportError) as caught:
+        transport.send(OutgoingRequest("http://example.invalid/x", b"{}", {}), 1.0)
+    assert caught.value.kind == "blocked_host"
+
+
+def test_allowed_hosts_extend_the_default() -> None:
+    fake = FakeLMIF(allowed_hosts=["*.example.test", "hooks.internal"])
+    assert (
+        fake.webhooks.create("https://a.example.test/x", events=["*"]).url
+        == "https://a.example.test/x"
+    )
+    fake.webhooks.create("http://hooks.internal/x", events=["*"])
+    with pytest.raises(WebhookError):
+        fake.webhooks.create("http://evil.test/x", events=["*"])
+
+
+def flask_app(gate: threading.Event | None = None) -> Flask:
+    app = Flask("receiver")
+    app.config["seen"] = []
+
+    @app.post("/webhooks/lmif")
+    def hook() -> tuple[str, int]:
+        if gate is not None:
+            gate.wait(5)
+        app.config["seen"].append((request.get_data(), request.headers.get("X-LMIF-Signature")))
+        return "OK", 200
+
+    return app
+
+
+def test_wsgi_in_process_flask() -> None:
+    app = flask_app()
+    _, delivery = deliver_once(app, path="/webhooks/lmif")
+    assert delivery.status == "succeeded"
+    body, signature = app.config["seen"][0]
+    assert verify(body, signature, "k")
+    assert delivery.body == body
+
+
+def test_wsgi_wrong_path_is_a_404_failure() -> None:
+    _, delivery = deliver_once(flask_app(), path="/nope")
+    assert (delivery.attempts[0].status_code, delivery.attempts[0].error) == (404, "http_error")
+
+
+def test_wsgi_timeout_is_enforced_in_process() -> None:
+    gate = threading.Event()
+    started = time.monotonic()
+    _, delivery = deliver_once(flask_app(gate), path="/webhooks/lmif")
+    gate.set()
+    assert delivery.attempts[0].error == "timeout"
+    assert time.monotonic() - started < 3
+
+
+def test_wsgi_exception_is_a_500_not_a_crash() -> None:
+    def broken(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raise RuntimeError("receiver bug")
+
+    _, delivery = deliver_once(broken)
+    attempt = delivery.attempts[0]
+    assert (attempt.status_code, attempt.error) == (500, "http_error")
+    assert "receiver bug" in attempt.response_excerpt
+
+
+def starlette_app(delay: float = 0.0, fail: bool = False) -> Starlette:
+    seen: list[tuple[bytes, str | None]] = []
+
+    async def hook(request: Request) -> PlainTextResponse:
+        import asyncio
+
+        if delay:
+            await asyncio.sleep(delay)
+        if fail:
+            raise RuntimeError("async receiver bug")
+        seen.append((await request.body(), request.headers.get("x-lmif-signature")))
+        return PlainTextResponse("OK", status_code=202)
+
+    app = Starlette(routes=[Route("/webhooks/lmif", hook, methods=["POST"])])
+    app.state.seen = seen
+    return app
+
+
+def test_asgi_in_process_starlette() -> None:
+    app = starlette_app()
+    _, delivery = deliver_once(app, path="/webhooks/lmif")
+    assert delivery.webhook_id
+    assert delivery.status == "succeeded"
+    assert delivery.attempts[0].status_code == 202
+    body, signature = app.state.seen[0]
+    assert verify(body, signature, "k")
+
+
+def test_asgi_timeout_and_exception() -> None:
+    _, slow = deliver_once(starlette_app(delay=2), path="/webhooks/lmif")
+    assert slow.attempts[0].error == "timeout"
+    _, broken = deliver_once(starlette_app(fail=True), path="/webhooks/lmif")
+    assert (broken.attempts[0].status_code, broken.attempts[0].error) == (500, "http_error")
+
+
+def test_in_process_webhook_urls_name_the_app() -> None:
+    fake = FakeLMIF()
+    assert fake.webhooks.create(flask_app(), events=["*"], path="/w").url == "wsgi://Flask/w"
+    assert fake.webhooks.create(starlette_app(), events=["*"]).url == "asgi://Starlette/"
