@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -93,7 +93,7 @@ class Event:
 
     def for_webhook(self, webhook_id: str) -> Event:
         """This event as delivered to ``webhook_id`` (same id, type, time and data)."""
-        return replace(self, webhook_id=webhook_id)
+        return Event(self.id, self.type, self.created_at, self.data, webhook_id, self.api_version)
 
     @classmethod
     def from_envelope(cls, envelope: Mapping[str, Any]) -> Event:
@@ -133,7 +133,18 @@ def encode(event: Event) -> bytes:
 
 
 def _javascript_numbers(value: Any) -> Any:
-    """Copy ``value`` with floats like ``3.0`` as ints, so the text matches JavaScript's."""
+    """Copy ``value`` with floats like ``3.0`` as ints, so the text matches JavaScript's.
+
+    Exact-type checks come first because this walks every event on the hot path, and an
+    ``isinstance`` against ``Mapping`` costs several times a ``type() is dict``.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {key: _javascript_numbers(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_javascript_numbers(item) for item in value]
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer() and abs(value) < 1e21:
             return int(value)

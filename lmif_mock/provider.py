@@ -100,7 +100,9 @@ class LMIFProvider(BaseProvider):
         **overrides: Any,
     ) -> dict[str, Any]:
         """The ``data`` object of one event, with keyword overrides deep-merged in."""
-        return build_data(event_type, self.generator, created_at or self._moment(), overrides)
+        return build_data(
+            event_type, self.generator.random, created_at or self._moment(), overrides
+        )
 
     def lmif_event(
         self,
@@ -116,7 +118,7 @@ class LMIFProvider(BaseProvider):
             id=self.event_id(),
             type=chosen,
             created_at=moment,
-            data=build_data(chosen, self.generator, moment, data),
+            data=build_data(chosen, self.generator.random, moment, data),
             webhook_id=webhook_id or self.webhook_id(),
         )
 

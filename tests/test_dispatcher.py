@@ -279,3 +279,31 @@ def test_emit_many_shuffles_delivery_order_reproducibly() -> None:
     assert sorted(given) == sorted(received)
     assert given != received
     assert run(1) == (given, received)
+
+
+def test_real_clock_schedules_retries_in_the_background() -> None:
+    import threading
+
+    from lmif_mock.clock import RealClock
+
+    done = threading.Event()
+    receiver = Recorder([500, 500, 200])
+
+    def watching(environ: dict[str, object], start_response: object) -> object:
+        answer = receiver(environ, start_response)  # type: ignore[arg-type]
+        if len(receiver.bodies) == 3:
+            done.set()
+        return answer
+
+    fake = FakeLMIF(clock=RealClock(scale=1200), retry_policy=RetryPolicy(delays=[0, 60, 60]))
+    try:
+        fake.webhooks.create(watching, events=["*"])
+        event = fake.emit("box.created")  # returns at once; attempts run on workers
+        assert done.wait(10)
+        assert fake.dispatcher.wait_idle(5)
+        (delivery,) = fake.deliveries(event_id=event.id)
+        assert delivery.status == "succeeded"
+        gaps = [b.at - a.at for a, b in zip(delivery.attempts, delivery.attempts[1:], strict=False)]
+        assert all(gap >= timedelta(seconds=60) for gap in gaps)
+    finally:
+        fake.close()
