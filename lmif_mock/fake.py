@@ -59,14 +59,17 @@ class FakeLMIF:
         self.store: Store = store if store is not None else MemoryStore()
         self.factory = EventFactory(seed)
         self.hosts = HostPolicy(allowed_hosts)
+        self._configured_policy = retry_policy or RetryPolicy()
         self.dispatcher = Dispatcher(
             self.store,
             self.clock,
-            policy=retry_policy,
+            policy=self._configured_policy,
             rng=self.factory.random,
             http=HTTPTransport(self.hosts),
             max_workers=max_workers,
         )
+        #: Faults applied to every emit that does not pass its own (the control API sets these).
+        self.default_faults: Faults = NO_FAULTS
         self.webhooks = Webhooks(
             self.store,
             self.clock,
@@ -93,6 +96,7 @@ class FakeLMIF:
         retry_policy: RetryPolicy | None = None,
         allow_unknown: bool = False,
         event_id: str | None = None,
+        webhook_ids: Iterable[str] | None = None,
     ) -> Event:
         """Create an event (``data`` deep-merged into generated data) and deliver it.
 
@@ -100,10 +104,15 @@ class FakeLMIF:
         bytes sent there (each webhook's copy differs only in ``meta.webhookId``; see
         :meth:`deliveries` for every copy). With a virtual clock, first attempts are finished when
         this returns. Types outside the catalogue need ``allow_unknown=True`` and go to every
-        enabled webhook, since none can subscribe to them by name.
+        enabled webhook, since none can subscribe to them by name. ``webhook_ids`` sends to those
+        webhooks only, subscribed or not (what a "send test event" button does).
         """
+        targets = None
+        if webhook_ids is not None:
+            targets = [self.webhooks.get(w) for w in webhook_ids]
         event = self._build(event_type, data, allow_unknown, event_id)
-        return self._deliver(event, as_faults(faults), retry_policy)
+        chosen = as_faults(faults) if faults is not None else self.default_faults
+        return self._deliver(event, chosen, retry_policy, targets)
 
     def emit_many(
         self,
@@ -122,7 +131,7 @@ class FakeLMIF:
             event_type, data = (spec, None) if isinstance(spec, str) else spec
             built.append(self._build(event_type, data, False, None))
         order = shuffled(built, self.factory.random) if shuffle else built
-        chosen = as_faults(faults)
+        chosen = as_faults(faults) if faults is not None else self.default_faults
         sent = {event.id: self._deliver(event, chosen, None) for event in order}
         return [sent[event.id] for event in built]
 
@@ -155,13 +164,15 @@ class FakeLMIF:
         return self.dispatcher.resend(event_id, webhook_ids)
 
     def reset(self) -> None:
-        """Forget everything, cancel what is scheduled, restart the seed and a virtual clock."""
+        """Forget everything, cancel what is scheduled; seed, virtual clock, policy as at start."""
         self.dispatcher.reset()
         if isinstance(self.clock, VirtualClock):
             self.clock.reset()
         else:
             self.clock.clear()
         self.store.clear()
+        self.default_faults = NO_FAULTS
+        self.dispatcher.policy = self._configured_policy
         self.factory.reseed(self.seed)
 
     def close(self) -> None:
@@ -183,8 +194,16 @@ class FakeLMIF:
             event_type, self.clock.now(), data, event_id=event_id, allow_unknown=allow_unknown
         )
 
-    def _deliver(self, event: Event, faults: Faults, policy: RetryPolicy | None) -> Event:
-        deliveries = self.dispatcher.dispatch(event, faults=faults, policy=policy)
+    def _deliver(
+        self,
+        event: Event,
+        faults: Faults,
+        policy: RetryPolicy | None,
+        webhooks: list[Webhook] | None = None,
+    ) -> Event:
+        deliveries = self.dispatcher.dispatch(
+            event, faults=faults, policy=policy, webhooks=webhooks
+        )
         if deliveries:
             return event.for_webhook(deliveries[0].webhook_id)
         return event

@@ -1,0 +1,575 @@
+"""The fake's HTTP API as a werkzeug WSGI app.
+
+``/v1/lmif/...`` is the provider's webhook management API (what an LMIF client talks to);
+``/_mock/...`` is the control API a test in any language drives the fake with (emit, advance the
+clock, reset, faults, retry policy). Both answer JSON only: every error, including a bug in this
+code, is the provider's error shape, never an HTML page or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from lmif_mock.api_errors import APIError, not_found, validation_error
+from lmif_mock.clock import RealClock, VirtualClock, to_timedelta
+from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError, UnknownEventType
+from lmif_mock.events import EVENT_TYPES
+from lmif_mock.fake import FakeLMIF
+from lmif_mock.faults import FaultError, Faults
+from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.representations import delivery_json, event_json, webhook_json
+from lmif_mock.retry import RetryPolicy, RetryPolicyError
+from lmif_mock.routes import route_for, url_map
+from lmif_mock.timestamps import format_timestamp
+from lmif_mock.validation import Fields
+from lmif_mock.webhooks import WebhookError
+
+log = logging.getLogger("lmif_mock.api")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_BODY_BYTES = 1024 * 1024
+MAX_BATCH = 1000
+ENVIRONMENTS = {"sandbox": "lmif_test_", "live": "lmif_live_"}
+_STATUSES = ("pending", "succeeded", "failed")
+
+Handler = Callable[[Request, dict[str, str]], tuple[int, Any]]
+
+
+class RateLimiter:
+    """Fixed one-minute windows on the wall clock, like the provider's per-minute limits."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._window = -1
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[bool, int, int]:
+        """Use one request; returns (allowed, remaining, reset as a Unix time)."""
+        now = time.time()
+        window = int(now // 60)
+        with self._lock:
+            if window != self._window:
+                self._window, self._used = window, 0
+            self._used += 1
+            remaining = max(0, self.per_minute - self._used)
+            return self._used <= self.per_minute, remaining, (window + 1) * 60
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class API:
+    """The WSGI app; ``fake`` is the engine it exposes."""
+
+    def __init__(
+        self,
+        fake: FakeLMIF,
+        api_key: str,
+        *,
+        environment: str = "sandbox",
+        rate_limit: int = 100_000,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        on_clock_change: Callable[[], None] | None = None,
+    ) -> None:
+        if environment not in ENVIRONMENTS:
+            raise LMIFMockError(f"environment must be one of {sorted(ENVIRONMENTS)}")
+        self.fake = fake
+        self.api_key = api_key
+        self.environment = environment
+        self.limiter = RateLimiter(rate_limit)
+        self.max_body_bytes = max_body_bytes
+        self._on_clock_change = on_clock_change
+        self._map = url_map()
+        self._request_ids = random.Random()
+
+    # -- WSGI ---------------------------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = self.max_body_bytes
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request; never raises."""
+        request_id = new_id(PREFIXES["request"], self._request_ids)
+        headers: dict[str, str] = {}
+        try:
+            adapter = self._map.bind_to_environ(request.environ)
+            try:
+                endpoint, args = adapter.match()
+            except NotFound:
+                endpoint, args = None, {}
+            route = route_for(str(endpoint)) if endpoint is not None else None
+            if route is None or route.auth:
+                self._authenticate(request)
+                headers.update(self._rate_limit())
+            if endpoint is None:
+                raise APIError("NOT_FOUND", f"No route for {request.method} {request.path}")
+            handler: Handler = getattr(self, f"_{endpoint}")
+            status, body = handler(request, dict(args))
+            return self._json(status, body, request_id, headers)
+        except Exception as exc:  # every failure becomes the provider's JSON error shape
+            problem = self._as_api_error(exc, request)
+            return self._json(
+                problem.status, problem.body(request_id), request_id, {**headers, **problem.headers}
+            )
+
+    def _as_api_error(self, exc: Exception, request: Request) -> APIError:
+        if isinstance(exc, APIError):
+            return exc
+        if isinstance(exc, MethodNotAllowed):
+            allowed = sorted(exc.valid_methods or [])
+            return APIError(
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}",
+                {"allowed": allowed},
+                {"Allow": ", ".join(allowed)},
+            )
+        if isinstance(exc, RequestEntityTooLarge):
+            return APIError(
+                "PAYLOAD_TOO_LARGE",
+                f"Request body exceeds {self.max_body_bytes} bytes",
+                {"limit": self.max_body_bytes},
+            )
+        if isinstance(exc, HTTPException):
+            return APIError("VALIDATION_ERROR", exc.description or "Bad request")
+        log.exception("internal error answering %s %s", request.method, request.path)
+        return APIError("INTERNAL_ERROR", "lmif-mock failed to answer; see its log")
+
+    def _json(self, status: int, body: Any, request_id: str, headers: dict[str, str]) -> Response:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        response = Response(text, status=status, mimetype="application/json")
+        response.headers["X-Request-Id"] = request_id
+        response.headers["Cache-Control"] = "no-store"
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
+
+    # -- cross-cutting --------------------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise APIError(
+                "UNAUTHORIZED", details="Send 'Authorization: Bearer <api key>' with every request"
+            )
+        key = key.strip()
+        if key == self.api_key:
+            return
+        expected_prefix = ENVIRONMENTS[self.environment]
+        for environment, prefix in ENVIRONMENTS.items():
+            if key.startswith(prefix) and prefix != expected_prefix:
+                raise APIError(
+                    "WRONG_ENVIRONMENT",
+                    details=f"Using a {environment} key ({prefix}*) with the {self.environment} "
+                    f"endpoint, which takes {expected_prefix}* keys",
+                )
+        raise APIError(
+            "UNAUTHORIZED", details="The provided API key is invalid or has been revoked"
+        )
+
+    def _rate_limit(self) -> dict[str, str]:
+        allowed, remaining, reset = self.limiter.take()
+        headers = {
+            "X-RateLimit-Limit": str(self.limiter.per_minute),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(reset),
+        }
+        if not allowed:
+            retry_after = max(1, math.ceil(reset - time.time()))
+            raise APIError(
+                "RATE_LIMITED",
+                details={
+                    "limit": self.limiter.per_minute,
+                    "remaining": 0,
+                    "resetAt": format_timestamp(_utc_from_unix(reset)),
+                    "retryAfter": retry_after,
+                },
+                headers={**headers, "Retry-After": str(retry_after)},
+            )
+        return headers
+
+    def _body(self, request: Request, *, optional: bool = False) -> Any:
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            if optional:
+                return {}
+            raise APIError(
+                "VALIDATION_ERROR",
+                "Request body is required",
+                [{"field": "body", "message": "is required"}],
+            )
+        if request.mimetype != "application/json":
+            sent = request.mimetype or "no Content-Type"
+            raise APIError(
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"Send JSON with 'Content-Type: application/json', not {sent!r}",
+            )
+        try:
+            return json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise APIError(
+                "VALIDATION_ERROR",
+                f"Malformed JSON: {exc}",
+                [{"field": "body", "message": f"malformed JSON: {exc}"}],
+            ) from None
+
+    def _page(
+        self, request: Request, items: list[Any], render: Callable[[Any], Any]
+    ) -> dict[str, Any]:
+        problems = []
+        values = {}
+        for name, default, low, high in (
+            ("limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+            ("offset", 0, 0, 10**9),
+        ):
+            text = request.args.get(name)
+            try:
+                value = default if text is None else int(text)
+            except ValueError:
+                problems.append({"field": name, "message": "must be a whole number"})
+                continue
+            if not low <= value <= high:
+                problems.append({"field": name, "message": f"must be between {low} and {high}"})
+            values[name] = value
+        if problems:
+            raise validation_error(problems)
+        limit, offset = values["limit"], values["offset"]
+        return {
+            "data": [render(item) for item in items[offset : offset + limit]],
+            "meta": {"total": len(items), "limit": limit, "offset": offset},
+        }
+
+    def _status_filter(self, request: Request) -> Any:
+        status = request.args.get("status")
+        if status is not None and status not in _STATUSES:
+            raise validation_error(
+                [{"field": "status", "message": f"must be one of {list(_STATUSES)}"}]
+            )
+        return status
+
+    def _webhook(self, ident: str) -> Any:
+        try:
+            return self.fake.webhooks.get(ident)
+        except NotFoundError:
+            raise not_found("webhook", ident) from None
+
+    def _emitted(self, event_id: str) -> dict[str, Any]:
+        event = self.fake.store.get_event(event_id)
+        if event is None:
+            raise not_found("event", event_id)
+        return {
+            "event": event_json(event),
+            "deliveries": [delivery_json(d) for d in self.fake.deliveries(event_id=event_id)],
+        }
+
+    # -- /v1/lmif/webhooks --------------------------------------------------------------------
+
+    def _list_webhooks(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, self._page(request, self.fake.webhooks.list(), webhook_json)
+
+    def _create_webhook(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(self._body(request), allowed={"url", "events", "secret", "enabled"})
+        url = fields.string("url", required=True)
+        events = fields.strings("events", required=True, max_items=len(EVENT_TYPES) + 1)
+        secret = fields.string("secret", max_length=512)
+        enabled = fields.boolean("enabled")
+        fields.done()
+        try:
+            webhook = self.fake.webhooks.create(
+                url, events or [], secret, enabled=True if enabled is None else enabled
+            )
+        except WebhookError as exc:
+            raise _field_error(exc) from None
+        return 201, {"data": webhook_json(webhook, with_secret=True)}
+
+    def _get_webhook(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, {"data": webhook_json(self._webhook(args["id"]))}
+
+    def _update_webhook(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        webhook = self._webhook(args["id"])
+        fields = Fields(self._body(request), allowed={"url", "events", "enabled"})
+        url = fields.string("url")
+        events = fields.strings("events", max_items=len(EVENT_TYPES) + 1)
+        enabled = fields.boolean("enabled")
+        fields.done()
+        if callable(webhook.target) and url is None:
+            url_arg: Any = None
+        else:
+            url_arg = url
+        try:
+            updated = self.fake.webhooks.update(
+                webhook.id, url=url_arg, events=events, enabled=enabled
+            )
+        except WebhookError as exc:
+            raise _field_error(exc) from None
+        return 200, {"data": webhook_json(updated)}
+
+    def _delete_webhook(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        webhook = self._webhook(args["id"])
+        self.fake.webhooks.delete(webhook.id)
+        return 200, {"data": {"id": webhook.id, "deleted": True}}
+
+    def _rotate_secret(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        webhook = self._webhook(args["id"])
+        fields = Fields(self._body(request, optional=True), allowed={"secret"})
+        secret = fields.string("secret", max_length=512)
+        fields.done()
+        rotated = self.fake.webhooks.rotate_secret(webhook.id, secret)
+        return 200, {"data": webhook_json(rotated, with_secret=True)}
+
+    def _webhook_deliveries(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        webhook = self._webhook(args["id"])
+        found = self.fake.deliveries(webhook_id=webhook.id, status=self._status_filter(request))
+        return 200, self._page(request, found, delivery_json)
+
+    def _test_webhook(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(self._body(request), allowed={"eventType", "endpoint", "webhookId"})
+        event_type = fields.string("eventType", required=True)
+        endpoint = fields.string("endpoint")
+        webhook_id = fields.string("webhookId")
+        if event_type is not None and event_type not in EVENT_TYPES:
+            fields.fail("eventType", "unknown event type; see the event catalogue")
+        if endpoint is None and webhook_id is None:
+            fields.fail("endpoint", "give endpoint (a registered URL) or webhookId")
+        fields.done()
+        if webhook_id is not None:
+            targets = [self._webhook(webhook_id).id]
+        else:
+            targets = [w.id for w in self.fake.webhooks.list() if w.url == endpoint]
+            if not targets:
+                raise APIError(
+                    "NOT_FOUND",
+                    f"No webhook is registered for {endpoint!r}; create one first",
+                    {"resource": "webhook", "endpoint": endpoint},
+                )
+        event = self.fake.emit(str(event_type), webhook_ids=targets)
+        return 201, {"data": self._emitted(event.id)}
+
+    # -- /v1/lmif/events and deliveries ---------------------------------------------------------
+
+    def _list_events(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, self._page(request, self.fake.events(request.args.get("type")), event_json)
+
+    def _get_event(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, {"data": self._emitted(args["id"])}
+
+    def _resend_event(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(self._body(request, optional=True), allowed={"webhookIds"})
+        webhook_ids = fields.strings("webhookIds")
+        fields.done()
+        try:
+            deliveries = self.fake.resend(args["id"], webhook_ids)
+        except NotFoundError as exc:
+            raise APIError("NOT_FOUND", str(exc)) from None
+        return 201, {"data": [delivery_json(d) for d in deliveries]}
+
+    def _get_delivery(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        delivery = self.fake.store.get_delivery(args["id"])
+        if delivery is None:
+            raise not_found("delivery", args["id"])
+        return 200, {"data": delivery_json(delivery, with_body=True)}
+
+    def _retry_delivery(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        try:
+            delivery = self.fake.retry(args["id"])
+        except NotFoundError:
+            raise not_found("delivery", args["id"]) from None
+        except ConflictError as exc:
+            raise APIError("CONFLICT", str(exc)) from None
+        return 200, {"data": delivery_json(delivery)}
+
+    # -- /_mock control API ---------------------------------------------------------------------
+
+    def _parse_faults(self, fields: Fields, name: str = "faults") -> Faults | None:
+        raw = fields.obj(name)
+        if raw is None:
+            return None
+        try:
+            return Faults.from_dict(raw)
+        except (FaultError, TypeError) as exc:
+            fields.fail(name, str(exc))
+            return None
+
+    def _mock_emit(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(
+            self._body(request),
+            allowed={"type", "data", "faults", "allowUnknown", "retryPolicy", "webhookIds"},
+        )
+        event_type = fields.string("type", required=True, max_length=200)
+        data = fields.obj("data")
+        faults = self._parse_faults(fields)
+        allow_unknown = bool(fields.boolean("allowUnknown"))
+        webhook_ids = fields.strings("webhookIds")
+        policy = None
+        raw_policy = fields.obj("retryPolicy")
+        if raw_policy is not None:
+            try:
+                policy = RetryPolicy.from_seconds(raw_policy)
+            except RetryPolicyError as exc:
+                fields.fail("retryPolicy", str(exc))
+        if event_type is not None and not allow_unknown and event_type not in EVENT_TYPES:
+            fields.fail("type", "unknown event type (set allowUnknown to send it anyway)")
+        fields.done()
+        if webhook_ids is not None:
+            for webhook_id in webhook_ids:
+                self._webhook(webhook_id)
+        try:
+            event = self.fake.emit(
+                str(event_type),
+                data,
+                faults=faults,
+                retry_policy=policy,
+                allow_unknown=allow_unknown,
+                webhook_ids=webhook_ids,
+            )
+        except (FaultError, UnknownEventType, LMIFMockError) as exc:
+            raise APIError(
+                "VALIDATION_ERROR", str(exc), [{"field": "body", "message": str(exc)}]
+            ) from None
+        return 201, {"data": self._emitted(event.id)}
+
+    def _mock_emit_batch(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(self._body(request), allowed={"events", "shuffle", "faults"})
+        raw = fields.body.get("events")
+        specs: list[Any] = []
+        if not isinstance(raw, list) or not raw:
+            fields.fail("events", "must be a non-empty list of {type, data?}")
+        elif len(raw) > MAX_BATCH:
+            fields.fail("events", f"must have at most {MAX_BATCH} items")
+        else:
+            for index, item in enumerate(raw):
+                one = Fields(item, prefix=f"events[{index}].", allowed={"type", "data"})
+                event_type = one.string("type", required=True, max_length=200)
+                data = one.obj("data")
+                if event_type is not None and event_type not in EVENT_TYPES:
+                    one.fail("type", "unknown event type")
+                fields.problems.extend(one.problems)
+                specs.append((event_type, data or {}))
+        shuffle = bool(fields.boolean("shuffle"))
+        faults = self._parse_faults(fields)
+        fields.done()
+        try:
+            events = self.fake.emit_many(specs, shuffle=shuffle, faults=faults)
+        except LMIFMockError as exc:
+            raise APIError(
+                "VALIDATION_ERROR", str(exc), [{"field": "body", "message": str(exc)}]
+            ) from None
+        return 201, {"data": [self._emitted(e.id) for e in events]}
+
+    def _mock_deliveries(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        found = self.fake.deliveries(
+            event_id=request.args.get("eventId"),
+            webhook_id=request.args.get("webhookId"),
+            status=self._status_filter(request),
+        )
+        return 200, self._page(request, found, delivery_json)
+
+    def _clock_json(self) -> dict[str, Any]:
+        clock = self.fake.clock
+        pending = clock.pending()
+        return {
+            "data": {
+                "now": format_timestamp(clock.now()),
+                "type": "virtual" if isinstance(clock, VirtualClock) else "real",
+                "scale": clock.scale if isinstance(clock, RealClock) else None,
+                "pendingCount": len(pending),
+                "nextDueAt": format_timestamp(pending[0]) if pending else None,
+            }
+        }
+
+    def _mock_clock(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, self._clock_json()
+
+    def _mock_advance(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(self._body(request), allowed={"seconds", "minutes", "hours", "days"})
+        parts = {
+            name: fields.number(name, maximum=limit) or 0.0
+            for name, limit in (("seconds", 1e9), ("minutes", 1e7), ("hours", 1e6), ("days", 36600))
+        }
+        fields.done()
+        step = to_timedelta(**parts)
+        if step.days > 36600:
+            raise APIError("VALIDATION_ERROR", "Advance at most 100 years at a time")
+        self.fake.clock.advance(step)
+        if self._on_clock_change is not None:
+            self._on_clock_change()
+        return 200, self._clock_json()
+
+    def _mock_reset(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        self.fake.reset()
+        return 200, {"data": {"reset": True}}
+
+    def _mock_get_policy(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, {"data": self.fake.retry_policy.to_seconds()}
+
+    def _mock_put_policy(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        body = self._body(request)
+        fields = Fields(body, allowed={"delays", "timeout"})
+        fields.done()
+        try:
+            policy = RetryPolicy.from_seconds(body)
+        except RetryPolicyError as exc:
+            raise APIError(
+                "VALIDATION_ERROR", str(exc), [{"field": "retryPolicy", "message": str(exc)}]
+            ) from None
+        if policy.max_attempts > 100:
+            raise APIError(
+                "VALIDATION_ERROR",
+                "At most 100 attempts",
+                [{"field": "delays", "message": "at most 100"}],
+            )
+        self.fake.retry_policy = policy
+        return 200, {"data": policy.to_seconds()}
+
+    def _mock_get_faults(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, {"data": self.fake.default_faults.to_dict()}
+
+    def _mock_put_faults(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        body = self._body(request)
+        try:
+            faults = Faults.from_dict(body)
+        except (FaultError, TypeError) as exc:
+            raise APIError(
+                "VALIDATION_ERROR", str(exc), [{"field": "faults", "message": str(exc)}]
+            ) from None
+        self.fake.default_faults = faults
+        return 200, {"data": faults.to_dict()}
+
+    def _health(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        return 200, {"status": "ok"}
+
+    def _openapi(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        from lmif_mock.openapi import document
+
+        return 200, document(request.host_url.rstrip("/"))
+
+
+def _field_error(exc: WebhookError) -> APIError:
+    message = str(exc)
+    field = "events" if "event" in message else "secret" if "secret" in message else "url"
+    return APIError(
+        "VALIDATION_ERROR", f"Invalid request: {message}", [{"field": field, "message": message}]
+    )
+
+
+def _utc_from_unix(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)

@@ -1,0 +1,270 @@
+"""The OpenAPI 3.1 document of every route, built from :mod:`lmif_mock.routes`.
+
+Clients in any language can generate a client from it, and tools like schemathesis can check the
+fake against it; because routes and document come from one table, a route cannot be left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lmif_mock import __name__ as _package
+from lmif_mock.api_errors import CODES
+from lmif_mock.events import EVENT_TYPES
+from lmif_mock.faults import SIGNATURE_FAULTS
+from lmif_mock.routes import ROUTES, Route, openapi_path
+from lmif_mock.schemas import TIMESTAMP, envelope_schema
+
+Schema = dict[str, Any]
+VERSION = "0.1.0"
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str] | None = None, **properties: Schema) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+
+
+STRING: Schema = {"type": "string"}
+NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+SECONDS: Schema = {"type": "number", "minimum": 0}
+EVENT_TYPE: Schema = {"enum": list(EVENT_TYPES)}
+SUBSCRIPTION: Schema = {"enum": [*EVENT_TYPES, "*"]}
+
+COMPONENTS: dict[str, Schema] = {
+    "Error": _obj(
+        error=_obj(
+            ["code", "message"],
+            code={"enum": list(CODES)},
+            message=STRING,
+            details={},
+        ),
+        meta=_obj(requestId=STRING),
+    ),
+    "ListMeta": _obj(
+        total={"type": "integer", "minimum": 0},
+        limit={"type": "integer", "minimum": 1, "maximum": 100},
+        offset={"type": "integer", "minimum": 0},
+    ),
+    "Webhook": _obj(
+        id=STRING,
+        url=STRING,
+        events={"type": "array", "items": SUBSCRIPTION},
+        enabled={"type": "boolean"},
+        createdAt=TIMESTAMP,
+    ),
+    "WebhookWithSecret": {"allOf": [_ref("Webhook"), _obj(secret=STRING)]},
+    "WebhookCreate": _obj(
+        ["url", "events"],
+        url={"type": "string", "description": "http(s) URL; loopback unless --allow-host"},
+        events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
+        secret={"type": "string", "description": "generated when absent"},
+        enabled={"type": "boolean"},
+    ),
+    "WebhookUpdate": _obj(
+        [],
+        url=STRING,
+        events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
+        enabled={"type": "boolean"},
+    ),
+    "WebhookTest": _obj(
+        ["eventType"],
+        eventType=EVENT_TYPE,
+        endpoint={"type": "string", "description": "URL of a registered webhook"},
+        webhookId=STRING,
+    ),
+    "Deleted": _obj(id=STRING, deleted={"const": True}),
+    "Attempt": _obj(
+        number={"type": "integer", "minimum": 1},
+        at=TIMESTAMP,
+        trigger={"enum": ["scheduled", "manual"]},
+        statusCode={"type": ["integer", "null"]},
+        error=NULLABLE_STRING,
+        message=NULLABLE_STRING,
+        durationMs={"type": "number", "minimum": 0},
+        responseExcerpt=STRING,
+    ),
+    "Delivery": _obj(
+        [
+            "id",
+            "eventId",
+            "eventType",
+            "webhookId",
+            "status",
+            "createdAt",
+            "nextAttemptAt",
+            "duplicateOf",
+            "faults",
+            "attempts",
+        ],
+        id=STRING,
+        eventId=STRING,
+        eventType=STRING,
+        webhookId=STRING,
+        status={"enum": ["pending", "succeeded", "failed"]},
+        createdAt=TIMESTAMP,
+        nextAttemptAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
+        duplicateOf=NULLABLE_STRING,
+        faults={"anyOf": [_ref("Faults"), {"type": "null"}]},
+        attempts={"type": "array", "items": _ref("Attempt")},
+        payload={"type": "string", "description": "the exact body sent (single delivery only)"},
+    ),
+    "Event": {
+        **envelope_schema(),
+        "properties": {
+            **envelope_schema()["properties"],
+            "type": STRING,
+            "meta": _obj(apiVersion=STRING, webhookId={"type": "null"}),
+        },
+    },
+    "Emitted": _obj(event=_ref("Event"), deliveries={"type": "array", "items": _ref("Delivery")}),
+    "Resend": _obj([], webhookIds={"type": "array", "items": STRING}),
+    "Faults": _obj(
+        [],
+        duplicates={"type": "integer", "minimum": 0},
+        concurrent_duplicates={"type": "integer", "minimum": 0},
+        drop_after_response={"type": "integer", "minimum": 0},
+        delay=SECONDS,
+        signature={"anyOf": [{"enum": list(SIGNATURE_FAULTS)}, {"type": "null"}]},
+    ),
+    "RetryPolicy": _obj(
+        [],
+        delays={"type": "array", "items": SECONDS, "minItems": 1, "maxItems": 100},
+        timeout={"type": "number", "exclusiveMinimum": 0},
+    ),
+    "Emit": _obj(
+        ["type"],
+        type=STRING,
+        data={"type": "object"},
+        faults=_ref("Faults"),
+        allowUnknown={"type": "boolean"},
+        retryPolicy=_ref("RetryPolicy"),
+        webhookIds={"type": "array", "items": STRING},
+    ),
+    "EmitBatch": _obj(
+        ["events"],
+        events={
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1000,
+            "items": _obj(["type"], type=EVENT_TYPE, data={"type": "object"}),
+        },
+        shuffle={"type": "boolean"},
+        faults=_ref("Faults"),
+    ),
+    "Clock": _obj(
+        now=TIMESTAMP,
+        type={"enum": ["virtual", "real"]},
+        scale={"type": ["number", "null"]},
+        pendingCount={"type": "integer", "minimum": 0},
+        nextDueAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
+    ),
+    "Advance": _obj([], seconds=SECONDS, minutes=SECONDS, hours=SECONDS, days=SECONDS),
+    "Reset": _obj(reset={"const": True}),
+    "Health": _obj(status={"const": "ok"}),
+    "OpenAPI": {"type": "object"},
+}
+
+_PARAMETERS: dict[str, Schema] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    "offset": {"type": "integer", "minimum": 0, "default": 0},
+    "status": {"enum": ["pending", "succeeded", "failed"]},
+    "type": STRING,
+    "eventId": STRING,
+    "webhookId": STRING,
+}
+
+_ERROR_TEXT = {
+    400: "Invalid request (VALIDATION_ERROR, details list each field)",
+    401: "Missing, wrong or wrong-environment API key",
+    404: "No such object",
+    405: "Method not allowed",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    415: "Body is not JSON",
+    429: "Rate limit exceeded",
+}
+
+
+def _operation(route: Route) -> Schema:
+    if route.list_of is not None and route.query:
+        body = _obj(data={"type": "array", "items": _ref(route.list_of)}, meta=_ref("ListMeta"))
+    elif route.list_of is not None:
+        body = _obj(data={"type": "array", "items": _ref(route.list_of)})
+    elif route.endpoint in ("health", "openapi"):
+        body = _ref(route.response or "OpenAPI")
+    else:
+        body = _obj(data=_ref(route.response or "OpenAPI"))
+    responses: Schema = {
+        str(route.status): {
+            "description": route.summary,
+            "content": {"application/json": {"schema": body}},
+        }
+    }
+    errors = {400, 405, *route.extra_statuses}
+    if route.auth:
+        errors |= {401, 429}
+    if route.request is not None or route.method in ("POST", "PUT", "PATCH"):
+        errors |= {413, 415}
+    for status in sorted(errors):
+        responses[str(status)] = {
+            "description": _ERROR_TEXT[status],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+    operation: Schema = {
+        "operationId": route.endpoint,
+        "summary": route.summary,
+        "tags": [route.tag],
+        "responses": responses,
+    }
+    parameters = [
+        {"name": "id", "in": "path", "required": True, "schema": STRING}
+        for _ in range(route.path.count("<id>"))
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "schema": _PARAMETERS[name]}
+        for name in route.query
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if route.request is not None:
+        operation["requestBody"] = {
+            "required": route.request not in ("Resend",),
+            "content": {"application/json": {"schema": _ref(route.request)}},
+        }
+    if not route.auth:
+        operation["security"] = []
+    return operation
+
+
+def document(server_url: str = "http://127.0.0.1") -> Schema:
+    """The whole OpenAPI 3.1 document, for a fake served at ``server_url``."""
+    paths: dict[str, Schema] = {}
+    for route in ROUTES:
+        paths.setdefault(openapi_path(route.path), {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lmif-mock: a fake LMIF webhook provider",
+            "version": VERSION,
+            "description": (
+                "The provider's webhook management API under /v1/lmif and the fake's control "
+                f"API under /_mock. Served by the {_package} package."
+            ),
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "lmif_test_… key"}
+            },
+            "schemas": COMPONENTS,
+        },
+        "paths": paths,
+    }

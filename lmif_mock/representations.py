@@ -1,0 +1,57 @@
+"""Records as the API shows them: camelCase keys and provider timestamps, like the real API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lmif_mock.events import Event
+from lmif_mock.records import Attempt, Delivery, Webhook
+from lmif_mock.timestamps import format_timestamp
+
+
+def webhook_json(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
+    """A webhook; the secret only on creation and rotation, as the provider shows it."""
+    return webhook.to_public(with_secret=with_secret)
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    """One attempt, with the timing and the answer (or error) that decided it."""
+    return {
+        "number": attempt.number,
+        "at": format_timestamp(attempt.at),
+        "trigger": attempt.trigger,
+        "statusCode": attempt.status_code,
+        "error": attempt.error,
+        "message": attempt.message,
+        "durationMs": round(attempt.duration * 1000, 3),
+        "responseExcerpt": attempt.response_excerpt,
+    }
+
+
+def delivery_json(delivery: Delivery, *, with_body: bool = False) -> dict[str, Any]:
+    """A delivery with every attempt; ``with_body`` adds the exact payload sent."""
+    shown: dict[str, Any] = {
+        "id": delivery.id,
+        "eventId": delivery.event_id,
+        "eventType": delivery.event_type,
+        "webhookId": delivery.webhook_id,
+        "status": delivery.status,
+        "createdAt": format_timestamp(delivery.created_at),
+        "nextAttemptAt": (
+            format_timestamp(delivery.next_attempt_at) if delivery.next_attempt_at else None
+        ),
+        "duplicateOf": delivery.duplicate_of,
+        "faults": delivery.faults.to_dict() if delivery.faults.any else None,
+        "attempts": [attempt_json(a) for a in delivery.attempts],
+    }
+    if with_body:
+        shown["payload"] = delivery.body.decode("utf-8", "replace")
+    return shown
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An emitted event's envelope; ``meta.webhookId`` is null, as each delivery has its own."""
+    envelope: dict[str, Any] = json.loads(event.for_webhook("").body)
+    envelope["meta"]["webhookId"] = None
+    return envelope

@@ -1,0 +1,112 @@
+"""Every HTTP route the fake answers, declared once: the router and the OpenAPI document are both
+built from this table, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.routing import Map, Rule
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method on one path, with what it takes and gives (schemas name OpenAPI components)."""
+
+    method: str
+    path: str
+    endpoint: str
+    summary: str
+    tag: str
+    status: int = 200
+    request: str | None = None
+    response: str | None = None
+    list_of: str | None = None
+    query: tuple[str, ...] = ()
+    auth: bool = True
+    extra_statuses: tuple[int, ...] = field(default=())
+
+
+W = "/v1/lmif/webhooks"
+ROUTES: tuple[Route, ...] = (
+    Route("GET", W, "list_webhooks", "List webhook endpoints", "webhooks",
+          list_of="Webhook", query=("limit", "offset")),
+    Route("POST", W, "create_webhook", "Register a webhook endpoint (secret generated if absent)",
+          "webhooks", status=201, request="WebhookCreate", response="WebhookWithSecret"),
+    Route("POST", W + "/test", "test_webhook", "Send a test event to an endpoint", "webhooks",
+          status=201, request="WebhookTest", response="Emitted", extra_statuses=(404,)),
+    Route("GET", W + "/<id>", "get_webhook", "Get a webhook endpoint", "webhooks",
+          response="Webhook", extra_statuses=(404,)),
+    Route("PATCH", W + "/<id>", "update_webhook", "Change url, events or enabled", "webhooks",
+          request="WebhookUpdate", response="Webhook", extra_statuses=(404,)),
+    Route("DELETE", W + "/<id>", "delete_webhook", "Delete a webhook endpoint", "webhooks",
+          response="Deleted", extra_statuses=(404,)),
+    Route("POST", W + "/<id>/rotate-secret", "rotate_secret", "Rotate a webhook's secret",
+          "webhooks", response="WebhookWithSecret", extra_statuses=(404,)),
+    Route("GET", W + "/<id>/deliveries", "webhook_deliveries", "An endpoint's deliveries",
+          "webhooks", list_of="Delivery", query=("status", "limit", "offset"),
+          extra_statuses=(404,)),
+    Route("GET", "/v1/lmif/events", "list_events", "List emitted events", "events",
+          list_of="Event", query=("type", "limit", "offset")),
+    Route("GET", "/v1/lmif/events/<id>", "get_event", "Get an event and its deliveries", "events",
+          response="Emitted", extra_statuses=(404,)),
+    Route("POST", "/v1/lmif/events/<id>/resend", "resend_event",
+          "Deliver an event again (same id and bytes)", "events", status=201,
+          request="Resend", list_of="Delivery", extra_statuses=(404,)),
+    Route("GET", "/v1/lmif/deliveries/<id>", "get_delivery", "Get a delivery with its payload",
+          "deliveries", response="Delivery", extra_statuses=(404,)),
+    Route("POST", "/v1/lmif/deliveries/<id>/retry", "retry_delivery",
+          "Retry a delivery now", "deliveries", response="Delivery", extra_statuses=(404, 409)),
+    Route("POST", "/_mock/events", "mock_emit", "Emit an event (control API)", "control",
+          status=201, request="Emit", response="Emitted"),
+    Route("POST", "/_mock/events/batch", "mock_emit_batch",
+          "Emit several events, optionally delivered shuffled", "control", status=201,
+          request="EmitBatch", list_of="Emitted"),
+    Route("GET", "/_mock/deliveries", "mock_deliveries", "List deliveries", "control",
+          list_of="Delivery", query=("eventId", "webhookId", "status", "limit", "offset")),
+    Route("GET", "/_mock/clock", "mock_clock", "Read the clock", "control", response="Clock"),
+    Route("POST", "/_mock/clock/advance", "mock_advance",
+          "Advance the clock, running what falls due", "control", request="Advance",
+          response="Clock"),
+    Route("POST", "/_mock/reset", "mock_reset", "Forget everything", "control",
+          response="Reset"),
+    Route("GET", "/_mock/retry-policy", "mock_get_policy", "Read the retry policy", "control",
+          response="RetryPolicy"),
+    Route("PUT", "/_mock/retry-policy", "mock_put_policy", "Replace the retry policy",
+          "control", request="RetryPolicy", response="RetryPolicy"),
+    Route("GET", "/_mock/faults", "mock_get_faults", "Read the default faults", "control",
+          response="Faults"),
+    Route("PUT", "/_mock/faults", "mock_put_faults",
+          "Replace the faults applied to every emit without its own", "control",
+          request="Faults", response="Faults"),
+    Route("GET", "/_mock/health", "health", "Liveness (no API key needed)", "control",
+          response="Health", auth=False),
+    Route("GET", "/openapi.json", "openapi", "This document", "control", response="OpenAPI"),
+)  # fmt: skip
+
+_BY_ENDPOINT = {route.endpoint: route for route in ROUTES}
+
+
+def route_for(endpoint: str) -> Route:
+    """The route declared for ``endpoint``."""
+    return _BY_ENDPOINT[endpoint]
+
+
+def url_map() -> Map:
+    """A werkzeug router for :data:`ROUTES` (ids match one path segment)."""
+    return Map(
+        [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in ROUTES],
+        strict_slashes=False,
+        merge_slashes=False,
+    )
+
+
+def openapi_path(path: str) -> str:
+    """``/webhooks/<id>`` in werkzeug syntax as ``/webhooks/{id}`` in OpenAPI syntax."""
+    return path.replace("<", "{").replace(">", "}")
+
+
+def describe(route: Route) -> dict[str, Any]:
+    """A short, JSON-friendly summary (used by the CLI and docs)."""
+    return {"method": route.method, "path": openapi_path(route.path), "summary": route.summary}

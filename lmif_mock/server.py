@@ -1,0 +1,159 @@
+"""``LMIFServer``: the fake LMIF with its HTTP API served from a background thread.
+
+Binds 127.0.0.1 and a free port by default, starts and stops in milliseconds (werkzeug's server
+is polled for shutdown every 10 ms, not its default 500), logs nothing per request, and is a
+context manager. Everything in :class:`FakeLMIF` (emit, deliveries, retry, reset, webhooks, clock)
+is available on it directly, so a Python test and an HTTP client see the same state.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES
+from lmif_mock.clock import Clock
+from lmif_mock.errors import LMIFMockError
+from lmif_mock.fake import FakeLMIF
+from lmif_mock.retry import RetryPolicy
+from lmif_mock.store import Store
+
+SHUTDOWN_POLL_SECONDS = 0.01
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler without the line per request (and per error) on stderr."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        return None
+
+
+class ServerError(LMIFMockError):
+    """The server could not start (port in use, bad host...)."""
+
+
+def generate_api_key(environment: str = "sandbox") -> str:
+    """A key in the provider's style for ``environment`` (``lmif_test_…`` or ``lmif_live_…``)."""
+    return ENVIRONMENTS[environment] + secrets.token_urlsafe(24)
+
+
+class LMIFServer(FakeLMIF):
+    """A running fake LMIF: ``server.url`` for HTTP clients, the FakeLMIF API for Python tests.
+
+    ``api_key`` is generated when absent (``lmif_test_…`` in the sandbox environment);
+    ``rate_limit`` is requests per minute before RATE_LIMITED; ``port=0`` picks a free port.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        seed: int | None = 0,
+        retry_policy: RetryPolicy | None = None,
+        store: Store | None = None,
+        allowed_hosts: Iterable[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        environment: str = "sandbox",
+        rate_limit: int = 100_000,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_workers: int = 8,
+    ) -> None:
+        super().__init__(
+            clock=clock,
+            seed=seed,
+            retry_policy=retry_policy,
+            store=store,
+            allowed_hosts=allowed_hosts,
+            max_workers=max_workers,
+        )
+        if environment not in ENVIRONMENTS:
+            raise ServerError(f"environment must be one of {sorted(ENVIRONMENTS)}")
+        self.host = host
+        self.port = port
+        self.api_key = api_key or generate_api_key(environment)
+        self.api = API(
+            self,
+            self.api_key,
+            environment=environment,
+            rate_limit=rate_limit,
+            max_body_bytes=max_body_bytes,
+            on_clock_change=self._clock_changed,
+        )
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321`` (the server must be started)."""
+        if self._server is None:
+            raise ServerError("the server is not running; call start() or use it in a with block")
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self._server.server_port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the HTTP thread is serving."""
+        return self._server is not None
+
+    def start(self) -> LMIFServer:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        try:
+            server = make_server(
+                self.host, self.port, self.api, threaded=True, request_handler=_QuietHandler
+            )
+        except (OSError, SystemExit) as exc:
+            raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc}") from None
+        server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadedWSGIServer has it
+        self._server = server
+        self.port = server.server_port
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name=f"lmif-server-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port and background work."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.close()
+
+    def _clock_changed(self) -> None:
+        saver = getattr(self.store, "save_clock", None)
+        if saver is not None:
+            saver(self.clock.now())
+
+    def __enter__(self) -> LMIFServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._server is not None else "stopped"
+        return f"<LMIFServer {where} clock={self.clock!r}>"

@@ -1,0 +1,124 @@
+"""Reading fields out of untrusted JSON, collecting every problem instead of stopping at the first.
+
+A client that sends three wrong fields learns about all three in one VALIDATION_ERROR whose
+``details`` lists ``{"field", "message"}`` for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lmif_mock.api_errors import validation_error
+
+_MISSING = object()
+
+
+class Fields:
+    """Typed access to a JSON object's fields; :meth:`done` raises if anything was wrong."""
+
+    def __init__(self, body: Any, *, prefix: str = "", allowed: set[str] | None = None) -> None:
+        self.problems: list[dict[str, str]] = []
+        self.prefix = prefix
+        if not isinstance(body, Mapping):
+            self.problems.append({"field": prefix or "body", "message": "must be a JSON object"})
+            body = {}
+        self.body: Mapping[str, Any] = body
+        if allowed is not None:
+            for name in sorted(set(body) - allowed):
+                self.fail(name, f"unknown field; allowed: {', '.join(sorted(allowed))}")
+
+    def fail(self, name: str, message: str) -> None:
+        """Record a problem with field ``name``."""
+        self.problems.append({"field": self.prefix + name, "message": message})
+
+    def _get(self, name: str, required: bool) -> Any:
+        value = self.body.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                self.fail(name, "is required")
+            return _MISSING
+        return value
+
+    def string(self, name: str, *, required: bool = False, max_length: int = 2048) -> str | None:
+        """A non-empty string of at most ``max_length`` characters."""
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str) or not value:
+            self.fail(name, "must be a non-empty string")
+            return None
+        if len(value) > max_length:
+            self.fail(name, f"must be at most {max_length} characters")
+            return None
+        return value
+
+    def boolean(self, name: str, *, required: bool = False) -> bool | None:
+        """``true`` or ``false``."""
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, bool):
+            self.fail(name, "must be true or false")
+            return None
+        return value
+
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = 2**31
+    ) -> int | None:
+        """A whole number within bounds."""
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(name, "must be a whole number")
+            return None
+        if not minimum <= value <= maximum:
+            self.fail(name, f"must be between {minimum} and {maximum}")
+            return None
+        return value
+
+    def number(
+        self, name: str, *, required: bool = False, minimum: float = 0, maximum: float = 1e12
+    ) -> float | None:
+        """A finite number within bounds."""
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            self.fail(name, "must be a number")
+            return None
+        if not minimum <= value <= maximum:
+            self.fail(name, f"must be between {minimum:g} and {maximum:g}")
+            return None
+        return float(value)
+
+    def strings(
+        self, name: str, *, required: bool = False, max_items: int = 100
+    ) -> list[str] | None:
+        """A list of strings."""
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(name, "must be a list of strings")
+            return None
+        if len(value) > max_items:
+            self.fail(name, f"must have at most {max_items} items")
+            return None
+        return value
+
+    def obj(self, name: str, *, required: bool = False) -> dict[str, Any] | None:
+        """A JSON object."""
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, dict):
+            self.fail(name, "must be a JSON object")
+            return None
+        return value
+
+    def done(self) -> None:
+        """Raise VALIDATION_ERROR listing every problem found, if any."""
+        if self.problems:
+            raise validation_error(self.problems)
