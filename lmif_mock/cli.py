@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmif_mock import fixture_files
+from lmif_mock.commands import listen, serve, trigger
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.payloads import EventFactory
 from lmif_mock.signing import SIGNATURE_HEADER, sign, verify
@@ -90,6 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    serve_parser = commands.add_parser(
+        "serve", help="run the fake LMIF API (the default with no command)"
+    )
+    serve.add_arguments(serve_parser)
+    serve_parser.set_defaults(handler=serve.run)
+
+    trigger_parser = commands.add_parser("trigger", help="send events through a fake or straight")
+    trigger.add_arguments(trigger_parser)
+    trigger_parser.set_defaults(handler=trigger.run)
+
+    listen_parser = commands.add_parser("listen", help="a verifying receiver that prints events")
+    listen.add_arguments(listen_parser)
+    listen_parser.set_defaults(handler=listen.run)
+
     events = commands.add_parser("events", help="list the event catalogue or show a sample event")
     events.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     events.add_argument("type", nargs="?", help="event type, with 'show'")
@@ -119,11 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the process exit code (0 ok, 1 failed check, 2 usage error)."""
+    """Run one command (``serve`` when none is given); returns the exit code.
+
+    0: done; 1: a check or delivery failed, or the server could not start; 2: usage error.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["events"])
+    given = list(sys.argv[1:] if argv is None else argv)
+    if not given or (given[0].startswith("-") and given[0] not in ("-h", "--help")):
+        given = ["serve", *given]  # `python -m lmif_mock --port 9000` means serve
+    args = parser.parse_args(given)
     if args.command == "events" and args.action == "show" and not args.type:
         parser.error("events show needs an event type")
     handler = args.handler

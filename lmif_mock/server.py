@@ -26,7 +26,7 @@ from lmif_mock.store import Store
 SHUTDOWN_POLL_SECONDS = 0.01
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietRequestHandler(WSGIRequestHandler):
     """werkzeug's handler without the line per request (and per error) on stderr."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -111,7 +111,7 @@ class LMIFServer(FakeLMIF):
             return self
         try:
             server = make_server(
-                self.host, self.port, self.api, threaded=True, request_handler=_QuietHandler
+                self.host, self.port, self.api, threaded=True, request_handler=QuietRequestHandler
             )
         except (OSError, SystemExit) as exc:
             raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc}") from None

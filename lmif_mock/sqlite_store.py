@@ -267,17 +267,26 @@ class SQLiteStore:
         rows = self._rows(f"SELECT doc, body FROM deliveries{where} ORDER BY rowid", *params)
         return [self._delivery(doc, body) for doc, body in rows]
 
-    # the virtual clock's position, so a restarted virtual-clock server resumes where it was -----
+    # small settings that must survive a restart (the API key, the clock's position) ----------
+
+    def put_meta(self, key: str, value: str) -> None:
+        """Remember ``value`` under ``key``."""
+        self._write(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            key,
+            value,
+        )
+
+    def get_meta(self, key: str) -> str | None:
+        """The value saved under ``key``, if any."""
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", key)
+        return str(rows[0][0]) if rows else None
 
     def save_clock(self, now: datetime) -> None:
         """Remember the clock's current instant."""
-        self._write(
-            "INSERT INTO meta (key, value) VALUES ('clock', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            now.isoformat(),
-        )
+        self.put_meta("clock", now.isoformat())
 
     def load_clock(self) -> datetime | None:
         """The instant last saved, if any."""
-        rows = self._rows("SELECT value FROM meta WHERE key = 'clock'")
-        return _parse(rows[0][0]) if rows else None
+        return _parse(self.get_meta("clock"))

@@ -1,0 +1,1 @@
+"""The long-running and networked CLI commands, one module each."""

@@ -1,0 +1,200 @@
+"""``trigger``: send events, either through a running fake (``--server``) or straight to a
+receiver (``--to URL --secret S``), the way ``stripe trigger`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+import urllib3
+
+from lmif_mock.events import EVENT_TYPES
+from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_request
+from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.payloads import EventFactory, deep_merge
+from lmif_mock.signing import SIGNATURE_HEADER
+from lmif_mock.transports import USER_AGENT
+
+MAX_COUNT = 100_000
+
+
+class UsageError(Exception):
+    """A command-line mistake; the message says which."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``trigger`` options."""
+    parser.add_argument("type", help="event type, e.g. box.created")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override one data field, e.g. --set avatar.name=Ada (JSON values ok)",
+    )
+    parser.add_argument("--data", help="JSON object deep-merged into the generated data")
+    parser.add_argument("--count", type=int, default=1, help="how many events (default 1)")
+    parser.add_argument("--duplicates", type=int, default=0, help="extra copies, one after another")
+    parser.add_argument("--concurrent", type=int, default=0, help="extra copies sent at once")
+    parser.add_argument("--signature-fault", choices=sorted(SIGNATURE_FAULTS))
+    parser.add_argument("--allow-unknown", action="store_true", help="allow an undocumented type")
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("LMIF_MOCK_URL"),
+        help="a running fake (default $LMIF_MOCK_URL)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("LMIF_MOCK_API_KEY"),
+        help="its API key (default $LMIF_MOCK_API_KEY)",
+    )
+    parser.add_argument("--to", help="send straight to this receiver URL instead")
+    parser.add_argument("--secret", help="the receiver's webhook secret, with --to")
+    parser.add_argument("--seed", type=int, help="seed for the data, with --to")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                        help="with --to: also allow this non-loopback host")  # fmt: skip
+
+
+def parse_overrides(sets: list[str], data: str | None) -> dict[str, Any]:
+    """``--data`` and every ``--set a.b=value`` as one overrides object."""
+    merged: dict[str, Any] = {}
+    if data is not None:
+        try:
+            parsed = json.loads(data)
+        except ValueError as exc:
+            raise UsageError(f"--data is not valid JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise UsageError("--data must be a JSON object")
+        merged = parsed
+    for item in sets:
+        path, sep, text = item.partition("=")
+        if not sep or not path or any(not part for part in path.split(".")):
+            raise UsageError(f"--set takes PATH=VALUE (e.g. avatar.name=Ada), not {item!r}")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        nested: dict[str, Any] = {}
+        cursor = nested
+        *parents, leaf = path.split(".")
+        for part in parents:
+            cursor[part] = {}
+            cursor = cursor[part]
+        cursor[leaf] = value
+        merged = deep_merge(merged, nested)
+    return merged
+
+
+def _progress(done: int, total: int, err: TextIO) -> None:
+    if total >= 20 and (done % max(1, total // 10) == 0 or done == total):
+        print(f"  {done}/{total} sent", file=err, flush=True)
+
+
+def _via_server(
+    args: argparse.Namespace, overrides: dict[str, Any], out: TextIO, err: TextIO
+) -> int:
+    if not args.api_key:
+        raise UsageError("--api-key (or $LMIF_MOCK_API_KEY) is required with --server")
+    http = urllib3.PoolManager(retries=False)
+    faults: dict[str, Any] = {
+        "duplicates": args.duplicates,
+        "concurrent_duplicates": args.concurrent,
+    }
+    if args.signature_fault:
+        faults["signature"] = args.signature_fault
+    body = {
+        "type": args.type,
+        "data": overrides,
+        "faults": faults,
+        "allowUnknown": args.allow_unknown,
+    }
+    failures = 0
+    for number in range(1, args.count + 1):
+        try:
+            response = http.request(
+                "POST",
+                args.server.rstrip("/") + "/_mock/events",
+                body=json.dumps(body).encode(),
+                headers={
+                    "Authorization": f"Bearer {args.api_key}",
+                    "Content-Type": "application/json",
+                },
+                timeout=urllib3.Timeout(connect=5, read=120),
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            print(f"error: cannot reach {args.server}: {exc}", file=err)
+            return 1
+        answer = json.loads(response.data or b"{}")
+        if response.status != 201:
+            print(f"error: {answer.get('error', {}).get('message', response.status)}", file=err)
+            return 1
+        event = answer["data"]["event"]
+        statuses = [d["status"] for d in answer["data"]["deliveries"]]
+        failures += sum(1 for s in statuses if s != "succeeded")
+        if args.count == 1 or number == args.count:
+            print(f"{event['type']} {event['id']}: {len(statuses)} deliveries {statuses}", file=out)
+        _progress(number, args.count, err)
+    return 0 if failures == 0 else 1
+
+
+def _direct(args: argparse.Namespace, overrides: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    if not args.secret:
+        raise UsageError("--secret is required with --to")
+    try:
+        HostPolicy(args.allow_host).check_url(args.to)
+    except BlockedHostError as exc:
+        raise UsageError(str(exc)) from None
+    factory = EventFactory(args.seed)
+    http = urllib3.PoolManager(retries=False)
+    failures = 0
+    webhook_id = factory.new_id("webhook")
+    for number in range(1, args.count + 1):
+        event = factory.build(args.type, data=overrides, webhook_id=webhook_id, allow_unknown=True)
+        request = signed_request(event.body, args.secret, args.signature_fault, rng=factory.random)
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if request.signature is not None:
+            headers[SIGNATURE_HEADER] = request.signature
+        for copy in range(1 + args.duplicates):
+            try:
+                response = http.request(
+                    "POST", args.to, body=request.body, headers=headers, redirect=False,
+                    timeout=urllib3.Timeout(connect=5, read=30),
+                )  # fmt: skip
+                status: int | str = response.status
+                ok = 200 <= response.status < 300
+            except urllib3.exceptions.HTTPError as exc:
+                status, ok = f"error ({type(exc).__name__})", False
+            failures += not ok
+            if args.count == 1 or number == args.count:
+                label = " (duplicate)" if copy else ""
+                print(f"{event.type} {event.id}{label} -> {status}", file=out)
+        _progress(number, args.count, err)
+    return 0 if failures == 0 else 1
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Send the events; exit 0 if every delivery succeeded, 1 if any failed, 2 on usage errors."""
+    try:
+        if not 1 <= args.count <= MAX_COUNT:
+            raise UsageError(f"--count must be between 1 and {MAX_COUNT}")
+        if args.type not in EVENT_TYPES and not args.allow_unknown:
+            raise UsageError(f"unknown event type {args.type!r}; add --allow-unknown to send it")
+        try:
+            Faults(duplicates=args.duplicates, concurrent_duplicates=args.concurrent)
+        except FaultError as exc:
+            raise UsageError(str(exc)) from None
+        overrides = parse_overrides(args.set, args.data)
+        if args.to:
+            if args.concurrent:
+                raise UsageError("--concurrent needs --server (the fake releases the copies)")
+            return _direct(args, overrides, out, err)
+        if not args.server:
+            raise UsageError("give --server URL (or $LMIF_MOCK_URL), or --to URL --secret S")
+        return _via_server(args, overrides, out, err)
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
