@@ -20,6 +20,7 @@ from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.provider import LMIFProvider
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy
+from lmif_mock.server import LMIFServer
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Faults",
     "LMIFMockError",
     "LMIFProvider",
+    "LMIFServer",
     "NotFoundError",
     "RealClock",
     "RetryPolicy",

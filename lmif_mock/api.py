@@ -272,6 +272,19 @@ class API:
         except NotFoundError:
             raise not_found("webhook", ident) from None
 
+    def _settle_first_attempts(self, event_id: str) -> None:
+        """On a real clock, answer only once first attempts are made, as on a virtual one."""
+        if self.fake.dispatcher.synchronous:
+            return
+        due_now = [
+            d
+            for d in self.fake.deliveries(event_id=event_id)
+            if not d.faults.delay and not d.attempts
+        ]
+        if due_now:
+            limit = max(d.policy.timeout.total_seconds() for d in due_now) + 5
+            self.fake.dispatcher.wait_for_attempts([d.id for d in due_now], limit)
+
     def _emitted(self, event_id: str) -> dict[str, Any]:
         event = self.fake.store.get_event(event_id)
         if event is None:
@@ -362,6 +375,7 @@ class API:
                     {"resource": "webhook", "endpoint": endpoint},
                 )
         event = self.fake.emit(str(event_type), webhook_ids=targets)
+        self._settle_first_attempts(event.id)
         return 201, {"data": self._emitted(event.id)}
 
     # -- /v1/lmif/events and deliveries ---------------------------------------------------------
@@ -380,6 +394,8 @@ class API:
             deliveries = self.fake.resend(args["id"], webhook_ids)
         except NotFoundError as exc:
             raise APIError("NOT_FOUND", str(exc)) from None
+        self._settle_first_attempts(args["id"])
+        deliveries = [self.fake.delivery(d.id) for d in deliveries]
         return 201, {"data": [delivery_json(d) for d in deliveries]}
 
     def _get_delivery(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
@@ -445,6 +461,7 @@ class API:
             raise APIError(
                 "VALIDATION_ERROR", str(exc), [{"field": "body", "message": str(exc)}]
             ) from None
+        self._settle_first_attempts(event.id)
         return 201, {"data": self._emitted(event.id)}
 
     def _mock_emit_batch(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
@@ -473,6 +490,8 @@ class API:
             raise APIError(
                 "VALIDATION_ERROR", str(exc), [{"field": "body", "message": str(exc)}]
             ) from None
+        for event in events:
+            self._settle_first_attempts(event.id)
         return 201, {"data": [self._emitted(e.id) for e in events]}
 
     def _mock_deliveries(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:

@@ -173,6 +173,26 @@ class Dispatcher:
                 self._idle.wait(remaining)
         return True
 
+    def wait_for_attempts(self, delivery_ids: Iterable[str], timeout: float) -> bool:
+        """Block until each delivery has at least one attempt recorded (real clocks; a virtual
+        clock has already made them); ``False`` if ``timeout`` seconds pass first.
+        """
+        waiting = list(delivery_ids)
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while True:
+                waiting = [
+                    d
+                    for d in waiting
+                    if (found := self.store.get_delivery(d)) is not None and not found.attempts
+                ]
+                remaining = deadline - time.monotonic()
+                if not waiting:
+                    return True
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+
     def reset(self) -> None:
         """Cancel every scheduled attempt (the store is cleared by its owner)."""
         with self._lock:

@@ -20,7 +20,9 @@ class Fields:
     def __init__(self, body: Any, *, prefix: str = "", allowed: set[str] | None = None) -> None:
         self.problems: list[dict[str, str]] = []
         self.prefix = prefix
-        if not isinstance(body, Mapping):
+        self.whole_body_wrong = not isinstance(body, Mapping)
+        if self.whole_body_wrong:
+            # One problem says it all; "url is required" on a list would only confuse.
             self.problems.append({"field": prefix or "body", "message": "must be a JSON object"})
             body = {}
         self.body: Mapping[str, Any] = body
@@ -35,7 +37,7 @@ class Fields:
     def _get(self, name: str, required: bool) -> Any:
         value = self.body.get(name, _MISSING)
         if value is _MISSING or value is None:
-            if required:
+            if required and not self.whole_body_wrong:
                 self.fail(name, "is required")
             return _MISSING
         return value

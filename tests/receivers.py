@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from lmif_mock.server import QuietRequestHandler
+
 Behaviour = Callable[[socket.socket], None]
 
 
@@ -80,7 +82,7 @@ def read_request(conn: socket.socket) -> bytes:
 @contextmanager
 def wsgi_server(app: Callable[..., object]) -> Iterator[str]:
     """Serve a WSGI app with werkzeug on 127.0.0.1:0 in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)  # type: ignore[arg-type]
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
     )

@@ -1,0 +1,190 @@
+"""serve, trigger and listen as subprocesses: what a user in any language runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lmif_mock.timestamps import parse_timestamp
+from tests.api_client import Client
+from tests.processes import Running, running, served
+from tests.receivers import Recorder, wsgi_server
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lmif_mock", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_serve_answers_with_its_printed_key_and_stops_cleanly() -> None:
+    with served() as (process, url, key):
+        client = Client(url, key)
+        assert client.get("/_mock/health").body == {"status": "ok"}
+        assert client.get("/v1/lmif/webhooks").status == 200
+        assert Client(url, "lmif_test_wrong").get("/v1/lmif/webhooks").status == 401
+        assert process.stop(signal.SIGTERM) == 0
+    assert process.lines[-1] == "lmif-mock: stopped"
+
+
+def test_serve_refuses_a_busy_port_and_bad_forward_urls() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = cli("serve", "--port", str(taken.getsockname()[1]))
+    assert busy.returncode == 1
+    assert "cannot listen" in busy.stderr
+    bad = cli("serve", "--port", "0", "--forward-to", "http://192.0.2.1/hook")
+    assert bad.returncode == 2
+    assert "not allowed" in bad.stderr
+
+
+def test_forward_to_and_trigger_through_the_server_reach_a_real_receiver() -> None:
+    receiver = Recorder([500, 200])
+    with (
+        wsgi_server(receiver) as base,
+        served("--forward-to", base + "/hook", "--secret", "fwd-secret", "--time-scale", "600") as (
+            process,
+            url,
+            key,
+        ),
+    ):
+        assert process.wait_for(r"webhook secret: (\S+)").group(1) == "fwd-secret"
+        out = cli(
+            *("trigger", "box.created", "--server", url, "--api-key", key),
+            *("--set", "identityName=Ada Lovelace", "--set", "policyConfig.royaltyRate=0.5"),
+        )
+        assert out.returncode == 1, out.stderr  # first attempt got a 500
+        assert "box.created evt_" in out.stdout
+        process.wait_for(r"^<-- 500 POST")
+        process.wait_for(r"^<-- 200 POST", timeout=30)  # the retry, a scaled minute later
+    first, second = (json.loads(b) for b in receiver.bodies)
+    assert first == second
+    assert first["data"]["identityName"] == "Ada Lovelace"
+    assert first["data"]["policyConfig"]["royaltyRate"] == 0.5
+    from lmif_mock import verify
+
+    assert verify(
+        receiver.bodies[0], receiver.requests[0].headers["X-LMIF-Signature"], "fwd-secret"
+    )
+
+
+def test_trigger_count_duplicates_and_progress() -> None:
+    receiver = Recorder()
+    with (
+        wsgi_server(receiver) as base,
+        served("--forward-to", base + "/hook", "--quiet") as (_, url, key),
+    ):
+        out = cli("trigger", "license.approved", "--server", url, "--api-key", key,
+                  "--count", "20", "--duplicates", "1")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "20/20 sent" in out.stderr
+    assert len(receiver.bodies) == 40
+
+
+def test_trigger_usage_errors() -> None:
+    assert cli("trigger", "box.exploded", "--server", "http://127.0.0.1:1").returncode == 2
+    assert cli("trigger", "box.created").returncode == 2  # nowhere to send
+    assert (
+        cli("trigger", "box.created", "--to", "http://127.0.0.1:1/x").returncode == 2
+    )  # no secret
+    bad_set = cli(
+        "trigger", "box.created", "--to", "http://127.0.0.1:1/x", "--secret", "s", "--set", "x"
+    )
+    assert bad_set.returncode == 2
+    assert "PATH=VALUE" in bad_set.stderr
+    remote = cli("trigger", "box.created", "--to", "http://198.51.100.7/x", "--secret", "s")
+    assert remote.returncode == 2
+    assert "not allowed" in remote.stderr
+    unreachable = cli("trigger", "box.created", "--server", "http://127.0.0.1:1", "--api-key", "k")
+    assert unreachable.returncode == 1
+
+
+def test_trigger_straight_to_listen_which_verifies() -> None:
+    with running("listen", "--port", "0", "--secret", "s3cret", "--path", "/hooks") as listener:
+        url = listener.wait_for(r"listening on (\S+)").group(1)
+        good = cli(
+            "trigger",
+            "grace_period.started",
+            "--to",
+            url,
+            "--secret",
+            "s3cret",
+            "--duplicates",
+            "1",
+        )
+        assert good.returncode == 0, good.stderr
+        assert good.stdout.count("-> 200") == 2
+        listener.wait_for(r"^ok  grace_period\.started evt_\w+ - signature valid")
+        for fault, verdict in (("tampered_body", "INVALID"), ("missing", "MISSING")):
+            bad = cli(
+                "trigger",
+                "box.created",
+                "--to",
+                url,
+                "--secret",
+                "s3cret",
+                "--signature-fault",
+                fault,
+            )
+            assert bad.returncode == 1
+            assert "-> 401" in bad.stdout
+            listener.wait_for(rf"^BAD box\.created evt_\w+ - signature {verdict}")
+        wrong_path = cli(
+            "trigger", "box.created", "--to", url.replace("/hooks", "/other"), "--secret", "s3cret"
+        )
+        assert "-> 404" in wrong_path.stdout
+
+
+def _pending_after_first_attempt(client: Client, timeout: float = 20) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = client.get("/_mock/deliveries").data
+        if found and found[0]["attempts"]:
+            return dict(found[0])
+        time.sleep(0.02)
+    raise AssertionError("no attempt recorded")
+
+
+def test_kill_9_mid_schedule_then_restart_keeps_everything(tmp_path: Path) -> None:
+    db = str(tmp_path / "lmif.db")
+    receiver = Recorder([500, 500, 200])
+    with wsgi_server(receiver) as base:
+        # 60x: the 1 min and 5 min retries fall 1 s and 5 s of real time later.
+        options = ("--db", db, "--forward-to", base + "/hook", "--time-scale", "60")
+        first = Running("serve", "--port", "0", *options)
+        url = first.wait_for(r"fake LMIF API at (\S+)").group(1)
+        key = first.wait_for(r"API key:\s+(\S+)").group(1)
+        client = Client(url, key)
+        emitted = client.post("/_mock/events", {"type": "violation.detected"})
+        assert emitted.status == 201
+        before = _pending_after_first_attempt(client)
+        assert before["status"] == "pending"
+        first.stop(signal.SIGKILL)  # no clean shutdown at all
+        assert len(receiver.bodies) == 1
+
+        second = Running("serve", "--port", "0", *options)
+        try:
+            second.wait_for(r"1 pending deliveries resumed")
+            url = second.wait_for(r"fake LMIF API at (\S+)").group(1)
+            assert second.wait_for(r"API key:\s+(\S+)").group(1) == key  # same key after restart
+            client = Client(url, key)
+            (after,) = client.get("/_mock/deliveries").data
+            assert after["id"] == before["id"]
+            assert after["attempts"] == before["attempts"]
+            assert after["nextAttemptAt"] == before["nextAttemptAt"]
+            assert client.get(f"/v1/lmif/events/{emitted.data['event']['id']}").status == 200
+            second.wait_for(r"^<-- 200 POST", timeout=30)
+            (done,) = client.get("/_mock/deliveries").data
+        finally:
+            second.stop()
+    assert done["status"] == "succeeded"
+    assert len(done["attempts"]) == 3
+    due = parse_timestamp(str(before["nextAttemptAt"]))
+    assert parse_timestamp(done["attempts"][1]["at"]) >= due  # the retry kept its due time
+    assert len(set(receiver.bodies)) == 1  # the same bytes, before and after the crash
