@@ -28,3 +28,20 @@ def test_quick_start_has_exactly_two_commands() -> None:
     assert len(lines) == 2
     assert "python -m lmif_mock" in lines[0]
     assert "pytest" in lines[1]
+
+
+def test_readme_lists_every_route() -> None:
+    from lmif_mock.routes import ROUTES, openapi_path
+
+    for route in ROUTES:
+        assert f"| {route.method} | `{openapi_path(route.path)}` |" in README, route.path
+
+
+def test_readme_lists_every_cli_command() -> None:
+    from lmif_mock.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert commands is not None
+    for name in commands:
+        assert f"`{name}" in README, name
