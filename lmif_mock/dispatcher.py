@@ -354,6 +354,7 @@ class Dispatcher:
             delivery.faults.signature,
             previous_secret=webhook.previous_secret,
             rng=self.rng,
+            layout=delivery.faults.layout,
         )
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if signed.signature is not None:

@@ -8,6 +8,7 @@ or to spoil the signature in one of the ways an attacker or a misconfiguration w
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,14 @@ SIGNATURE_FAULTS: Mapping[str, str] = {
     "wrong_prefix": "the right digest behind 'sha1=' instead of 'sha256='",
 }
 
+#: Other JSON layouts of the same event, each signed correctly over its own bytes. A receiver that
+#: verifies the raw body accepts them all; one that re-serialises parsed JSON before verifying
+#: computes different bytes and rejects them.
+LAYOUTS: Mapping[str, str] = {
+    "pretty": "indented with two spaces, one field per line",
+    "ascii": "non-ASCII characters escaped as \\uXXXX, spaces after ':' and ','",
+}
+
 T = TypeVar("T")
 
 
@@ -46,6 +55,7 @@ class Faults:
     provider never saw the answer"), so the scheduled retry delivers the same event again.
     ``delay``: hold the first attempt back this long on the server's clock.
     ``signature``: one of :data:`SIGNATURE_FAULTS`, applied to every attempt.
+    ``layout``: one of :data:`LAYOUTS`: the same event in another JSON layout, correctly signed.
     """
 
     duplicates: int = 0
@@ -53,6 +63,7 @@ class Faults:
     drop_after_response: int = 0
     delay: timedelta = field(default=timedelta())
     signature: str | None = None
+    layout: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("duplicates", "concurrent_duplicates", "drop_after_response"):
@@ -69,6 +80,8 @@ class Faults:
         if self.signature is not None and self.signature not in SIGNATURE_FAULTS:
             known = ", ".join(SIGNATURE_FAULTS)
             raise FaultError(f"unknown signature fault {self.signature!r}; known: {known}")
+        if self.layout is not None and self.layout not in LAYOUTS:
+            raise FaultError(f"unknown layout {self.layout!r}; known: {', '.join(LAYOUTS)}")
 
     @property
     def any(self) -> bool:
@@ -86,7 +99,14 @@ class Faults:
         """Read faults from JSON (the control API's ``faults`` object); unknown keys are errors."""
         if not isinstance(value, Mapping):
             raise FaultError("faults must be an object")
-        known = {"duplicates", "concurrent_duplicates", "drop_after_response", "delay", "signature"}
+        known = {
+            "duplicates",
+            "concurrent_duplicates",
+            "drop_after_response",
+            "delay",
+            "signature",
+            "layout",
+        }
         unknown = sorted(set(value) - known)
         if unknown:
             raise FaultError(f"unknown fault(s) {unknown}; known: {sorted(known)}")
@@ -104,6 +124,18 @@ class SignedRequest:
     signature: str | None
 
 
+def relayout(body: bytes, layout: str | None) -> bytes:
+    """``body`` in another JSON layout, same content; unchanged if ``layout`` is None."""
+    if layout is None:
+        return body
+    value = json.loads(body)
+    if layout == "pretty":
+        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+    if layout == "ascii":
+        return json.dumps(value, ensure_ascii=True).encode("ascii")
+    raise FaultError(f"unknown layout {layout!r}")
+
+
 def signed_request(
     body: bytes,
     secret: str,
@@ -111,8 +143,10 @@ def signed_request(
     *,
     previous_secret: str | None = None,
     rng: random.Random | None = None,
+    layout: str | None = None,
 ) -> SignedRequest:
-    """Sign ``body`` with ``secret`` and then apply the signature ``fault``, if any."""
+    """Lay ``body`` out as asked, sign it with ``secret``, then apply the signature ``fault``."""
+    body = relayout(body, layout)
     good = sign(body, secret)
     if fault is None:
         return SignedRequest(body, good)

@@ -11,7 +11,7 @@ from typing import Any
 from lmif_mock import __name__ as _package
 from lmif_mock.api_errors import CODES
 from lmif_mock.events import EVENT_TYPES
-from lmif_mock.faults import SIGNATURE_FAULTS
+from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
 from lmif_mock.routes import ROUTES, Route, openapi_path
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
 
@@ -132,6 +132,7 @@ COMPONENTS: dict[str, Schema] = {
         drop_after_response={"type": "integer", "minimum": 0},
         delay=SECONDS,
         signature={"anyOf": [{"enum": list(SIGNATURE_FAULTS)}, {"type": "null"}]},
+        layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
     ),
     "RetryPolicy": _obj(
         [],

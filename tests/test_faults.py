@@ -235,3 +235,22 @@ def test_random_receivers_never_lose_a_delivery_or_exceed_the_budget(
             assert delivery.attempt_count == 7
             assert not last.succeeded
     assert len(calls) == sum(d.attempt_count for d in deliveries)
+
+
+@pytest.mark.parametrize("layout", ["pretty", "ascii"])
+def test_layout_sends_the_same_event_differently_laid_out_and_correctly_signed(layout: str) -> None:
+    fake = FakeLMIF()
+    receiver = Recorder()
+    fake.webhooks.create(receiver, events=["*"], secret="k")
+    event = fake.emit(
+        "box.created", data={"identityName": "Zoë Ünal"}, faults=Faults(layout=layout)
+    )
+    body = receiver.bodies[0]
+    assert body != event.body
+    assert json.loads(body) == json.loads(event.body)
+    assert verify(body, receiver.requests[0].headers["X-LMIF-Signature"], "k")
+    assert not verify(event.body, receiver.requests[0].headers["X-LMIF-Signature"], "k")
+    if layout == "ascii":
+        assert b"\\u00eb" in body
+    else:
+        assert b'\n  "id"' in body
