@@ -1,0 +1,3 @@
+"""Test-suite configuration: pytester for testing the plugin the way pytest runs it."""
+
+pytest_plugins = ["pytester"]

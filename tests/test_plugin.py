@@ -1,0 +1,161 @@
+"""The pytest plugin, tested the way pytest runs it (pytester), plus its fixtures in use here."""
+
+from __future__ import annotations
+
+import pytest
+
+from lmif_mock import LMIFServer, RetryPolicy, VirtualClock, verify
+from lmif_mock.clock import DEFAULT_START
+from pytest_lmif import EventBuilder
+from tests.receivers import Recorder
+
+
+def test_lmif_server_is_started_and_fresh(lmif_server: LMIFServer) -> None:
+    assert lmif_server.running
+    assert lmif_server.webhooks.list() == []
+    assert lmif_server.clock.now() == DEFAULT_START
+    lmif_server.webhooks.create("http://127.0.0.1:1/x", ["*"])
+    lmif_server.emit("box.created")
+    lmif_server.clock.advance(hours=1)
+
+
+def test_the_previous_tests_state_is_gone(lmif_server: LMIFServer) -> None:
+    assert lmif_server.webhooks.list() == []
+    assert lmif_server.deliveries() == []
+    assert lmif_server.clock.now() == DEFAULT_START
+
+
+@pytest.mark.lmif(seed=7, retry_policy=RetryPolicy(delays=[0, 10]), timeout=2)
+def test_marker_configures_seed_policy_and_timeout(
+    lmif_server: LMIFServer, lmif_clock: VirtualClock
+) -> None:
+    assert lmif_server.seed == 7
+    assert lmif_server.retry_policy == RetryPolicy(delays=[0, 10], timeout=2)
+    assert lmif_clock is lmif_server.clock
+    receiver = Recorder([500, 500])
+    lmif_server.webhooks.create(receiver, ["*"])
+    lmif_server.emit("box.created")
+    lmif_clock.advance(seconds=10)
+    assert lmif_server.deliveries()[0].status == "failed"
+
+
+def test_policy_from_a_marked_test_does_not_leak(lmif_server: LMIFServer) -> None:
+    assert lmif_server.retry_policy == RetryPolicy()
+    assert lmif_server.seed == 0
+
+
+def test_lmif_events_builds_signed_events(lmif_events: EventBuilder) -> None:
+    signed = lmif_events.build("violation.detected", {"identityName": "Ada"})
+    assert verify(signed.body, signed.signature, lmif_events.secret)
+    assert signed.json["data"]["identityName"] == "Ada"
+    assert signed.headers["Content-Type"] == "application/json"
+    forged = lmif_events.build("box.created", signature_fault="wrong_secret")
+    assert not verify(forged.body, forged.signature, lmif_events.secret)
+    assert verify(b"x", lmif_events.headers(b"x")["X-LMIF-Signature"], lmif_events.secret)
+
+
+PLUGIN_TESTS = """
+import pytest
+from lmif_mock import RetryPolicy
+
+def receiver(environ, start_response):
+    environ["wsgi.input"].read()
+    start_response("200 OK", [])
+    return [b"ok"]
+
+def test_delivers(lmif_server):
+    lmif_server.webhooks.create(receiver, ["box.created"])
+    event = lmif_server.emit("box.created")
+    assert lmif_server.deliveries(event_id=event.id)[0].status == "succeeded"
+
+def test_isolated(lmif_server):
+    assert lmif_server.webhooks.list() == []
+
+@pytest.mark.lmif(seed=42)
+def test_fails_and_reports_its_seed(lmif_server):
+    assert lmif_server.seed == 42
+    assert False, "deliberate"
+
+@pytest.mark.lmif(sede=1)
+def test_typo_in_marker(lmif_server):
+    pass
+
+def test_options_fixture_is_overridable(lmif_server):
+    assert lmif_server.hosts.permits("hooks.internal")
+"""
+
+CONFTEST = """
+import pytest
+
+@pytest.fixture(scope="session")
+def lmif_server_options():
+    return {"allowed_hosts": ["hooks.internal"]}
+"""
+
+
+def test_plugin_via_pytester(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_plugin_user=PLUGIN_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*fake LMIF seed 42: reproduce with --lmif-seed 42*"])
+    result.stdout.re_match_lines([r".*unknown lmif marker option\(s\) \['sede'\].*"])
+
+
+def test_seed_from_the_command_line_and_ini(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_seed(lmif_server, lmif_seed):
+            assert lmif_seed == lmif_server.seed == 5
+        """
+    )
+    pytester.runpytest("--lmif-seed", "5").assert_outcomes(passed=1)
+    pytester.makeini("[pytest]\nlmif_seed = 5\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--fixtures")
+    for name in (
+        "lmif_server",
+        "lmif_clock",
+        "lmif_events",
+        "lmif_shared_server",
+        "lmif_server_options",
+    ):
+        result.stdout.fnmatch_lines([f"{name}*"])
+    markers = pytester.runpytest("--markers")
+    markers.stdout.fnmatch_lines(["@pytest.mark.lmif(seed=None, retry_policy=None, timeout=None)*"])
+
+
+def test_works_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        **{
+            f"test_worker_{n}": f"""
+            def test_a(lmif_server):
+                lmif_server.webhooks.create("http://127.0.0.1:1/{n}", ["*"])
+                assert len(lmif_server.webhooks.list()) == 1
+                open("port_{n}_" + str(lmif_server.port), "w").close()
+
+            def test_b(lmif_server):
+                assert lmif_server.webhooks.list() == []
+            """
+            for n in range(4)
+        }
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8)
+    ports = {p.name.rsplit("_", 1)[1] for p in pytester.path.glob("port_*")}
+    assert len(ports) == 2  # one server per worker
+
+
+def test_library_still_works_without_the_plugin(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from lmif_mock import LMIFServer
+        def test_plain():
+            with LMIFServer() as server:
+                assert server.url
+        """
+    )
+    pytester.runpytest("-p", "no:lmif").assert_outcomes(passed=1)

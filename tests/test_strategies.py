@@ -1,0 +1,120 @@
+"""The hypothesis strategies: what they can generate, what they never generate, and the
+idempotency property used the documented way (session server, no health-check error)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from lmif_mock import CATEGORIES, EVENT_TYPES, Event, LMIFServer, verify
+from lmif_mock.schemas import event_schema
+from pytest_lmif.strategies import (
+    UNKNOWN_TYPES,
+    DeliveryPlan,
+    assert_idempotent,
+    bad_signatures,
+    delivery_plans,
+    event_types,
+    events,
+    raw_bodies,
+)
+from tests.buggy_receivers import SECRET, Receiver
+
+
+def can_generate(strategy: st.SearchStrategy[Any], condition: Any) -> None:
+    find(strategy, condition, settings=settings(max_examples=2000, database=None))
+
+
+@given(event_types())
+def test_event_types_are_documented(event_type: str) -> None:
+    assert event_type in EVENT_TYPES
+
+
+def test_event_types_by_category_and_with_unknown_ones() -> None:
+    can_generate(event_types(categories=["license"]), lambda t: t == "license.revoked")
+    can_generate(event_types(include_unknown=True), lambda t: t in UNKNOWN_TYPES)
+    with pytest.raises(ValueError, match="unknown categories"):
+        event_types(categories=["payments"])
+
+
+@given(event_types(categories=["grace_period"]))
+def test_event_types_never_leave_their_categories(event_type: str) -> None:
+    assert event_type in CATEGORIES["grace_period"]
+
+
+@given(events())
+def test_events_validate_against_their_schemas(event: Event) -> None:
+    jsonschema.validate(json.loads(event.body), event_schema(event.type))
+
+
+@given(
+    events(types=["violation.detected"], data=st.fixed_dictionaries({"policy": st.just("OPEN")}))
+)
+def test_events_take_data_overrides(event: Event) -> None:
+    assert event.type == "violation.detected"
+    assert event.data["policy"] == "OPEN"
+
+
+def test_events_vary() -> None:
+    can_generate(events(), lambda e: e.type == "detection.scan_complete")
+    can_generate(events(), lambda e: e.created_at.year >= 2030)
+
+
+@given(raw_bodies())
+def test_raw_bodies_are_json_events(body: bytes) -> None:
+    assert json.loads(body)["id"].startswith("evt_")
+
+
+def test_raw_bodies_come_in_several_layouts() -> None:
+    can_generate(raw_bodies(), lambda b: b.startswith(b'{\n  "id"'))
+    can_generate(raw_bodies(), lambda b: b.startswith(b'{"id": '))
+
+
+@given(st.data())
+def test_bad_signatures_never_verify(data: st.DataObject) -> None:
+    body = data.draw(st.binary())
+    secret = data.draw(st.text(min_size=1))
+    assert not verify(body, data.draw(bad_signatures(body, secret)), secret)
+
+
+def test_bad_signatures_include_the_nasty_ones() -> None:
+    body, secret = b'{"id":"evt_1"}', "k"
+    can_generate(bad_signatures(body, secret), lambda s: s is None)
+    can_generate(bad_signatures(body, secret), lambda s: isinstance(s, str) and len(s) == 70)
+    can_generate(
+        bad_signatures(body, secret), lambda s: isinstance(s, str) and s.startswith("sha1=")
+    )
+
+
+def test_delivery_plans_cover_concurrency_and_drops() -> None:
+    can_generate(delivery_plans(), lambda p: p.concurrent_duplicates >= 3)
+    can_generate(delivery_plans(), lambda p: p.drop_after_response == 2 and p.duplicates == 3)
+    assert DeliveryPlan("box.created", duplicates=1, drop_after_response=1).copies == 3
+    with pytest.raises(ValueError, match="max_duplicates"):
+        delivery_plans(max_duplicates=-1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(plan=delivery_plans(types=["box.created"], max_concurrent=3))
+def test_one_line_idempotency_property(lmif_shared_server: LMIFServer, plan: DeliveryPlan) -> None:
+    receiver = Receiver(None)
+    assert_idempotent(lmif_shared_server, receiver.app, plan, secret=SECRET,
+                      processed=receiver.processed, path="/webhooks/lmif")  # fmt: skip
+
+
+def test_the_property_catches_a_receiver_without_dedup(lmif_shared_server: LMIFServer) -> None:
+    receiver = Receiver("no_dedup")
+    with pytest.raises(AssertionError, match="acted on 2 times"):
+        assert_idempotent(
+            lmif_shared_server, receiver.app, DeliveryPlan("box.created", drop_after_response=1),
+            secret=SECRET, processed=receiver.processed, path="/webhooks/lmif",
+        )  # fmt: skip
+
+
+def test_from_type_gives_events() -> None:
+    can_generate(st.from_type(Event), lambda e: e.type == "box.created")
