@@ -97,8 +97,11 @@ class _Context:
     timeout: float
 
     def emit(self, event_type: str | None = None, **kwargs: Any) -> list[Delivery]:
+        # Fresh ids every run: a receiver's database outlives one check run, and a repeated
+        # id would look like a duplicate to a correct receiver.
         event = self.fake.emit(
             event_type or self.event_type,
+            event_id="evt_check" + _secrets.token_hex(8),
             webhook_ids=[self.webhook_id],
             retry_policy=RetryPolicy.no_retries(self.timeout),
             **kwargs,
