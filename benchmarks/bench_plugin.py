@@ -107,7 +107,8 @@ def _run(directory: Path, kind: str, count: int) -> float:
         check=True,
         capture_output=True,
     )
-    return statistics.median(json.loads((directory / "durations.json").read_text()))
+    durations: list[float] = json.loads((directory / "durations.json").read_text())
+    return statistics.median(durations)
 
 
 def measure(count: int, repeats: int) -> dict[str, float]:
@@ -133,7 +134,8 @@ def main() -> None:
     figures = measure(count, repeats)
     print(
         f"per-test cost over an empty test (median of {count} tests, best of {repeats} runs): "
-        f"lmif_server (webhook + emit + signed delivery + record) {figures['lmif_server_us']:.0f} us; "
+        "lmif_server (webhook + emit + signed delivery + record) "
+        f"{figures['lmif_server_us']:.0f} us; "
         f"by hand (sign + werkzeug test client post) {figures['by_hand_us']:.0f} us; "
         f"ratio {figures['ratio']:.2f}x; the lmif_server fixture alone (reset per test) "
         f"{figures['fixture_us']:.0f} us"
