@@ -64,6 +64,7 @@ class Dispatcher:
         rng: random.Random | None = None,
         http: Transport | None = None,
         max_workers: int = 8,
+        enforce_inprocess_timeout: bool = True,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -79,6 +80,7 @@ class Dispatcher:
         self._listeners: list[AttemptListener] = []
         self._pool: ThreadPoolExecutor | None = None
         self._max_workers = max_workers
+        self.enforce_inprocess_timeout = enforce_inprocess_timeout
 
     # -- public -------------------------------------------------------------------------------
 
@@ -458,6 +460,8 @@ class Dispatcher:
         with self._lock:
             transport = self._app_transports.get(id(target))
             if transport is None:
-                transport = transport_for_app(target)
+                transport = transport_for_app(
+                    target, enforce_timeout=self.enforce_inprocess_timeout
+                )
                 self._app_transports[id(target)] = transport
             return transport

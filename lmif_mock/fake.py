@@ -39,7 +39,8 @@ class FakeLMIF:
 
     ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);
     ``clock`` defaults to a :class:`VirtualClock`; ``allowed_hosts`` adds hosts beyond loopback
-    that webhooks may point at.
+    that webhooks may point at; ``enforce_inprocess_timeout=False`` calls WSGI apps on the
+    caller's thread (about 0.1 ms faster per delivery, but a hung app then hangs the caller).
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class FakeLMIF:
         store: Store | None = None,
         allowed_hosts: Iterable[str] = (),
         max_workers: int = 8,
+        enforce_inprocess_timeout: bool = True,
     ) -> None:
         from lmif_mock.dispatcher import Dispatcher
 
@@ -67,6 +69,7 @@ class FakeLMIF:
             rng=self.factory.random,
             http=HTTPTransport(self.hosts),
             max_workers=max_workers,
+            enforce_inprocess_timeout=enforce_inprocess_timeout,
         )
         #: Faults applied to every emit that does not pass its own (the control API sets these).
         self.default_faults: Faults = NO_FAULTS

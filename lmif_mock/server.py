@@ -67,6 +67,7 @@ class LMIFServer(FakeLMIF):
         rate_limit: int = 100_000,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_workers: int = 8,
+        enforce_inprocess_timeout: bool = True,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -75,6 +76,7 @@ class LMIFServer(FakeLMIF):
             store=store,
             allowed_hosts=allowed_hosts,
             max_workers=max_workers,
+            enforce_inprocess_timeout=enforce_inprocess_timeout,
         )
         if environment not in ENVIRONMENTS:
             raise ServerError(f"environment must be one of {sorted(ENVIRONMENTS)}")

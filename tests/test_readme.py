@@ -45,3 +45,11 @@ def test_readme_lists_every_cli_command() -> None:
     assert commands is not None
     for name in commands:
         assert f"`{name}" in README, name
+
+
+def test_readme_howtos_are_the_tested_files_verbatim() -> None:
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent / "examples"
+    for name in ("test_howto_receiver.py", "test_howto_idempotency_property.py"):
+        assert (examples / name).read_text("utf-8") in README, name

@@ -291,3 +291,22 @@ def test_in_process_webhook_urls_name_the_app() -> None:
     fake = FakeLMIF()
     assert fake.webhooks.create(flask_app(), events=["*"], path="/w").url == "wsgi://Flask/w"
     assert fake.webhooks.create(starlette_app(), events=["*"]).url == "asgi://Starlette/"
+
+
+def test_wsgi_inline_mode_is_judged_the_same_without_a_thread() -> None:
+    seen_threads: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen_threads.append(threading.current_thread().name)
+        time.sleep(0.3)
+        start_response("200 OK", [])
+        return [b"late"]
+
+    fake = FakeLMIF(
+        retry_policy=RetryPolicy(delays=[0], timeout=0.1), enforce_inprocess_timeout=False
+    )
+    fake.webhooks.create(app, ["*"])
+    fake.emit("box.created")
+    attempt = fake.deliveries()[0].attempts[0]
+    assert seen_threads == [threading.current_thread().name]  # ran on the caller's thread
+    assert (attempt.status_code, attempt.error) == (200, "timeout")  # 2xx, but too late
