@@ -5,7 +5,9 @@ Run: ``python -m benchmarks.bench_delivery`` (``--quick`` for a smoke run).
 * in-process emit -> sign -> deliver, against werkzeug's test ``Client`` posting the same bytes
   with the same headers to the same WSGI app (the cheapest way a test could do it by hand);
 * the provider's whole 7-attempt retry schedule (34 h 36 min) against a receiver that always
-  fails, on a virtual clock: wall time per delivery, and how many times faster than real time.
+  fails, on a virtual clock: wall time per delivery, and how many times faster than real time;
+* starting and stopping an ``LMIFServer``, against a bare werkzeug server stopped with its
+  default shutdown poll (what a fixture that starts a server per test pays).
 """
 
 from __future__ import annotations
@@ -82,6 +84,30 @@ def full_schedule(count: int, repeats: int) -> dict[str, float]:
     return {"wall_ms_per_delivery": wall * 1e3, "speedup_vs_real_time": simulated / wall}
 
 
+def server_lifecycle(repeats: int) -> dict[str, float]:
+    """Start + stop of an LMIFServer, against a bare werkzeug server on its default shutdown poll."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from lmif_mock import LMIFServer
+
+    def bare() -> None:
+        server = make_server("127.0.0.1", 0, _app("200 OK"))
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+    def ours() -> None:
+        LMIFServer().start().stop()
+
+    baseline = _best(bare, 3, repeats)
+    lifecycle = _best(ours, 3, repeats)
+    return {"ours_ms": lifecycle * 1e3, "bare_ms": baseline * 1e3, "ratio": lifecycle / baseline}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
@@ -97,6 +123,11 @@ def main() -> None:
         f"full 7-attempt schedule (34 h 36 min) on the virtual clock: "
         f"{schedule['wall_ms_per_delivery']:.2f} ms wall per delivery, "
         f"{schedule['speedup_vs_real_time']:,.0f}x faster than real time"
+    )
+    life = server_lifecycle(repeats)
+    print(
+        f"LMIFServer start+stop: {life['ours_ms']:.1f} ms; a bare werkzeug server with its default "
+        f"0.5 s shutdown poll: {life['bare_ms']:.1f} ms; ratio {life['ratio']:.3f}x"
     )
 
 
