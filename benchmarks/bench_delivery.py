@@ -85,7 +85,7 @@ def full_schedule(count: int, repeats: int) -> dict[str, float]:
 
 
 def server_lifecycle(repeats: int) -> dict[str, float]:
-    """Start + stop of an LMIFServer, against a bare werkzeug server on its default shutdown poll."""
+    """Start + stop of an LMIFServer vs a bare werkzeug server on its default shutdown poll."""
     import threading
 
     from werkzeug.serving import make_server
