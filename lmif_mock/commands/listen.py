@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from types import FrameType
 from typing import Any, TextIO
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from lmif_mock.commands.interrupt import wait_until_interrupted
 from lmif_mock.server import QuietRequestHandler
 from lmif_mock.signing import SIGNATURE_HEADER, verify
 
@@ -92,17 +91,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
     thread.start()
-    stop = threading.Event()
-
-    def interrupted(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        stop.wait()
+        wait_until_interrupted()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         server.shutdown()
         server.server_close()
     return 0

@@ -8,14 +8,13 @@ pending retries fire at their original due times.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from datetime import datetime, timezone
-from types import FrameType
 from typing import TextIO
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
+from lmif_mock.commands.interrupt import wait_until_interrupted
 from lmif_mock.records import Attempt, Delivery
 from lmif_mock.server import LMIFServer, ServerError, generate_api_key
 from lmif_mock.sqlite_store import SQLiteStore
@@ -154,17 +153,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if not args.quiet:
         _printer(out, server)
 
-    stop = threading.Event()
-
-    def interrupted(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        stop.wait()
+        wait_until_interrupted()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         server.stop()
         if sqlite is not None:
             sqlite.close()
