@@ -34,6 +34,7 @@ from lmif_mock.routes import route_for, url_map
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.validation import Fields
 from lmif_mock.webhooks import WebhookError
+from lmif_mock.world_api import WorldRoutes
 
 log = logging.getLogger("lmif_mock.api")
 
@@ -72,7 +73,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class API:
+class API(WorldRoutes):
     """The WSGI app; ``fake`` is the engine it exposes."""
 
     def __init__(

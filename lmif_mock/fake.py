@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
+from lmif_mock.dispatcher import Dispatcher
 from lmif_mock.errors import NotFoundError
 from lmif_mock.events import Event, check_event_type
 from lmif_mock.faults import NO_FAULTS, Faults, shuffled
@@ -21,6 +22,7 @@ from lmif_mock.retry import RetryPolicy
 from lmif_mock.store import MemoryStore, Store
 from lmif_mock.transports import HTTPTransport
 from lmif_mock.webhooks import Webhooks
+from lmif_mock.world import World
 
 EventSpec = str | tuple[str, Mapping[str, Any]]
 
@@ -54,8 +56,6 @@ class FakeLMIF:
         max_workers: int = 8,
         enforce_inprocess_timeout: bool = True,
     ) -> None:
-        from lmif_mock.dispatcher import Dispatcher
-
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.seed = seed
         self.store: Store = store if store is not None else MemoryStore()
@@ -73,6 +73,8 @@ class FakeLMIF:
         )
         #: Faults applied to every emit that does not pass its own (the control API sets these).
         self.default_faults: Faults = NO_FAULTS
+        #: Boxes, violations, grace periods and licenses, whose transitions emit events.
+        self.world = World(self)
         self.webhooks = Webhooks(
             self.store,
             self.clock,
@@ -177,6 +179,7 @@ class FakeLMIF:
         self.default_faults = NO_FAULTS
         self.dispatcher.policy = self._configured_policy
         self.factory.reseed(self.seed)
+        self.world.reset()
 
     def close(self) -> None:
         """Stop background work (clock thread, worker pool, connections)."""

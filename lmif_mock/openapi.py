@@ -12,6 +12,14 @@ from lmif_mock import __name__ as _package
 from lmif_mock.api_errors import CODES
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
+from lmif_mock.payloads import (
+    APPEAL_REASONS,
+    ENFORCEMENTS,
+    ENTITY_TYPES,
+    LICENSE_TIERS,
+    POLICIES,
+    RESOLUTIONS,
+)
 from lmif_mock.routes import ROUTES, Route, openapi_path
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
 
@@ -169,6 +177,181 @@ COMPONENTS: dict[str, Schema] = {
     "Advance": _obj([], seconds=SECONDS, minutes=SECONDS, hours=SECONDS, days=SECONDS),
     "Reset": _obj(reset={"const": True}),
     "Health": _obj(status={"const": "ok"}),
+    "Claim": _obj(
+        ["id", "name", "variations", "entityType", "status", "verificationTier", "hasBox"],
+        id=STRING,
+        name=STRING,
+        variations={"type": "array", "items": STRING},
+        entityType={"enum": list(ENTITY_TYPES)},
+        status=STRING,
+        verificationTier=STRING,
+        createdAt=TIMESTAMP,
+        verifiedAt=TIMESTAMP,
+        hasBox={"type": "boolean"},
+        boxId=NULLABLE_STRING,
+    ),
+    "Box": _obj(
+        ["id", "claimId", "identityName", "policy", "enforcement", "status", "createdAt", "stats"],
+        id=STRING,
+        claimId=STRING,
+        identityName=STRING,
+        policy={"enum": list(POLICIES)},
+        enforcement={"enum": list(ENFORCEMENTS)},
+        royaltyRate={"type": "number"},
+        status={"enum": ["active", "deleted"]},
+        createdAt=TIMESTAMP,
+        updatedAt=TIMESTAMP,
+        policyConfig={"type": "object"},
+        stats={"type": "object"},
+    ),
+    "BoxCreate": _obj(
+        ["identityName", "policy"],
+        identityName=STRING,
+        policy={"enum": list(POLICIES)},
+        enforcement={"enum": list(ENFORCEMENTS)},
+        entityType={"enum": list(ENTITY_TYPES)},
+        policyConfig=_obj([], royaltyRate={"type": "number", "minimum": 0, "maximum": 1}),
+    ),
+    "BoxUpdate": _obj(
+        [], policy={"enum": list(POLICIES)}, enforcement={"enum": list(ENFORCEMENTS)}
+    ),
+    "Violation": _obj(
+        ["id", "boxId", "identityName", "status", "severity", "detectedAt", "avatar", "detection"],
+        id=STRING,
+        boxId=STRING,
+        identityName=STRING,
+        status={"enum": ["pending", "resolved", "enforced", "appealed", "dismissed"]},
+        severity={"enum": ["low", "medium", "high", "critical"]},
+        detectedAt=TIMESTAMP,
+        avatar={"type": "object"},
+        detection={"type": "object"},
+        gracePeriod={"type": ["object", "null"]},
+    ),
+    "GracePeriod": _obj(
+        [
+            "id",
+            "boxId",
+            "violationId",
+            "identityName",
+            "status",
+            "startedAt",
+            "expiresAt",
+            "daysRemaining",
+            "affectedAvatars",
+            "affectedUsers",
+        ],
+        id=STRING,
+        boxId=STRING,
+        violationId=STRING,
+        identityName=STRING,
+        status={"enum": ["active", "paused", "resolved", "expired"]},
+        startedAt=TIMESTAMP,
+        expiresAt=TIMESTAMP,
+        daysRemaining={"type": "integer", "minimum": 0},
+        affectedAvatars={"type": ["integer", "array"]},
+        affectedUsers={"type": "integer"},
+    ),
+    "License": _obj(
+        [
+            "id",
+            "boxId",
+            "identityName",
+            "tier",
+            "status",
+            "monthlyFee",
+            "royaltyRate",
+            "validFrom",
+            "expiresAt",
+            "autoRenew",
+        ],
+        id=STRING,
+        boxId=STRING,
+        identityName=STRING,
+        tier={"enum": list(LICENSE_TIERS)},
+        status={"enum": ["pending", "active", "expired", "revoked"]},
+        monthlyFee={"type": "number"},
+        royaltyRate={"type": "number"},
+        validFrom=TIMESTAMP,
+        expiresAt=TIMESTAMP,
+        autoRenew={"type": "boolean"},
+    ),
+    "LicenseRequestCreate": _obj(
+        ["boxId", "tier", "useCase", "acceptGuidelines"],
+        boxId=STRING,
+        tier={"enum": list(LICENSE_TIERS)},
+        useCase=STRING,
+        estimatedUsers={"type": "integer", "minimum": 0},
+        acceptGuidelines={"const": True},
+        message=STRING,
+    ),
+    "LicenseRequest": _obj(
+        ["id", "boxId", "status", "tier", "submittedAt"],
+        id=STRING,
+        boxId=STRING,
+        status={"enum": ["pending", "approved", "denied"]},
+        tier={"enum": list(LICENSE_TIERS)},
+        useCase=STRING,
+        submittedAt=TIMESTAMP,
+        estimatedReviewTime=NULLABLE_STRING,
+        license=_ref("License"),
+        reason=STRING,
+    ),
+    "Resolve": _obj([], resolution={"enum": [*RESOLUTIONS, "dismissed"]}),
+    "Appeal": _obj([], reason={"enum": list(APPEAL_REASONS)}),
+    "IdentityCheckRequest": _obj(
+        ["name", "imageUrl"], name=STRING, imageUrl=STRING, description=STRING, context=STRING
+    ),
+    "IdentityCheck": _obj(
+        ["isBoxed", "isClaimed", "confidence", "matchedIdentity", "policy", "action"],
+        isBoxed={"type": "boolean"},
+        isClaimed={"type": "boolean"},
+        confidence={"type": "number", "minimum": 0, "maximum": 1},
+        matchedIdentity={"type": ["object", "null"]},
+        policy={"type": ["string", "null"]},
+        policyDetails={"type": ["object", "null"]},
+        detection={"type": "object"},
+        action={
+            "enum": [
+                "ALLOW",
+                "BLOCK",
+                "REQUIRE_LICENSE",
+                "TRACK_REVENUE",
+                "VERIFY_COMMERCIAL",
+                "REVIEW_PARODY",
+            ]
+        },
+    ),
+    "IdentityCheckBatch": {
+        "type": "array",
+        "maxItems": 100,
+        "items": _obj(["id", "name", "imageUrl"], id=STRING, name=STRING, imageUrl=STRING),
+    },
+    "IdentityCheckResults": _obj(results={"type": "object"}),
+    "AvatarCreate": _obj(["name"], name=STRING, userCount={"type": "integer"}, creatorId=STRING),
+    "Avatar": _obj(
+        ["id", "name", "creatorId"],
+        id=STRING,
+        name=STRING,
+        creatorId=STRING,
+        userCount={"type": "integer"},
+        status=STRING,
+    ),
+    "ViolationCreate": _obj(
+        ["boxId"],
+        boxId=STRING,
+        avatarId=STRING,
+        confidence={"type": "number", "minimum": 0, "maximum": 1},
+    ),
+    "ScanCreate": _obj(["boxId"], boxId=STRING),
+    "ScanResult": _obj(matches={"type": "array", "items": {"type": "object"}}),
+    "Approve": _obj([], autoRenew={"type": "boolean"}),
+    "Deny": _obj([], reason=STRING),
+    "AppealDecision": _obj(["upheld"], upheld={"type": "boolean"}),
+    "ScenarioResult": _obj(
+        ["scenario", "events"],
+        scenario=STRING,
+        events={"type": "array", "items": {"type": "object"}},
+    ),
     "OpenAPI": {"type": "object"},
 }
 
@@ -179,6 +362,13 @@ _PARAMETERS: dict[str, Schema] = {
     "type": STRING,
     "eventId": STRING,
     "webhookId": STRING,
+    "policy": {"enum": list(POLICIES)},
+    "claimId": STRING,
+    "boxId": STRING,
+    "severity": {"enum": ["low", "medium", "high", "critical"]},
+    "expiringWithin": {"type": "integer", "minimum": 0},
+    "tier": {"enum": list(LICENSE_TIERS)},
+    "entityType": {"enum": list(ENTITY_TYPES)},
 }
 
 _ERROR_TEXT = {
@@ -198,7 +388,7 @@ def _operation(route: Route) -> Schema:
         body = _obj(data={"type": "array", "items": _ref(route.list_of)}, meta=_ref("ListMeta"))
     elif route.list_of is not None:
         body = _obj(data={"type": "array", "items": _ref(route.list_of)})
-    elif route.endpoint in ("health", "openapi"):
+    elif route.endpoint in ("health", "openapi", "identity_check", "identity_check_batch"):
         body = _ref(route.response or "OpenAPI")
     else:
         body = _obj(data=_ref(route.response or "OpenAPI"))
@@ -225,8 +415,9 @@ def _operation(route: Route) -> Schema:
         "responses": responses,
     }
     parameters = [
-        {"name": "id", "in": "path", "required": True, "schema": STRING}
-        for _ in range(route.path.count("<id>"))
+        {"name": name, "in": "path", "required": True, "schema": STRING}
+        for name in ("id", "name")
+        if f"<{name}>" in route.path
     ]
     parameters += [
         {"name": name, "in": "query", "required": False, "schema": _PARAMETERS[name]}

@@ -1,0 +1,577 @@
+"""The provider's resource API (boxes, claims, violations, grace periods, licenses, identity
+checks) and the control routes that drive the world, as a mixin of :class:`lmif_mock.api.API`.
+
+Shapes follow the provider's API reference field for field: list items are the short form,
+``GET /…/{id}`` the detail form (a box's flat ``royaltyRate`` becomes ``policyConfig``, a grace
+period's ``affectedAvatars`` count becomes the list of avatars).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request
+
+from lmif_mock.api_errors import APIError, not_found, validation_error
+from lmif_mock.errors import ConflictError, NotFoundError
+from lmif_mock.payloads import GRACE_PERIOD_DAYS, REMINDER_DAYS
+from lmif_mock.scenarios import SCENARIOS
+from lmif_mock.timestamps import format_timestamp
+from lmif_mock.validation import Fields
+from lmif_mock.world import (
+    GUIDELINES_URL,
+    MONTHLY_FEES,
+    TIER_MAX_USERS,
+    Box,
+    Claim,
+    GracePeriod,
+    License,
+    LicenseRequest,
+    Violation,
+    World,
+    WorldError,
+)
+
+if TYPE_CHECKING:
+    from lmif_mock.fake import FakeLMIF
+
+Result = tuple[int, Any]
+MAX_BATCH_CHECKS = 100
+
+
+def _ts(moment: datetime | None) -> str | None:
+    return format_timestamp(moment) if moment is not None else None
+
+
+# -- representations ---------------------------------------------------------------------------
+
+
+def box_json(world: World, box: Box, *, detail: bool = False) -> dict[str, Any]:
+    violations = [v for v in world.violations.values() if v.box is box]
+    periods = [g for g in world.grace_periods.values() if g.box is box and g.status == "active"]
+    licenses = [lic for lic in world.licenses.values() if lic.box is box]
+    active = [lic for lic in licenses if lic.status == "active"]
+    monthly = sum(lic.monthly_fee for lic in active)
+    shown: dict[str, Any] = {
+        "id": box.id,
+        "claimId": box.claim.id,
+        "identityName": box.identity_name,
+        "policy": box.policy,
+        "enforcement": box.enforcement,
+        "royaltyRate": box.royalty_rate,
+        "status": box.status,
+        "createdAt": _ts(box.created_at),
+        "stats": {
+            "totalViolations": len(violations),
+            "activeGracePeriods": len(periods),
+            "licensedPlatforms": 1 if active else 0,
+            "monthlyRevenue": monthly,
+        },
+    }
+    if detail:
+        del shown["royaltyRate"]
+        shown["policyConfig"] = {
+            "royaltyRate": box.royalty_rate,
+            "revenueTypes": box.revenue_types,
+            "minimumPayout": box.minimum_payout,
+            "contentGuidelines": GUIDELINES_URL.format(box_id=box.id),
+            "nsfw": box.nsfw,
+        }
+        shown["updatedAt"] = _ts(box.updated_at)
+        shown["stats"].update(
+            resolvedViolations=sum(1 for v in violations if v.status in ("resolved", "dismissed")),
+            totalLicenses=len(licenses),
+            lifetimeRevenue=monthly,
+        )
+    return shown
+
+
+def claim_json(world: World, claim: Claim, *, detail: bool = False) -> dict[str, Any]:
+    shown = claim.to_json()
+    if detail:
+        shown["verification"] = {
+            "method": "stripe_identity",
+            "completedAt": _ts(claim.created_at),
+            "documents": ["government_id"],
+        }
+        shown["proofs"] = []
+        shown["referenceImages"] = []
+    return shown
+
+
+def violation_json(world: World, violation: Violation, *, detail: bool = False) -> dict[str, Any]:
+    now = world.now
+    period = violation.grace_period
+    avatar = violation.avatar
+    shown: dict[str, Any] = {
+        "id": violation.id,
+        "boxId": violation.box.id,
+        "identityName": violation.box.identity_name,
+        "status": violation.status,
+        "severity": violation.severity,
+        "detectedAt": _ts(violation.detected_at),
+        "avatar": {
+            "id": avatar.id,
+            "name": avatar.name,
+            "creatorId": avatar.creator_id,
+            "userCount": avatar.user_count,
+        },
+        "detection": {
+            "confidence": violation.confidence,
+            "layer": violation.layer,
+            "classification": "EXACT_MATCH",
+        },
+        "gracePeriod": None
+        if period is None
+        else {
+            "id": period.id,
+            "expiresAt": _ts(period.expires_at),
+            "daysRemaining": period.days_remaining(now),
+        },
+    }
+    if detail:
+        shown["policy"] = violation.box.policy
+        shown["resolution"] = violation.resolution
+        shown["avatar"].update(
+            description=f"AI companion inspired by {violation.box.identity_name}",
+            imageUrl=f"https://platform.example/avatars/{avatar.id}.png",
+            creatorName=avatar.creator_name,
+            createdAt=_ts(avatar.created_at),
+        )
+        shown["detection"].update(
+            matchedVariations=[violation.box.identity_name, *violation.box.claim.variations],
+            imageMatchScore=round(violation.confidence - 0.03, 2),
+            parodyLikelihood=violation.parody_likelihood,
+        )
+        if period is not None:
+            shown["gracePeriod"].update(
+                status=period.status,
+                startedAt=_ts(period.started_at),
+                notifications=_notifications(period),
+            )
+    return shown
+
+
+def _notifications(period: GracePeriod) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    for day in (0, *REMINDER_DAYS):
+        sent = period.notifications.get(f"day{day}")
+        if sent is not None:
+            shown[f"day{day}"] = {
+                "sent": True,
+                "at": _ts(sent),
+                "recipients": [a.creator_email for a in period.avatars],
+            }
+        else:
+            due = period.expires_at - timedelta(days=GRACE_PERIOD_DAYS - day)
+            shown[f"day{day}"] = {"sent": False, "scheduledAt": _ts(due)}
+    return shown
+
+
+def grace_period_json(world: World, period: GracePeriod, *, detail: bool = False) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": period.id,
+        "boxId": period.box.id,
+        "violationId": period.violation_id,
+        "identityName": period.box.identity_name,
+        "status": period.status,
+        "startedAt": _ts(period.started_at),
+        "expiresAt": _ts(period.expires_at),
+        "daysRemaining": period.days_remaining(world.now),
+        "affectedAvatars": len(period.avatars),
+        "affectedUsers": sum(a.user_count for a in period.avatars),
+    }
+    if detail:
+        shown["policy"] = period.box.policy
+        shown["resolution"] = period.resolution
+        shown["notifications"] = _notifications(period)
+        shown["affectedAvatars"] = [
+            {
+                "avatarId": a.id,
+                "name": a.name,
+                "creatorId": a.creator_id,
+                "creatorEmail": a.creator_email,
+                "userCount": a.user_count,
+                "status": a.status,
+            }
+            for a in period.avatars
+        ]
+        licensable = period.box.policy in ("LICENSE", "MONETIZE", "BLOCK_COMMERCIAL", "OPEN")
+        shown["resolutionOptions"] = [
+            {"type": "license", "available": licensable, "pricing": dict(MONTHLY_FEES)},
+            {"type": "remove", "available": True},
+            {"type": "modify", "available": True},
+            {"type": "parody", "available": period.box.policy != "BLOCK_ALL"},
+        ]
+    return shown
+
+
+def license_json(world: World, license_: License, *, detail: bool = False) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": license_.id,
+        "boxId": license_.box.id,
+        "identityName": license_.box.identity_name,
+        "tier": license_.tier,
+        "status": license_.status,
+        "monthlyFee": license_.monthly_fee,
+        "royaltyRate": license_.royalty_rate,
+        "validFrom": _ts(license_.valid_from),
+        "expiresAt": _ts(license_.expires_at),
+        "autoRenew": license_.auto_renew,
+    }
+    if detail:
+        shown["currency"] = "USD"
+        shown["terms"] = {
+            "maxUsers": TIER_MAX_USERS[license_.tier],
+            "contentGuidelines": GUIDELINES_URL.format(box_id=license_.box.id),
+            "nsfw": license_.box.nsfw,
+            "exclusivity": False,
+            "territory": "worldwide",
+        }
+        shown["usage"] = {
+            "currentPeriod": world.now.strftime("%Y-%m"),
+            "subscribers": 0,
+            "messages": 0,
+            "revenue": 0,
+            "royaltyDue": 0,
+        }
+    return shown
+
+
+def request_json(world: World, request: LicenseRequest) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": request.id,
+        "boxId": request.box.id,
+        "status": request.status,
+        "tier": request.tier,
+        "useCase": request.use_case,
+        "submittedAt": _ts(request.submitted_at),
+        "estimatedReviewTime": "48-72 hours" if request.status == "pending" else None,
+    }
+    if request.license is not None:
+        shown["license"] = license_json(world, request.license, detail=True)
+    if request.reason is not None:
+        shown["reason"] = request.reason
+    return shown
+
+
+# -- routes ------------------------------------------------------------------------------------
+
+
+class WorldRoutes:
+    """Handlers for the resource and world-control routes (mixed into the API class)."""
+
+    fake: FakeLMIF
+    _body: Callable[..., Any]
+    _page: Callable[..., dict[str, Any]]
+
+    @property
+    def _world(self) -> World:
+        return self.fake.world
+
+    def _get(self, table: dict[str, Any], ident: str, kind: str) -> Any:
+        found = table.get(ident)
+        if found is None:
+            raise not_found(kind, ident)
+        return found
+
+    def _filtered(
+        self, request: Request, items: list[Any], **filters: Callable[[Any], Any]
+    ) -> list[Any]:
+        for name, read in filters.items():
+            wanted = request.args.get(name)
+            if wanted is not None:
+                items = [item for item in items if str(read(item)) == wanted]
+        return items
+
+    def _transition(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except NotFoundError as exc:
+            raise APIError("NOT_FOUND", str(exc)) from None
+        except ConflictError as exc:
+            raise APIError("CONFLICT", str(exc)) from None
+        except WorldError as exc:
+            raise validation_error([{"field": "body", "message": str(exc)}]) from None
+
+    # claims and boxes
+
+    def _list_claims(self, request: Request, args: dict[str, str]) -> Result:
+        items = self._filtered(
+            request, list(self._world.claims.values()), status=lambda c: c.status,
+            entityType=lambda c: c.entity_type,
+        )  # fmt: skip
+        return 200, self._page(request, items, lambda c: claim_json(self._world, c))
+
+    def _get_claim(self, request: Request, args: dict[str, str]) -> Result:
+        claim = self._get(self._world.claims, args["id"], "claim")
+        return 200, {"data": claim_json(self._world, claim, detail=True)}
+
+    def _list_boxes(self, request: Request, args: dict[str, str]) -> Result:
+        items = self._filtered(
+            request, list(self._world.boxes.values()), policy=lambda b: b.policy,
+            claimId=lambda b: b.claim.id,
+        )  # fmt: skip
+        return 200, self._page(request, items, lambda b: box_json(self._world, b))
+
+    def _get_box(self, request: Request, args: dict[str, str]) -> Result:
+        box = self._get(self._world.boxes, args["id"], "box")
+        return 200, {"data": box_json(self._world, box, detail=True)}
+
+    def _create_box(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(
+            self._body(request),
+            allowed={"identityName", "policy", "enforcement", "entityType", "policyConfig"},
+        )
+        name = fields.string("identityName", required=True, max_length=200)
+        policy = fields.string("policy", required=True)
+        enforcement = fields.string("enforcement") or "MODERATE"
+        entity_type = fields.string("entityType") or "INDIVIDUAL"
+        config = fields.obj("policyConfig") or {}
+        rate = config.get("royaltyRate", 0.1)
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool):
+            fields.fail("policyConfig.royaltyRate", "must be a number")
+        fields.done()
+        box = self._transition(
+            lambda: self._world.box_identity(
+                str(name), policy=str(policy), enforcement=enforcement,
+                entity_type=entity_type, royalty_rate=float(rate),
+            )
+        )  # fmt: skip
+        return 201, {"data": box_json(self._world, box, detail=True)}
+
+    def _update_box(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.boxes, args["id"], "box")
+        fields = Fields(self._body(request), allowed={"policy", "enforcement"})
+        policy = fields.string("policy")
+        enforcement = fields.string("enforcement")
+        fields.done()
+        box = self._transition(
+            lambda: self._world.update_box(args["id"], policy=policy, enforcement=enforcement)
+        )
+        return 200, {"data": box_json(self._world, box, detail=True)}
+
+    def _delete_box(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.boxes, args["id"], "box")
+        box = self._transition(lambda: self._world.delete_box(args["id"]))
+        return 200, {"data": {"id": box.id, "deleted": True}}
+
+    # violations and grace periods
+
+    def _list_violations(self, request: Request, args: dict[str, str]) -> Result:
+        items = self._filtered(
+            request, list(self._world.violations.values()), status=lambda v: v.status,
+            boxId=lambda v: v.box.id, severity=lambda v: v.severity,
+        )  # fmt: skip
+        return 200, self._page(request, items, lambda v: violation_json(self._world, v))
+
+    def _get_violation(self, request: Request, args: dict[str, str]) -> Result:
+        violation = self._get(self._world.violations, args["id"], "violation")
+        return 200, {"data": violation_json(self._world, violation, detail=True)}
+
+    def _resolve_violation(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.violations, args["id"], "violation")
+        fields = Fields(self._body(request, optional=True), allowed={"resolution"})
+        resolution = fields.string("resolution") or "avatar_removed"
+        fields.done()
+        violation = self._transition(lambda: self._world.resolve_violation(args["id"], resolution))
+        return 200, {"data": violation_json(self._world, violation, detail=True)}
+
+    def _appeal_violation(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.violations, args["id"], "violation")
+        fields = Fields(self._body(request, optional=True), allowed={"reason"})
+        reason = fields.string("reason") or "parody"
+        fields.done()
+        violation = self._transition(lambda: self._world.appeal(args["id"], reason))
+        return 200, {"data": violation_json(self._world, violation, detail=True)}
+
+    def _list_grace_periods(self, request: Request, args: dict[str, str]) -> Result:
+        items = self._filtered(
+            request, list(self._world.grace_periods.values()), status=lambda g: g.status,
+            boxId=lambda g: g.box.id,
+        )  # fmt: skip
+        within = request.args.get("expiringWithin")
+        if within is not None:
+            if not within.isdigit():
+                raise validation_error(
+                    [{"field": "expiringWithin", "message": "days, a whole number"}]
+                )
+            horizon = self._world.now + timedelta(days=int(within))
+            items = [g for g in items if g.status == "active" and g.expires_at <= horizon]
+        return 200, self._page(request, items, lambda g: grace_period_json(self._world, g))
+
+    def _get_grace_period(self, request: Request, args: dict[str, str]) -> Result:
+        period = self._get(self._world.grace_periods, args["id"], "grace period")
+        return 200, {"data": grace_period_json(self._world, period, detail=True)}
+
+    def _resolve_grace_period(self, request: Request, args: dict[str, str]) -> Result:
+        period = self._get(self._world.grace_periods, args["id"], "grace period")
+        fields = Fields(self._body(request, optional=True), allowed={"resolution"})
+        resolution = fields.string("resolution") or "avatar_removed"
+        fields.done()
+        self._transition(lambda: self._world.resolve_violation(period.violation_id, resolution))
+        return 200, {"data": grace_period_json(self._world, period, detail=True)}
+
+    # licenses
+
+    def _list_licenses(self, request: Request, args: dict[str, str]) -> Result:
+        items = self._filtered(
+            request, list(self._world.licenses.values()), status=lambda lic: lic.status,
+            boxId=lambda lic: lic.box.id, tier=lambda lic: lic.tier,
+        )  # fmt: skip
+        return 200, self._page(request, items, lambda lic: license_json(self._world, lic))
+
+    def _get_license(self, request: Request, args: dict[str, str]) -> Result:
+        license_ = self._get(self._world.licenses, args["id"], "license")
+        return 200, {"data": license_json(self._world, license_, detail=True)}
+
+    def _cancel_license(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.licenses, args["id"], "license")
+        license_ = self._transition(
+            lambda: self._world.revoke_license(args["id"], "terms_violation")
+        )
+        return 200, {"data": license_json(self._world, license_, detail=True)}
+
+    def _request_license(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(
+            self._body(request),
+            allowed={"boxId", "tier", "useCase", "estimatedUsers", "acceptGuidelines", "message"},
+        )
+        box_id = fields.string("boxId", required=True)
+        tier = fields.string("tier", required=True)
+        use_case = fields.string("useCase", required=True, max_length=2000)
+        users = fields.integer("estimatedUsers", minimum=0, maximum=10**9)
+        accepted = fields.boolean("acceptGuidelines", required=True)
+        message = fields.string("message", max_length=2000)
+        if accepted is False:
+            fields.fail("acceptGuidelines", "the content guidelines must be accepted")
+        fields.done()
+        license_request = self._transition(
+            lambda: self._world.request_license(
+                str(box_id), tier=str(tier), use_case=str(use_case), estimated_users=users,
+                message=message,
+            )
+        )  # fmt: skip
+        return 201, {"data": request_json(self._world, license_request)}
+
+    def _get_license_request(self, request: Request, args: dict[str, str]) -> Result:
+        found = self._get(self._world.requests, args["id"], "license request")
+        return 200, {"data": request_json(self._world, found)}
+
+    # identity checks
+
+    def _identity_check(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(self._body(request), allowed={"name", "imageUrl", "description", "context"})
+        name = fields.string("name", required=True, max_length=200)
+        fields.string("imageUrl", required=True)
+        fields.string("description", max_length=5000)
+        fields.string("context", max_length=5000)
+        fields.done()
+        return 200, self._world.identity_check(str(name))
+
+    def _identity_check_batch(self, request: Request, args: dict[str, str]) -> Result:
+        body = self._body(request)
+        items = body.get("items") if isinstance(body, dict) else body
+        if not isinstance(items, list) or not items:
+            raise validation_error(
+                [{"field": "items", "message": "a non-empty list of {id, name, imageUrl}"}]
+            )
+        if len(items) > MAX_BATCH_CHECKS:
+            raise validation_error(
+                [{"field": "items", "message": f"at most {MAX_BATCH_CHECKS} per request"}]
+            )
+        results: dict[str, Any] = {}
+        problems: list[dict[str, str]] = []
+        for index, item in enumerate(items):
+            one = Fields(item, prefix=f"items[{index}].", allowed={"id", "name", "imageUrl"})
+            ident = one.string("id", required=True, max_length=200)
+            name = one.string("name", required=True, max_length=200)
+            one.string("imageUrl", required=True)
+            problems += one.problems
+            if not one.problems:
+                results[str(ident)] = self._world.identity_check(str(name))
+        if problems:
+            raise validation_error(problems)
+        return 200, {"results": results}
+
+    # world control
+
+    def _world_box(self, request: Request, args: dict[str, str]) -> Result:
+        return self._create_box(request, args)
+
+    def _world_avatar(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(self._body(request), allowed={"name", "userCount", "creatorId"})
+        name = fields.string("name", required=True, max_length=200)
+        users = fields.integer("userCount", minimum=0, maximum=10**9)
+        creator = fields.string("creatorId", max_length=200)
+        fields.done()
+        avatar = self._transition(
+            lambda: self._world.add_avatar(str(name), creator_id=creator, user_count=users or 1000)
+        )
+        return 201, {
+            "data": {**avatar.brief(), "userCount": avatar.user_count, "status": avatar.status}
+        }
+
+    def _world_violation(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(self._body(request), allowed={"boxId", "avatarId", "confidence"})
+        box_id = fields.string("boxId", required=True)
+        avatar_id = fields.string("avatarId")
+        confidence = fields.number("confidence", maximum=1)
+        fields.done()
+        violation = self._transition(
+            lambda: self._world.detect_violation(
+                str(box_id), avatar_id, confidence=0.95 if confidence is None else confidence
+            )
+        )
+        return 201, {"data": violation_json(self._world, violation, detail=True)}
+
+    def _world_scan(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(self._body(request), allowed={"boxId"})
+        box_id = fields.string("boxId", required=True)
+        fields.done()
+        matches = self._transition(lambda: self._world.scan(str(box_id)))
+        return 201, {"data": {"matches": [a.brief() for a in matches]}}
+
+    def _world_approve(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.requests, args["id"], "license request")
+        fields = Fields(self._body(request, optional=True), allowed={"autoRenew"})
+        auto_renew = bool(fields.boolean("autoRenew"))
+        fields.done()
+        self._transition(lambda: self._world.approve_license(args["id"], auto_renew=auto_renew))
+        return 200, {"data": request_json(self._world, self._world.requests[args["id"]])}
+
+    def _world_deny(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.requests, args["id"], "license request")
+        fields = Fields(self._body(request, optional=True), allowed={"reason"})
+        reason = fields.string("reason") or "content_guidelines"
+        fields.done()
+        found = self._transition(lambda: self._world.deny_license(args["id"], reason))
+        return 200, {"data": request_json(self._world, found)}
+
+    def _world_decide_appeal(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.violations, args["id"], "violation")
+        fields = Fields(self._body(request), allowed={"upheld"})
+        upheld = fields.boolean("upheld", required=True)
+        fields.done()
+        violation = self._transition(
+            lambda: self._world.decide_appeal(args["id"], upheld=bool(upheld))
+        )
+        return 200, {"data": violation_json(self._world, violation, detail=True)}
+
+    def _run_scenario(self, request: Request, args: dict[str, str]) -> Result:
+        scenario = SCENARIOS.get(args["name"])
+        if scenario is None:
+            raise APIError(
+                "NOT_FOUND",
+                f"No scenario {args['name']!r}; known: {', '.join(SCENARIOS)}",
+                {"known": list(SCENARIOS)},
+            )
+        before = len(self.fake.events())
+        summary = self._transition(lambda: scenario.run(self._world))
+        emitted = [
+            {"id": e.id, "type": e.type, "createdAt": _ts(e.created_at)}
+            for e in self.fake.events()[before:]
+        ]
+        return 201, {"data": {"scenario": args["name"], **summary, "events": emitted}}
