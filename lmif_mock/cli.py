@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmif_mock import fixture_files
-from lmif_mock.commands import listen, serve, trigger
+from lmif_mock.commands import listen, scenario, serve, trigger
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.payloads import EventFactory
 from lmif_mock.signing import SIGNATURE_HEADER, sign, verify
@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     trigger_parser = commands.add_parser("trigger", help="send events through a fake or straight")
     trigger.add_arguments(trigger_parser)
     trigger_parser.set_defaults(handler=trigger.run)
+
+    scenario_parser = commands.add_parser("scenario", help="play a named world story on a fake")
+    scenario.add_arguments(scenario_parser)
+    scenario_parser.set_defaults(handler=scenario.run)
 
     listen_parser = commands.add_parser("listen", help="a verifying receiver that prints events")
     listen.add_arguments(listen_parser)

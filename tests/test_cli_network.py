@@ -188,3 +188,21 @@ def test_kill_9_mid_schedule_then_restart_keeps_everything(tmp_path: Path) -> No
     due = parse_timestamp(str(before["nextAttemptAt"]))
     assert parse_timestamp(done["attempts"][1]["at"]) >= due  # the retry kept its due time
     assert len(set(receiver.bodies)) == 1  # the same bytes, before and after the crash
+
+
+def test_scenario_command_plays_a_story_on_a_running_server() -> None:
+    listed = cli("scenario", "--list")
+    assert listed.returncode == 0
+    assert "grace-period-expires" in listed.stdout
+    receiver = Recorder()
+    with wsgi_server(receiver) as base, served("--clock", "virtual", "--forward-to", base + "/hook",
+                                               "--quiet") as (_, url, key):  # fmt: skip
+        played = cli("scenario", "licensed-in-time", "--server", url, "--api-key", key)
+        assert played.returncode == 0, played.stderr
+        lines = played.stdout.splitlines()
+        assert lines[-1].split()[1] == "grace_period.resolved"
+        assert lines[0].split()[1] == "box.created"
+        assert "license.approved" in played.stdout
+        assert len(receiver.bodies) == len(lines)
+        assert cli("scenario", "nope", "--server", url, "--api-key", key).returncode == 2
+    assert cli("scenario", "grace-period-expires").returncode == 2  # no server given

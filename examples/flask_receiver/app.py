@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 
+import urllib3
 from flask import Flask, request
 
 from examples.ledger import Ledger
@@ -22,9 +24,26 @@ def signature_ok(raw: bytes, header: str | None, secret: str) -> bool:
     return hmac.compare_digest((header or "").encode("utf-8", "replace"), expected.encode())
 
 
-def create_app(secret: str, ledger: Ledger) -> Flask:
-    """The receiver, given its webhook secret and where it keeps state."""
+def fetch_box(api: tuple[str, str], box_id: str) -> dict[str, Any] | None:
+    """``GET /v1/lmif/boxes/{id}`` on the LMIF API (``api`` is base URL and key)."""
+    base, key = api
+    answer = urllib3.request(
+        "GET",
+        f"{base}/v1/lmif/boxes/{box_id}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=5,
+    )
+    if answer.status != 200:
+        return None
+    box: dict[str, Any] = json.loads(answer.data)["data"]
+    return box
+
+
+def create_app(secret: str, ledger: Ledger, lmif_api: tuple[str, str] | None = None) -> Flask:
+    """The receiver, given its webhook secret, where it keeps state and (optionally) the LMIF
+    API's base URL and key, to call back on ``box.created`` for the box's full policy."""
     app = Flask(__name__)
+    app.config["boxes"] = {}
 
     @app.post("/webhooks/lmif")
     def lmif_webhook() -> tuple[str, int]:
@@ -35,7 +54,11 @@ def create_app(secret: str, ledger: Ledger) -> Flask:
             event = json.loads(raw)
         except ValueError:
             return "not JSON", 400
-        ledger.record(event)  # once per event id; duplicates are acknowledged and ignored
+        first_time = ledger.record(event)  # once per event id; duplicates acknowledged, ignored
+        if first_time and event["type"] == "box.created" and lmif_api is not None:
+            box = fetch_box(lmif_api, event["data"]["boxId"])  # the minimum payout, guidelines...
+            if box is not None:
+                app.config["boxes"][box["id"]] = box
         return "OK", 200
 
     return app

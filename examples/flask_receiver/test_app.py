@@ -63,3 +63,13 @@ def test_a_lost_answer_means_a_duplicate_which_is_processed_once(
     (delivery,) = lmif_server.deliveries(event_id=event.id)
     assert [a.status_code for a in delivery.attempts] == [200, 200]
     assert ledger.times_processed(event.id) == 1
+
+
+def test_calls_the_api_back_on_box_created(lmif_server: LMIFServer, ledger: Ledger) -> None:
+    app = create_app(SECRET, ledger, lmif_api=(lmif_server.url, lmif_server.api_key))
+    lmif_server.webhooks.create(app, ["box.created"], SECRET, path="/webhooks/lmif")
+    box = lmif_server.world.box_identity("Ada Lovelace", policy="MONETIZE", royalty_rate=0.15)
+    fetched = app.config["boxes"][box.id]
+    assert fetched["identityName"] == "Ada Lovelace"
+    assert fetched["policyConfig"]["royaltyRate"] == 0.15
+    assert fetched["policyConfig"]["minimumPayout"] == 100

@@ -1,0 +1,59 @@
+"""``scenario``: play a named world story on a running fake (``--list`` shows them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TextIO
+
+import urllib3
+
+from lmif_mock.scenarios import SCENARIOS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``scenario`` options."""
+    parser.add_argument("name", nargs="?", help="scenario to play (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("LMIF_MOCK_URL"),
+        help="a running fake (default $LMIF_MOCK_URL)",
+    )
+    parser.add_argument("--api-key", default=os.environ.get("LMIF_MOCK_API_KEY"),
+                        help="its API key (default $LMIF_MOCK_API_KEY)")  # fmt: skip
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Play the scenario and print the events it emitted; 0 on success, 1 on failure, 2 usage."""
+    if args.list or not args.name:
+        for scenario in SCENARIOS.values():
+            print(f"{scenario.name:22} {scenario.description}", file=out)
+        return 0 if args.list else 2
+    if args.name not in SCENARIOS:
+        print(f"error: no scenario {args.name!r}; run with --list", file=err)
+        return 2
+    if not args.server or not args.api_key:
+        print(
+            "error: give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)", file=err
+        )
+        return 2
+    try:
+        answer = urllib3.request(
+            "POST",
+            f"{args.server.rstrip('/')}/_mock/scenarios/{args.name}",
+            headers={"Authorization": f"Bearer {args.api_key}"},
+            timeout=urllib3.Timeout(connect=5, read=120),
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        print(f"error: cannot reach {args.server}: {exc}", file=err)
+        return 1
+    body = json.loads(answer.data or b"{}")
+    if answer.status != 201:
+        print(f"error: {body.get('error', {}).get('message', answer.status)}", file=err)
+        return 1
+    for event in body["data"]["events"]:
+        print(f"{event['createdAt']}  {event['type']:24} {event['id']}", file=out)
+    return 0
