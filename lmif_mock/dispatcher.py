@@ -399,7 +399,10 @@ class Dispatcher:
         status = response.status
         error: str | None = None
         message: str | None = None
-        if duration > delivery.policy.timeout.total_seconds():
+        if response.truncated:
+            limit = len(response.body)
+            error, message = "response_too_large", f"HTTP {status}, answer over {limit} bytes"
+        elif duration > delivery.policy.timeout.total_seconds():
             error, message = (
                 "timeout",
                 f"answered {status} after the {delivery.policy.timeout} timeout",

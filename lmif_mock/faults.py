@@ -72,15 +72,19 @@ class Faults:
                 raise FaultError(f"{name} must be a whole number >= 0, not {value!r}")
         try:
             delay = to_timedelta(self.delay)
-        except TypeError as exc:
-            raise FaultError(f"delay: {exc}") from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise FaultError(f"delay is not a usable duration: {exc}") from exc
         if delay < timedelta():
             raise FaultError("delay cannot be negative")
         object.__setattr__(self, "delay", delay)
-        if self.signature is not None and self.signature not in SIGNATURE_FAULTS:
+        if self.signature is not None and (
+            not isinstance(self.signature, str) or self.signature not in SIGNATURE_FAULTS
+        ):
             known = ", ".join(SIGNATURE_FAULTS)
             raise FaultError(f"unknown signature fault {self.signature!r}; known: {known}")
-        if self.layout is not None and self.layout not in LAYOUTS:
+        if self.layout is not None and (
+            not isinstance(self.layout, str) or self.layout not in LAYOUTS
+        ):
             raise FaultError(f"unknown layout {self.layout!r}; known: {', '.join(LAYOUTS)}")
 
     @property
@@ -97,7 +101,7 @@ class Faults:
     @classmethod
     def from_dict(cls, value: Mapping[str, Any]) -> Faults:
         """Read faults from JSON (the control API's ``faults`` object); unknown keys are errors."""
-        if not isinstance(value, Mapping):
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
             raise FaultError("faults must be an object")
         known = {
             "duplicates",

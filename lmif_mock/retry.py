@@ -55,8 +55,8 @@ class RetryPolicy:
         try:
             normal = tuple(to_timedelta(d) for d in delays)
             wait = to_timedelta(timeout)
-        except TypeError as exc:
-            raise RetryPolicyError(str(exc)) from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise RetryPolicyError(f"not a usable duration: {exc}") from exc
         if not normal:
             raise RetryPolicyError("a retry policy needs at least one attempt")
         if any(d < timedelta() for d in normal):
@@ -102,6 +102,8 @@ class RetryPolicy:
     @classmethod
     def from_seconds(cls, value: dict[str, object]) -> RetryPolicy:
         """Read the form :meth:`to_seconds` writes (also what the control API accepts)."""
+        if not isinstance(value, dict):
+            raise RetryPolicyError("a retry policy must be an object with delays and timeout")
         delays = value.get("delays", [d.total_seconds() for d in PROVIDER_DELAYS])
         timeout = value.get("timeout", PROVIDER_TIMEOUT.total_seconds())
         if not isinstance(delays, list) or not all(

@@ -40,8 +40,10 @@ from urllib3.exceptions import (
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 
-#: How much of a receiver's answer is kept (and read at all): enough to show an error page.
-MAX_RESPONSE_BYTES = 64 * 1024
+#: The most of a receiver's answer that is read. An answer past it is cut off unread (the
+#: connection is dropped rather than drained) and the attempt fails as ``response_too_large``:
+#: a webhook acknowledgement has no reason to be megabytes long.
+MAX_RESPONSE_BYTES = 1024 * 1024
 USER_AGENT = "LMIF-Webhooks/1.0 (lmif-mock)"
 
 

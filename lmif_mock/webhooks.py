@@ -29,9 +29,12 @@ class WebhookError(LMIFMockError, ValueError):
 
 def check_events(events: object) -> tuple[str, ...]:
     """A non-empty list of documented event types (or ``"*"``), without repeats, order kept."""
-    if isinstance(events, str) or not isinstance(events, Iterable):
+    if isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
         raise WebhookError("events must be a list of event types, e.g. ['box.created']")
-    chosen = list(dict.fromkeys(events))
+    listed = list(events)
+    if not all(isinstance(e, str) for e in listed):
+        raise WebhookError("events must be a list of event type strings")
+    chosen = list(dict.fromkeys(listed))
     if not chosen:
         raise WebhookError("subscribe to at least one event type (or '*' for all)")
     unknown = [e for e in chosen if e not in _SUBSCRIBABLE]

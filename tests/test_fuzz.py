@@ -1,0 +1,191 @@
+"""Every parser of outside input, fuzzed: nothing but its own clear error ever escapes.
+
+By default each runs a few hundred examples; ``pytest -m slow`` runs the long fuzz, 100,000
+examples each (about a minute per parser on these machines).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.test import Client
+
+from lmif_mock import FakeLMIF, Faults, RetryPolicy, verify
+from lmif_mock.api import API
+from lmif_mock.commands.trigger import UsageError, parse_overrides
+from lmif_mock.faults import FaultError
+from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.retry import RetryPolicyError
+from lmif_mock.routes import ROUTES
+from lmif_mock.timestamps import parse_timestamp
+from lmif_mock.webhooks import WebhookError, check_events, check_secret
+
+COUNTS = [
+    pytest.param(300, id="quick"),
+    pytest.param(100_000, id="long", marks=pytest.mark.slow),
+]
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=30)
+    | st.binary(max_size=30)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
+    max_leaves=15,
+)
+
+
+def fuzz(strategy: st.SearchStrategy[Any], check: Callable[[Any], None], examples: int) -> None:
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def run(value: Any) -> None:
+        check(value)
+
+    run()
+
+
+def expect(allowed: tuple[type[BaseException], ...], call: Callable[[], object]) -> None:
+    """Run ``call``; its own clear errors are fine, anything else fails the fuzz."""
+    with contextlib.suppress(*allowed):
+        call()
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_verify_never_raises(examples: int) -> None:
+    fuzz(
+        st.tuples(values, values | st.text(), values | st.lists(st.text())),
+        lambda v: (
+            (_ for _ in ()).throw(AssertionError(v)) if verify(*v) not in (True, False) else None
+        ),
+        examples,
+    )
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_faults_from_json_only_raise_fault_errors(examples: int) -> None:
+    keys = st.sampled_from(
+        [
+            "duplicates",
+            "concurrent_duplicates",
+            "drop_after_response",
+            "delay",
+            "signature",
+            "layout",
+            "x",
+        ]
+    )
+    fuzz(
+        st.dictionaries(keys, values, max_size=6) | values,
+        lambda v: expect((FaultError,), lambda: Faults.from_dict(v)),
+        examples,
+    )
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_retry_policy_from_json_only_raises_its_error(examples: int) -> None:
+    fuzz(
+        st.dictionaries(st.sampled_from(["delays", "timeout", "x"]), values, max_size=3) | values,
+        lambda v: expect((RetryPolicyError,), lambda: RetryPolicy.from_seconds(v)),
+        examples,
+    )
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_url_checks_only_raise_blocked_host(examples: int) -> None:
+    urls = st.text(max_size=60) | st.builds(
+        lambda scheme, host, rest: f"{scheme}://{host}{rest}",
+        st.sampled_from(["http", "https", "ftp", "", "HTTP"]),
+        st.text(max_size=25),
+        st.text(max_size=15),
+    )
+    policy = HostPolicy(["*.example.test"])
+    fuzz(urls, lambda u: expect((BlockedHostError,), lambda: policy.check_url(u)), examples)
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_webhook_fields_only_raise_webhook_errors(examples: int) -> None:
+    def check(v: tuple[Any, Any]) -> None:
+        expect((WebhookError,), lambda: check_events(v[0]))
+        expect((WebhookError,), lambda: check_secret(v[1]))
+
+    fuzz(st.tuples(values | st.lists(st.text(max_size=25)), values), check, examples)
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_timestamps_only_raise_value_error(examples: int) -> None:
+    fuzz(
+        st.text(max_size=40), lambda t: expect((ValueError,), lambda: parse_timestamp(t)), examples
+    )
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_cli_overrides_only_raise_usage_errors(examples: int) -> None:
+    fuzz(
+        st.tuples(st.lists(st.text(max_size=30), max_size=4), st.none() | st.text(max_size=40)),
+        lambda v: expect((UsageError,), lambda: parse_overrides(*v)),
+        examples,
+    )
+
+
+@pytest.fixture(scope="module")
+def client() -> Client:
+    fake = FakeLMIF(seed=0)
+    fake.webhooks.create("http://127.0.0.1:1/x", ["*"])
+    return Client(API(fake, "lmif_test_fuzz"))
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_api_never_answers_500_or_html(examples: int, client: Client) -> None:
+    paths = st.sampled_from(
+        [r.path.replace("<id>", "x").replace("<name>", "x") for r in ROUTES]
+    ) | st.text(max_size=30).map(lambda p: "/" + p.replace("?", ""))
+    requests = st.tuples(
+        st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+        paths,
+        json_values.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=60),
+        st.sampled_from(["application/json", "text/plain", "application/json; charset=utf-8", ""]),
+        st.sampled_from(["Bearer lmif_test_fuzz", "Bearer lmif_live_x", "", "Basic x"]),
+    )
+
+    def check(req: tuple[str, str, bytes, str, str]) -> None:
+        method, path, body, content_type, auth = req
+        headers = {"Authorization": auth} if auth else {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = client.open(path, method=method, data=body, headers=headers)
+        assert response.status_code < 500, (req, response.get_data()[:300])
+        if method != "HEAD":
+            assert response.mimetype == "application/json"
+            json.loads(response.get_data())
+
+    fuzz(requests, check, examples // 10)
