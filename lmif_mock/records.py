@@ -32,7 +32,7 @@ class Webhook:
     id: str
     url: str
     events: tuple[str, ...]
-    secret: str
+    secret: str = field(repr=False)  # never in logs or tracebacks
     created_at: datetime
     enabled: bool = True
     previous_secret: str | None = field(default=None, repr=False)

@@ -1,0 +1,44 @@
+"""schemathesis against the fake's own OpenAPI document: no 5xx, and every answer fits the
+document (status codes, content type, response schemas)."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from lmif_mock import FakeLMIF
+from lmif_mock.api import API
+from lmif_mock.openapi import document
+
+KEY = "lmif_test_schemathesis"
+fake = FakeLMIF(seed=0)
+fake.webhooks.create("http://127.0.0.1:1/x", ["*"])
+schema = schemathesis.openapi.from_dict(document("http://127.0.0.1"))
+schema.app = API(fake, KEY)  # called in-process over WSGI, no socket
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@schema.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_operation_conforms(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, checks=CHECKS)
+
+
+def test_the_cases_really_reached_the_app() -> None:
+    operation = schema.find_operation_by_label("POST /_mock/events")
+    case = operation.Case(body={"type": "box.created"})
+    response = case.call(headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 201
+    assert fake.events()[-1].type == "box.created"
