@@ -3,6 +3,8 @@ document (status codes, content type, response schemas)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -32,12 +34,13 @@ CHECKS = [
 
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_operation_conforms(case: schemathesis.Case) -> None:
+def test_every_operation_conforms(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, checks=CHECKS)
 
 
 def test_the_cases_really_reached_the_app() -> None:
     operation = schema.find_operation_by_label("POST /_mock/events")
+    assert operation is not None
     case = operation.Case(body={"type": "box.created"})
     response = case.call(headers={"Authorization": f"Bearer {KEY}"})
     assert response.status_code == 201
