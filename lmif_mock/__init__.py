@@ -5,6 +5,8 @@ The library never imports pytest; the pytest layer lives in ``pytest_lmif``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from lmif_mock.clock import Clock, RealClock, SystemClock, VirtualClock
 from lmif_mock.errors import (
     ConflictError,
@@ -17,11 +19,23 @@ from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import SIGNATURE_FAULTS, Faults
 from lmif_mock.payloads import REMOVE, EventFactory
-from lmif_mock.provider import LMIFProvider
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.server import LMIFServer
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
+
+if TYPE_CHECKING:
+    from lmif_mock.provider import LMIFProvider
+
+
+def __getattr__(name: str) -> Any:
+    """Import the Faker provider only when asked for: importing Faker itself takes ~0.5 s."""
+    if name == "LMIFProvider":
+        from lmif_mock.provider import LMIFProvider
+
+        return LMIFProvider
+    raise AttributeError(f"module 'lmif_mock' has no attribute {name!r}")
+
 
 __all__ = [
     "API_VERSION",

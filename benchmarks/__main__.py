@@ -1,0 +1,18 @@
+"""``python -m benchmarks``: every figure of the README's Performance table, in one run."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import bench_delivery, bench_http, bench_plugin, bench_world, bench_xdist
+
+
+def main() -> None:
+    for module in (bench_delivery, bench_http, bench_world, bench_plugin, bench_xdist):
+        print(f"# {module.__name__}", flush=True)
+        sys.argv = [module.__name__, *sys.argv[1:]]
+        module.main()
+
+
+if __name__ == "__main__":
+    main()
