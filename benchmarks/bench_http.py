@@ -110,8 +110,8 @@ def main() -> None:
         assert figures["all_succeeded"], "a delivery failed during the benchmark"
         print(
             f"HTTP delivery, {threads} thread(s): fake {figures['fake_rps']:,.0f} deliveries/s "
-            f"(build, sign, send, record); raw http.client keep-alive {figures['by_hand_rps']:,.0f} "
-            f"posts/s; time ratio {figures['ratio']:.2f}x"
+            f"(build, sign, send, record); raw http.client keep-alive "
+            f"{figures['by_hand_rps']:,.0f} posts/s; time ratio {figures['ratio']:.2f}x"
         )
 
 

@@ -104,6 +104,9 @@ class RetryPolicy:
         """Read the form :meth:`to_seconds` writes (also what the control API accepts)."""
         if not isinstance(value, dict):
             raise RetryPolicyError("a retry policy must be an object with delays and timeout")
+        unknown = sorted(str(k) for k in value if k not in ("delays", "timeout"))
+        if unknown:
+            raise RetryPolicyError(f"unknown retry policy field(s) {unknown}; use delays, timeout")
         delays = value.get("delays", [d.total_seconds() for d in PROVIDER_DELAYS])
         timeout = value.get("timeout", PROVIDER_TIMEOUT.total_seconds())
         if not isinstance(delays, list) or not all(

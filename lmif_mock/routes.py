@@ -133,7 +133,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/_mock/scenarios/<name>", "run_scenario", "Play a named scenario", "world",
           status=201, response="ScenarioResult", extra_statuses=(404,)),
     Route("POST", "/_mock/events", "mock_emit", "Emit an event (control API)", "control",
-          status=201, request="Emit", response="Emitted"),
+          status=201, request="Emit", response="Emitted", extra_statuses=(404,)),
     Route("POST", "/_mock/events/batch", "mock_emit_batch",
           "Emit several events, optionally delivered shuffled", "control", status=201,
           request="EmitBatch", list_of="Emitted"),
