@@ -23,6 +23,8 @@ from werkzeug.wrappers import Request, Response
 
 from lmif_mock.api_errors import APIError, not_found, validation_error
 from lmif_mock.clock import RealClock, VirtualClock, to_timedelta
+from lmif_mock.dashboard import PREFIX as DASHBOARD_PREFIX
+from lmif_mock.dashboard import Dashboard
 from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError, UnknownEventType
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.fake import FakeLMIF
@@ -95,6 +97,7 @@ class API(WorldRoutes):
         self.max_body_bytes = max_body_bytes
         self._on_clock_change = on_clock_change
         self._map = url_map()
+        self.dashboard = Dashboard(fake, api_key)
         self._request_ids = random.Random()
 
     # -- WSGI ---------------------------------------------------------------------------------
@@ -104,6 +107,8 @@ class API(WorldRoutes):
     ) -> Iterable[bytes]:
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
+        if request.path == DASHBOARD_PREFIX or request.path.startswith(DASHBOARD_PREFIX + "/"):
+            return self.dashboard.handle(request)(environ, start_response)
         response = self.handle(request)
         return response(environ, start_response)
 
