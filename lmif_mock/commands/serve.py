@@ -149,6 +149,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     for webhook in forwarded:
         print(f"  forwarding every event to {webhook.url}", file=out)
         print(f"  webhook secret: {webhook.secret}", file=out)
+    print(f"  dashboard: {server.url}/dashboard/   (log in with the API key)", file=out)
     print(f"  API docs:  {server.url}/openapi.json   (Ctrl+C to stop)", file=out, flush=True)
     if not args.quiet:
         _printer(out, server)

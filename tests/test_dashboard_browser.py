@@ -1,0 +1,175 @@
+"""The dashboard in a real browser (Debian's Chromium, driven by Playwright, no browser download):
+each flow a user of the provider's Settings -> Webhooks screens would click through.
+
+``LMIF_UPDATE_SCREENSHOTS=1`` writes the README's screenshots to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmif_mock import LMIFServer, VirtualClock, verify
+from tests.receivers import Recorder, wsgi_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+try:
+    from playwright import sync_api
+except ImportError:  # pragma: no cover - depends on the machine
+    if os.environ.get("CI") == "true":
+        raise  # under CI a missing Playwright is a failure, not a skip
+    pytest.skip("playwright is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required under CI=true (.ci/run installs Debian's chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, Recorder]]:
+    recorder = Recorder()
+    with wsgi_server(recorder) as base:
+        yield base + "/webhooks/lmif", recorder
+
+
+@pytest.fixture
+def server() -> Iterator[LMIFServer]:
+    with LMIFServer(clock=VirtualClock(), seed=0) as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Any, server: LMIFServer) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.goto(server.url + "/dashboard/")
+    tab.fill("input[name=api_key]", server.api_key)
+    tab.click("button:has-text('Log in')")
+    assert tab.title().startswith("Endpoints")
+    yield tab
+    context.close()
+
+
+def shot(tab: Any, name: str, tmp_path: Path) -> None:
+    folder = SHOTS if os.environ.get("LMIF_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def add_endpoint(tab: Any, url: str, events: list[str]) -> str:
+    tab.click("header >> text=Add endpoint")
+    tab.fill("input[name=url]", url)
+    for event_type in events:
+        tab.check(f"input[value='{event_type}']")
+    tab.click("main button:has-text('Add endpoint')")
+    return str(tab.url.rsplit("/", 1)[1])
+
+
+def test_wrong_key_is_refused(browser: Any, server: LMIFServer) -> None:
+    tab = browser.new_page()
+    tab.goto(server.url + "/dashboard/")
+    tab.fill("input[name=api_key]", "lmif_test_guess")
+    tab.click("button:has-text('Log in')")
+    assert "not this server's API key" in tab.inner_text("[role=alert]")
+    tab.close()
+
+
+def test_add_endpoint_copy_secret_send_test_event(
+    page: Any, server: LMIFServer, receiver: tuple[str, Recorder], tmp_path: Path
+) -> None:
+    url, recorder = receiver
+    webhook_id = add_endpoint(page, url, ["box.created", "license.approved"])
+    secret = page.input_value("#new-secret")
+    assert secret == server.webhooks.get(webhook_id).secret
+    page.click("button[data-copy=new-secret]")
+    assert page.inner_text("button[data-copy=new-secret]") == "Copied"
+    shot(page, "endpoint-added", tmp_path)
+    page.select_option("select[name=event_type]", "license.approved")
+    page.click("button:has-text('Send test event')")
+    assert "Test event" in page.inner_text("[role=status]")
+    assert page.get_attribute(".delivery", "data-status") == "succeeded"
+    body = recorder.bodies[-1]
+    assert json.loads(body)["type"] == "license.approved"
+    assert verify(body, recorder.requests[-1].headers["X-LMIF-Signature"], secret)
+    page.click("header >> text=Endpoints")
+    assert webhook_id in page.inner_text("#endpoints")
+    shot(page, "endpoints", tmp_path)
+
+
+def test_failed_delivery_clock_and_retry(
+    page: Any, server: LMIFServer, receiver: tuple[str, Recorder], tmp_path: Path
+) -> None:
+    url, recorder = receiver
+    recorder.statuses = [500] * 7
+    add_endpoint(page, url, ["*"])
+    page.click("button:has-text('Send test event')")
+    assert page.get_attribute(".delivery", "data-status") == "pending"
+    page.click("#clock button:has-text('+1 day')")
+    page.click("#clock button:has-text('+1 day')")
+    assert page.get_attribute(".delivery", "data-status") == "failed"
+    assert page.locator(".delivery tr").count() == 1 + 7  # header + 7 attempts
+    assert page.inner_text("#clock-now") == "2024-01-17T10:00:00Z"
+    shot(page, "delivery-failed", tmp_path)
+    page.click(".delivery button:has-text('Retry')")  # the receiver answers 200 again now
+    assert page.get_attribute(".delivery", "data-status") == "succeeded"
+    assert "manual" in page.inner_text(".delivery tr:last-child")
+    assert len(recorder.bodies) == 8
+
+
+def test_event_page_shows_exact_payload_and_signature(
+    page: Any, server: LMIFServer, receiver: tuple[str, Recorder], tmp_path: Path
+) -> None:
+    url, recorder = receiver
+    add_endpoint(page, url, ["*"])
+    secret = page.input_value("#new-secret")
+    page.click("button:has-text('Send test event')")
+    page.click(".delivery a")
+    payload = page.inner_text("pre.payload")
+    assert payload.encode() == recorder.bodies[-1]
+    header = page.inner_text("code.signature")
+    assert header == f"X-LMIF-Signature: {recorder.requests[-1].headers['X-LMIF-Signature']}"
+    assert verify(payload, header.split(": ", 1)[1], secret)
+    shot(page, "event", tmp_path)
+
+
+def test_rotate_disable_delete(
+    page: Any, server: LMIFServer, receiver: tuple[str, Recorder]
+) -> None:
+    url, _ = receiver
+    webhook_id = add_endpoint(page, url, ["box.created"])
+    first = page.input_value("#webhook-secret")
+    page.click("button:has-text('Rotate secret')")
+    rotated = page.input_value("#new-secret")
+    assert rotated != first
+    assert rotated == server.webhooks.get(webhook_id).secret
+    page.click("button:has-text('Disable')")
+    assert page.inner_text("#webhook-state") == "disabled"
+    assert server.webhooks.get(webhook_id).enabled is False
+    page.click("button:has-text('Enable')")
+    assert page.inner_text("#webhook-state") == "enabled"
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Delete')")
+    assert page.title().startswith("Endpoints")
+    assert server.webhooks.list() == []
