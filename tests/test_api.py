@@ -22,18 +22,6 @@ from tests.receivers import Recorder, wsgi_server
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LMIFServer]:
-    with LMIFServer(seed=0) as running:
-        yield running
-
-
-@pytest.fixture
-def api(server: LMIFServer) -> Client:
-    server.reset()
-    return Client(server.url, server.api_key)
-
-
-@pytest.fixture(scope="module")
 def receiver_url() -> Iterator[tuple[str, Recorder]]:
     recorder = Recorder()
     with wsgi_server(recorder) as base:

@@ -4,7 +4,6 @@ transitions emit the events a receiver would get."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,18 +40,6 @@ DOCUMENTED = {
     "check.policyDetails": {"royaltyRate", "revenueTypes", "contentGuidelines"},
     "check.detection": {"layer", "classification", "parodyLikelihood"},
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LMIFServer]:
-    with LMIFServer(seed=0) as running:
-        yield running
-
-
-@pytest.fixture
-def api(server: LMIFServer) -> Client:
-    server.reset()
-    return Client(server.url, server.api_key)
 
 
 @pytest.fixture

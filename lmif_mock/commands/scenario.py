@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import TextIO
 
-import urllib3
-
+from lmif_mock.commands.control_client import ControlClient, ControlError
 from lmif_mock.scenarios import SCENARIOS
 
 
@@ -41,19 +39,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         )
         return 2
     try:
-        answer = urllib3.request(
-            "POST",
-            f"{args.server.rstrip('/')}/_mock/scenarios/{args.name}",
-            headers={"Authorization": f"Bearer {args.api_key}"},
-            timeout=urllib3.Timeout(connect=5, read=120),
-        )
-    except urllib3.exceptions.HTTPError as exc:
-        print(f"error: cannot reach {args.server}: {exc}", file=err)
+        data = ControlClient(args.server, args.api_key).post(f"/_mock/scenarios/{args.name}")
+    except ControlError as exc:
+        print(f"error: {exc}", file=err)
         return 1
-    body = json.loads(answer.data or b"{}")
-    if answer.status != 201:
-        print(f"error: {body.get('error', {}).get('message', answer.status)}", file=err)
-        return 1
-    for event in body["data"]["events"]:
+    for event in data["events"]:
         print(f"{event['createdAt']}  {event['type']:24} {event['id']}", file=out)
     return 0

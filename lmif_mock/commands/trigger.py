@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 import urllib3
 
+from lmif_mock.commands.control_client import ControlClient, ControlError
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_request
 from lmif_mock.hosts import BlockedHostError, HostPolicy
@@ -99,7 +100,7 @@ def _via_server(
 ) -> int:
     if not args.api_key:
         raise UsageError("--api-key (or $LMIF_MOCK_API_KEY) is required with --server")
-    http = urllib3.PoolManager(retries=False)
+    client = ControlClient(args.server, args.api_key)
     faults: dict[str, Any] = {
         "duplicates": args.duplicates,
         "concurrent_duplicates": args.concurrent,
@@ -115,25 +116,12 @@ def _via_server(
     failures = 0
     for number in range(1, args.count + 1):
         try:
-            response = http.request(
-                "POST",
-                args.server.rstrip("/") + "/_mock/events",
-                body=json.dumps(body).encode(),
-                headers={
-                    "Authorization": f"Bearer {args.api_key}",
-                    "Content-Type": "application/json",
-                },
-                timeout=urllib3.Timeout(connect=5, read=120),
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            print(f"error: cannot reach {args.server}: {exc}", file=err)
+            emitted = client.post("/_mock/events", body)
+        except ControlError as exc:
+            print(f"error: {exc}", file=err)
             return 1
-        answer = json.loads(response.data or b"{}")
-        if response.status != 201:
-            print(f"error: {answer.get('error', {}).get('message', response.status)}", file=err)
-            return 1
-        event = answer["data"]["event"]
-        statuses = [d["status"] for d in answer["data"]["deliveries"]]
+        event = emitted["event"]
+        statuses = [d["status"] for d in emitted["deliveries"]]
         failures += sum(1 for s in statuses if s != "succeeded")
         if args.count == 1 or number == args.count:
             print(f"{event['type']} {event['id']}: {len(statuses)} deliveries {statuses}", file=out)
