@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -52,17 +51,16 @@ def test_http_and_python_see_the_same_state() -> None:
         assert client.get(f"/v1/lmif/events/{event.id}").data["event"]["id"] == event.id
 
 
-def test_starts_and_stops_fast_and_frees_the_port() -> None:
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
+def test_stop_frees_the_port_and_start_again_works() -> None:
+    # How fast this is belongs to the benchmarks (bench_delivery), not to an assertion here.
+    for _ in range(3):
         server = LMIFServer().start()
         port = server.port
+        assert Client(server.url, server.api_key).get("/_mock/health").status == 200
         server.stop()
-        timings.append(time.perf_counter() - started)
+        assert not server.running
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", port))  # the port is free again
-    assert min(timings) < 0.25  # generous bound; the benchmark reports the real figure
 
 
 def test_url_before_start_and_port_in_use() -> None:
