@@ -47,6 +47,21 @@ def to_timedelta(
     return base + timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
 
 
+def forward_step(
+    delta: timedelta | float | None,
+    *,
+    seconds: float,
+    minutes: float,
+    hours: float,
+    days: float,
+) -> timedelta:
+    """The step an ``advance`` call asks for; a negative one is a :class:`ClockError`."""
+    step = to_timedelta(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+    if step < timedelta():
+        raise ClockError(f"a clock cannot go backwards (asked to advance by {step})")
+    return step
+
+
 def aware(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime (naive ones are taken to be UTC)."""
     if moment.tzinfo is None:
@@ -202,9 +217,7 @@ class VirtualClock:
         recorded at minute 1 even when the clock is advanced by a whole day. Callbacks may schedule
         more callbacks; those run too if they fall due within the same advance.
         """
-        step = to_timedelta(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
-        if step < timedelta():
-            raise ClockError(f"a clock cannot go backwards (asked to advance by {step})")
+        step = forward_step(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
         with self._advancing:
             self._run_until(self._now + step)
 
@@ -310,9 +323,7 @@ class RealClock:
         Unlike the virtual clock this returns at once: the work happens in the background, as
         everything on a real clock does.
         """
-        step = to_timedelta(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
-        if step < timedelta():
-            raise ClockError(f"a clock cannot go backwards (asked to advance by {step})")
+        step = forward_step(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
         with self._schedule.lock:
             self._origin += step
             self._schedule.lock.notify_all()

@@ -196,11 +196,17 @@ class Dispatcher:
                 self._idle.wait(min(remaining, 0.05))
 
     def reset(self) -> None:
-        """Cancel every scheduled attempt (the store is cleared by its owner)."""
+        """Cancel every scheduled attempt and let go of in-process apps (the store is cleared by
+        its owner). Without the latter a session-long fake would keep every test's app, and its
+        worker thread, alive until the session ends."""
         with self._lock:
             for timer in self._timers.values():
                 timer.cancel()
             self._timers.clear()
+            transports = list(self._app_transports.values())
+            self._app_transports.clear()
+        for transport in transports:
+            transport.close()
 
     def close(self) -> None:
         """Stop scheduling, finish what is running, release connections and threads."""
@@ -209,8 +215,6 @@ class Dispatcher:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self.http.close()
-        for transport in self._app_transports.values():
-            transport.close()
 
     def forget_app(self, app: object) -> None:
         """Drop the cached transport of an in-process app (when its webhook is deleted)."""

@@ -307,3 +307,22 @@ def test_real_clock_schedules_retries_in_the_background() -> None:
         assert all(gap >= timedelta(seconds=60) for gap in gaps)
     finally:
         fake.close()
+
+
+def test_reset_lets_go_of_in_process_apps_and_their_threads(fake: FakeLMIF) -> None:
+    import threading
+    import time
+
+    def workers() -> int:
+        return sum(1 for t in threading.enumerate() if t.name == "lmif-inprocess")
+
+    before = workers()
+    for _ in range(5):
+        fake.webhooks.create(Recorder(), ["*"])
+        fake.emit("box.created")
+    assert workers() >= before + 5  # one idle worker per app, kept for speed
+    fake.reset()
+    deadline = time.monotonic() + 5
+    while workers() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert workers() == before  # a session-long fake does not pile up threads test after test
