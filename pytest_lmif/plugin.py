@@ -3,11 +3,13 @@
 Fixtures: ``lmif_server`` (the one most tests want), ``lmif_clock``, ``lmif_events``,
 ``lmif_shared_server`` (for ``@given`` tests), and ``lmif_server_options`` / ``lmif_seed`` to
 override. Configuration: ``@pytest.mark.lmif(seed=..., retry_policy=..., timeout=...)``, the
-``lmif_seed`` ini option and ``--lmif-seed``. A failing test's report names the seed.
+``lmif_seed`` ini option and ``--lmif-seed`` (a base: each test derives its own seed from it and
+its id, so tests see different ids, reproducibly). A failing test's report names the seed.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 from lmif_mock import LMIFServer, RetryPolicy, VirtualClock
 from pytest_lmif.builder import EventBuilder
 
-_SEED = pytest.StashKey[int]()
+_SEED = pytest.StashKey[tuple[int, int]]()  # (the test's seed, the session's base seed)
 _RUNNING = pytest.StashKey[list[LMIFServer]]()
 _MARKER_KEYS = {"seed", "retry_policy", "timeout"}
 
@@ -38,6 +40,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "lmif(seed=None, retry_policy=None, timeout=None): configure lmif_server for this test "
         "(timeout in seconds replaces the retry policy's response timeout)",
     )
+
+
+def seed_for_test(base: int, nodeid: str) -> int:
+    """The seed one test gets: fixed by the session's base seed and the test's id.
+
+    Every test sees different ids (a receiver whose database outlives one test must not take
+    the next test's events for duplicates), and rerunning a test with the same base seed
+    reproduces exactly what it saw.
+    """
+    return zlib.crc32(f"{base}:{nodeid}".encode())
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +103,9 @@ def lmif_server(
         raise pytest.UsageError(
             f"unknown lmif marker option(s) {sorted(unknown)}; known: {sorted(_MARKER_KEYS)}"
         )
-    seed = int(options.get("seed", lmif_seed))
+    seed = (
+        int(options["seed"]) if "seed" in options else seed_for_test(lmif_seed, request.node.nodeid)
+    )
     server.seed = seed
     server.reset()
     policy = options.get("retry_policy")
@@ -102,7 +116,7 @@ def lmif_server(
     timeout = options.get("timeout")
     if timeout is not None:
         server.retry_policy = RetryPolicy(server.retry_policy.delays, timeout=timeout)
-    request.node.stash[_SEED] = seed
+    request.node.stash[_SEED] = (seed, lmif_seed)
     return server
 
 
@@ -118,18 +132,26 @@ def lmif_clock(lmif_server: LMIFServer) -> VirtualClock:
 def lmif_events(request: pytest.FixtureRequest, lmif_seed: int) -> EventBuilder:
     """Signed events and headers without delivering anything, for unit tests of a handler."""
     marker = request.node.get_closest_marker("lmif")
-    seed = int(marker.kwargs.get("seed", lmif_seed)) if marker is not None else lmif_seed
-    request.node.stash[_SEED] = seed
+    if marker is not None and "seed" in marker.kwargs:
+        seed = int(marker.kwargs["seed"])
+    else:
+        seed = seed_for_test(lmif_seed, request.node.nodeid)
+    request.node.stash[_SEED] = (seed, lmif_seed)
     return EventBuilder(seed)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    seed = item.stash.get(_SEED, None)
-    if seed is not None and report.failed:
+    seeds = item.stash.get(_SEED, None)
+    if seeds is not None and report.failed:
+        seed, base = seeds
         report.sections.append(
-            ("lmif", f"fake LMIF seed {seed}: reproduce with --lmif-seed {seed}")
+            (
+                "lmif",
+                f"fake LMIF seed {seed}: rerunning with --lmif-seed {base} reproduces it "
+                f"(or pin it: @pytest.mark.lmif(seed={seed}))",
+            )
         )
     return report
 

@@ -7,6 +7,7 @@ import pytest
 from lmif_mock import LMIFServer, RetryPolicy, VirtualClock, verify
 from lmif_mock.clock import DEFAULT_START
 from pytest_lmif import EventBuilder
+from pytest_lmif.plugin import seed_for_test
 from tests.receivers import Recorder
 
 
@@ -39,9 +40,11 @@ def test_marker_configures_seed_policy_and_timeout(
     assert lmif_server.deliveries()[0].status == "failed"
 
 
-def test_policy_from_a_marked_test_does_not_leak(lmif_server: LMIFServer) -> None:
+def test_policy_from_a_marked_test_does_not_leak(
+    lmif_server: LMIFServer, request: pytest.FixtureRequest
+) -> None:
     assert lmif_server.retry_policy == RetryPolicy()
-    assert lmif_server.seed == 0
+    assert lmif_server.seed == seed_for_test(0, request.node.nodeid)
 
 
 def test_lmif_events_builds_signed_events(lmif_events: EventBuilder) -> None:
@@ -98,15 +101,18 @@ def test_plugin_via_pytester(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plugin_user=PLUGIN_TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3, failed=1, errors=1)
-    result.stdout.fnmatch_lines(["*fake LMIF seed 42: reproduce with --lmif-seed 42*"])
+    result.stdout.fnmatch_lines(["*fake LMIF seed 42: rerunning with --lmif-seed 0 reproduces it*"])
     result.stdout.re_match_lines([r".*unknown lmif marker option\(s\) \['sede'\].*"])
 
 
 def test_seed_from_the_command_line_and_ini(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        def test_seed(lmif_server, lmif_seed):
-            assert lmif_seed == lmif_server.seed == 5
+        from pytest_lmif.plugin import seed_for_test
+
+        def test_seed(lmif_server, lmif_seed, request):
+            assert lmif_seed == 5
+            assert lmif_server.seed == seed_for_test(5, request.node.nodeid)
         """
     )
     pytester.runpytest("--lmif-seed", "5").assert_outcomes(passed=1)
@@ -159,3 +165,30 @@ def test_library_still_works_without_the_plugin(pytester: pytest.Pytester) -> No
         """
     )
     pytester.runpytest("-p", "no:lmif").assert_outcomes(passed=1)
+
+
+def test_each_test_sees_its_own_ids_and_a_rerun_sees_the_same(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def _record(lmif_server, name):
+            lmif_server.webhooks.create("http://127.0.0.1:1/x", ["*"])
+            event = lmif_server.emit("box.created")
+            with open(name, "a") as out:
+                out.write(event.id + "\\n")
+
+        def test_one(lmif_server):
+            _record(lmif_server, "one.txt")
+
+        def test_two(lmif_server):
+            _record(lmif_server, "two.txt")
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    one = (pytester.path / "one.txt").read_text().split()
+    two = (pytester.path / "two.txt").read_text().split()
+    assert one[0] == one[1]
+    assert two[0] == two[1]
+    assert one[0] != two[0]  # but no two tests share ids
+    pytester.runpytest("-p", "no:cacheprovider", "--lmif-seed", "9").assert_outcomes(passed=2)
+    assert (pytester.path / "one.txt").read_text().split()[2] != one[0]  # the base seed matters
