@@ -8,6 +8,7 @@ period's ``affectedAvatars`` count becomes the list of avatars).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -394,9 +395,9 @@ class WorldRoutes:
         )  # fmt: skip
         within = request.args.get("expiringWithin")
         if within is not None:
-            if not within.isdigit():
+            if not re.fullmatch(r"[0-9]{1,5}", within):
                 raise validation_error(
-                    [{"field": "expiringWithin", "message": "days, a whole number"}]
+                    [{"field": "expiringWithin", "message": "days, a whole number up to 99999"}]
                 )
             horizon = self._world.now + timedelta(days=int(within))
             items = [g for g in items if g.status == "active" and g.expires_at <= horizon]

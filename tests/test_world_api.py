@@ -132,6 +132,8 @@ def test_violation_and_grace_period_through_the_api(
     assert api.get("/v1/lmif/grace-periods?expiringWithin=28").data == []
     assert len(api.get("/v1/lmif/grace-periods?expiringWithin=29").data) == 1
     assert api.get("/v1/lmif/grace-periods?expiringWithin=soon").status == 400
+    assert api.get("/v1/lmif/grace-periods?expiringWithin=4102057").status == 400  # was a 500
+    assert api.get("/v1/lmif/grace-periods?expiringWithin=%C2%B2").status == 400  # a Unicode digit
     full = api.get(f"/v1/lmif/grace-periods/{period_id}").data
     assert set(full["affectedAvatars"][0]) == DOCUMENTED["grace_period.avatar"]
     assert full["resolutionOptions"][0]["type"] == "license"
