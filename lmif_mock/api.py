@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.wrappers import Request, Response
 
 from lmif_mock.api_errors import APIError, not_found, validation_error
-from lmif_mock.clock import RealClock, VirtualClock, to_timedelta
+from lmif_mock.clock import ClockError, RealClock, VirtualClock, to_timedelta
 from lmif_mock.dashboard import PREFIX as DASHBOARD_PREFIX
 from lmif_mock.dashboard import Dashboard
 from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError, UnknownEventType
@@ -534,7 +534,12 @@ class API(WorldRoutes):
         step = to_timedelta(**parts)
         if step.days > 36600:
             raise APIError("VALIDATION_ERROR", "Advance at most 100 years at a time")
-        self.fake.clock.advance(step)
+        try:
+            self.fake.clock.advance(step)
+        except ClockError as exc:
+            raise APIError(
+                "VALIDATION_ERROR", str(exc), [{"field": "body", "message": str(exc)}]
+            ) from None
         if self._on_clock_change is not None:
             self._on_clock_change()
         return 200, self._clock_json()

@@ -62,6 +62,13 @@ def forward_step(
     return step
 
 
+def _later(moment: datetime, step: timedelta) -> datetime:
+    try:
+        return moment + step
+    except OverflowError:
+        raise ClockError("a clock cannot go past the year 9999") from None
+
+
 def aware(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime (naive ones are taken to be UTC)."""
     if moment.tzinfo is None:
@@ -219,7 +226,7 @@ class VirtualClock:
         """
         step = forward_step(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
         with self._advancing:
-            self._run_until(self._now + step)
+            self._run_until(_later(self._now, step))
 
     def move_to(self, moment: datetime) -> None:
         """Advance to ``moment`` (which must not be in the clock's past)."""
@@ -325,6 +332,7 @@ class RealClock:
         """
         step = forward_step(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
         with self._schedule.lock:
+            _later(self.now(), step)  # refuse to run off the calendar before moving at all
             self._origin += step
             self._schedule.lock.notify_all()
 

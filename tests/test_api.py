@@ -428,3 +428,12 @@ def test_clock_state_and_pending_count(api: Client, server: LMIFServer) -> None:
     assert api.get("/_mock/clock").data["pendingCount"] == 1
     server.clock.advance(timedelta(days=2))
     assert api.get("/_mock/clock").data["pendingCount"] == 0
+
+
+def test_advancing_the_clock_past_9999_is_a_400(api: Client) -> None:
+    for _ in range(100):  # 100 years a step: year 9999 is reached in under 80 steps
+        answer = api.post("/_mock/clock/advance", {"days": 36600})
+        if answer.status != 200:
+            break
+    assert (answer.status, answer.code) == (400, "VALIDATION_ERROR")
+    assert "9999" in answer.body["error"]["message"]

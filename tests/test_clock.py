@@ -157,3 +157,13 @@ def test_real_clock_advance_jumps_and_runs_what_fell_due() -> None:
     with pytest.raises(ClockError):
         clock.advance(-1)
     clock.stop()
+
+
+def test_running_off_the_calendar_is_a_clock_error_not_a_crash() -> None:
+    clock = VirtualClock(datetime(9999, 12, 1, tzinfo=timezone.utc))
+    with pytest.raises(ClockError, match="9999"):
+        clock.advance(days=60)
+    assert clock.now() == datetime(9999, 12, 1, tzinfo=timezone.utc)
+    real = RealClock(start=datetime(9999, 12, 1, tzinfo=timezone.utc))
+    with pytest.raises(ClockError):
+        real.advance(days=60)
