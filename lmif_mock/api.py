@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.wrappers import Request, Response
 
 from lmif_mock.api_errors import APIError, not_found, validation_error
+from lmif_mock.api_keys import ROTATION_GRACE, KeyRing
 from lmif_mock.clock import ClockError, RealClock, VirtualClock, to_timedelta
 from lmif_mock.dashboard import PREFIX as DASHBOARD_PREFIX
 from lmif_mock.dashboard import Dashboard
@@ -91,13 +93,13 @@ class API(WorldRoutes):
         if environment not in ENVIRONMENTS:
             raise LMIFMockError(f"environment must be one of {sorted(ENVIRONMENTS)}")
         self.fake = fake
-        self.api_key = api_key
+        self.keys = KeyRing(api_key)
         self.environment = environment
         self.limiter = RateLimiter(rate_limit)
         self.max_body_bytes = max_body_bytes
         self._on_clock_change = on_clock_change
         self._map = url_map()
-        self.dashboard = Dashboard(fake, api_key)
+        self.dashboard = Dashboard(fake, self.keys)
         self._request_ids = random.Random()
 
     # -- WSGI ---------------------------------------------------------------------------------
@@ -178,8 +180,17 @@ class API(WorldRoutes):
                 "UNAUTHORIZED", details="Send 'Authorization: Bearer <api key>' with every request"
             )
         key = key.strip()
-        if key == self.api_key:
+        status, since = self.keys.status(key, self.fake.clock.now())
+        if status == "valid":
             return
+        if status == "expired":
+            raise APIError(
+                "KEY_EXPIRED", details="This key expired after rotation. Use the new key."
+            )
+        if status == "revoked" and since is not None:
+            raise APIError(
+                "KEY_REVOKED", details=f"This key was revoked on {format_timestamp(since)}"
+            )
         expected_prefix = ENVIRONMENTS[self.environment]
         for environment, prefix in ENVIRONMENTS.items():
             if key.startswith(prefix) and prefix != expected_prefix:
@@ -543,6 +554,43 @@ class API(WorldRoutes):
         if self._on_clock_change is not None:
             self._on_clock_change()
         return 200, self._clock_json()
+
+    @property
+    def api_key(self) -> str:
+        """The key currently issued (an old one may still work for a while after rotation)."""
+        return self.keys.current
+
+    def _mock_rotate_key(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(self._body(request, optional=True), allowed={"apiKey"})
+        chosen = fields.string("apiKey", max_length=200)
+        prefix = ENVIRONMENTS[self.environment]
+        if chosen is not None and not chosen.startswith(prefix):
+            fields.fail("apiKey", f"keys of this server start with {prefix}")
+        fields.done()
+        now = self.fake.clock.now()
+        new_key = chosen or prefix + secrets.token_urlsafe(24)
+        previous = self.keys.rotate(new_key, now)
+        return 201, {
+            "data": {
+                "apiKey": new_key,
+                "previousKey": previous,
+                "previousKeyValidUntil": format_timestamp(now + ROTATION_GRACE),
+            }
+        }
+
+    def _mock_revoke_key(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
+        fields = Fields(self._body(request), allowed={"apiKey"})
+        key = fields.string("apiKey", required=True, max_length=200)
+        fields.done()
+        try:
+            self.keys.revoke(str(key), self.fake.clock.now())
+        except ConflictError as exc:
+            raise APIError("CONFLICT", str(exc)) from None
+        except NotFoundError:
+            raise APIError(
+                "NOT_FOUND", "No such API key (only replaced keys can be revoked)"
+            ) from None
+        return 200, {"data": {"revoked": True}}
 
     def _mock_reset(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
         self.fake.reset()

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
+from lmif_mock.api_keys import KeyRing
 from lmif_mock.clock import VirtualClock
 from lmif_mock.errors import LMIFMockError, NotFoundError
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
@@ -72,9 +73,9 @@ def e(value: object) -> str:
 class Dashboard:
     """The dashboard's WSGI handling, mounted by the API under ``/dashboard``."""
 
-    def __init__(self, fake: FakeLMIF, api_key: str) -> None:
+    def __init__(self, fake: FakeLMIF, keys: KeyRing) -> None:
         self.fake = fake
-        self.api_key = api_key
+        self.keys = keys
         self._sessions: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -196,7 +197,7 @@ class Dashboard:
         error = ""
         if request.method == "POST":
             given = request.form.get("api_key", "")
-            if hmac.compare_digest(given.encode(), self.api_key.encode()):
+            if self.keys.status(given, self.fake.clock.now())[0] == "valid":
                 token = secrets.token_urlsafe(32)
                 with self._lock:
                     self._sessions[token] = {"token": token}

@@ -176,6 +176,10 @@ COMPONENTS: dict[str, Schema] = {
     ),
     "Advance": _obj([], seconds=SECONDS, minutes=SECONDS, hours=SECONDS, days=SECONDS),
     "Reset": _obj(reset={"const": True}),
+    "KeyRotate": _obj([], apiKey=STRING),
+    "KeyRotated": _obj(apiKey=STRING, previousKey=STRING, previousKeyValidUntil=TIMESTAMP),
+    "KeyRevoke": _obj(["apiKey"], apiKey=STRING),
+    "KeyRevoked": _obj(revoked={"const": True}),
     "Health": _obj(status={"const": "ok"}),
     "Claim": _obj(
         ["id", "name", "variations", "entityType", "status", "verificationTier", "hasBox"],

@@ -82,10 +82,9 @@ class LMIFServer(FakeLMIF):
             raise ServerError(f"environment must be one of {sorted(ENVIRONMENTS)}")
         self.host = host
         self.port = port
-        self.api_key = api_key or generate_api_key(environment)
         self.api = API(
             self,
-            self.api_key,
+            api_key or generate_api_key(environment),
             environment=environment,
             rate_limit=rate_limit,
             max_body_bytes=max_body_bytes,
@@ -93,6 +92,22 @@ class LMIFServer(FakeLMIF):
         )
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def api_key(self) -> str:
+        """The key to send as ``Authorization: Bearer <api_key>`` (the current one)."""
+        return self.api.api_key
+
+    def reset(self) -> None:
+        """Forget everything (see FakeLMIF.reset) and go back to the starting API key."""
+        super().reset()
+        self.api.keys.reset()
+
+    def rotate_api_key(self, new_key: str | None = None) -> str:
+        """Issue a new key; the old one keeps working for 24 hours of the fake's clock."""
+        chosen = new_key or generate_api_key(self.api.environment)
+        self.api.keys.rotate(chosen, self.clock.now())
+        return chosen
 
     @property
     def url(self) -> str:

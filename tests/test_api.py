@@ -437,3 +437,37 @@ def test_advancing_the_clock_past_9999_is_a_400(api: Client) -> None:
             break
     assert (answer.status, answer.code) == (400, "VALIDATION_ERROR")
     assert "9999" in answer.body["error"]["message"]
+
+
+def test_key_rotation_grace_then_expired_and_revocation(api: Client, server: LMIFServer) -> None:
+    old = server.api_key
+    rotated = api.post("/_mock/keys/rotate")
+    assert rotated.status == 201
+    new = rotated.data["apiKey"]
+    assert new.startswith("lmif_test_")
+    assert new != old
+    assert server.api_key == new
+    assert rotated.data["previousKey"] == old
+    assert rotated.data["previousKeyValidUntil"] == "2024-01-16T10:00:00Z"
+    assert Client(server.url, old).get("/v1/lmif/webhooks").status == 200  # still within 24 h
+    server.clock.advance(hours=24)
+    expired = Client(server.url, old).get("/v1/lmif/webhooks")
+    assert (expired.status, expired.code) == (401, "KEY_EXPIRED")
+    assert expired.body["error"]["message"] == "API key has expired"
+    newer = (
+        Client(server.url, new)
+        .post("/_mock/keys/rotate", {"apiKey": "lmif_test_chosen"})
+        .data["apiKey"]
+    )
+    assert newer == "lmif_test_chosen"
+    current = Client(server.url, newer)
+    assert current.post("/_mock/keys/revoke", {"apiKey": new}).data == {"revoked": True}
+    revoked = Client(server.url, new).get("/v1/lmif/webhooks")
+    assert (revoked.status, revoked.code) == (401, "KEY_REVOKED")
+    assert revoked.body["error"]["details"] == "This key was revoked on 2024-01-16T10:00:00Z"
+    assert current.post("/_mock/keys/revoke", {"apiKey": newer}).status == 409  # rotate first
+    assert current.post("/_mock/keys/revoke", {"apiKey": "lmif_test_never"}).status == 404
+    assert current.post("/_mock/keys/rotate", {"apiKey": "lmif_live_x"}).status == 400
+    server.reset()
+    assert server.api_key == old  # a reset fake starts with its first key again
+    assert Client(server.url, old).get("/v1/lmif/webhooks").status == 200
