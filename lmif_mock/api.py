@@ -47,6 +47,8 @@ MAX_LIMIT = 100
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
 ENVIRONMENTS = {"sandbox": "lmif_test_", "live": "lmif_live_"}
+#: The provider's plans, in order; batch identity checks need Standard or above.
+PLANS = ("Sandbox", "Basic", "Standard", "Enterprise")
 _STATUSES = ("pending", "succeeded", "failed")
 
 Handler = Callable[[Request, dict[str, str]], tuple[int, Any]]
@@ -89,12 +91,16 @@ class API(WorldRoutes):
         rate_limit: int = 100_000,
         max_body_bytes: int = MAX_BODY_BYTES,
         on_clock_change: Callable[[], None] | None = None,
+        plan: str = "Standard",
     ) -> None:
         if environment not in ENVIRONMENTS:
             raise LMIFMockError(f"environment must be one of {sorted(ENVIRONMENTS)}")
         self.fake = fake
         self.keys = KeyRing(api_key)
         self.environment = environment
+        if plan not in PLANS:
+            raise LMIFMockError(f"plan must be one of {list(PLANS)}")
+        self.plan = plan
         self.limiter = RateLimiter(rate_limit)
         self.max_body_bytes = max_body_bytes
         self._on_clock_change = on_clock_change

@@ -377,7 +377,8 @@ _PARAMETERS: dict[str, Schema] = {
 
 _ERROR_TEXT = {
     400: "Invalid request (VALIDATION_ERROR, details list each field)",
-    401: "Missing, wrong or wrong-environment API key",
+    401: "Missing, wrong, expired, revoked or wrong-environment API key",
+    403: "The plan does not include this feature (INSUFFICIENT_TIER)",
     404: "No such object",
     405: "Method not allowed",
     409: "Conflict with the current state",

@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES
+from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES, PLANS
 from lmif_mock.clock import Clock
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.fake import FakeLMIF
@@ -49,7 +49,9 @@ class LMIFServer(FakeLMIF):
     """A running fake LMIF: ``server.url`` for HTTP clients, the FakeLMIF API for Python tests.
 
     ``api_key`` is generated when absent (``lmif_test_…`` in the sandbox environment);
-    ``rate_limit`` is requests per minute before RATE_LIMITED; ``port=0`` picks a free port.
+    ``rate_limit`` is requests per minute before RATE_LIMITED; ``plan`` (Sandbox, Basic,
+    Standard, Enterprise) decides features such as batch identity checks; ``port=0`` picks a
+    free port.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class LMIFServer(FakeLMIF):
         api_key: str | None = None,
         environment: str = "sandbox",
         rate_limit: int = 100_000,
+        plan: str = "Standard",
         max_body_bytes: int = MAX_BODY_BYTES,
         max_workers: int = 8,
         enforce_inprocess_timeout: bool = True,
@@ -80,6 +83,8 @@ class LMIFServer(FakeLMIF):
         )
         if environment not in ENVIRONMENTS:
             raise ServerError(f"environment must be one of {sorted(ENVIRONMENTS)}")
+        if plan not in PLANS:
+            raise ServerError(f"plan must be one of {list(PLANS)}")
         self.host = host
         self.port = port
         self.api = API(
@@ -87,6 +92,7 @@ class LMIFServer(FakeLMIF):
             api_key or generate_api_key(environment),
             environment=environment,
             rate_limit=rate_limit,
+            plan=plan,
             max_body_bytes=max_body_bytes,
             on_clock_change=self._clock_changed,
         )

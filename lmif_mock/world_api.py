@@ -265,6 +265,7 @@ class WorldRoutes:
     """Handlers for the resource and world-control routes (mixed into the API class)."""
 
     fake: FakeLMIF
+    plan: str
     _body: Callable[..., Any]
     _page: Callable[..., dict[str, Any]]
 
@@ -473,6 +474,15 @@ class WorldRoutes:
         return 200, self._world.identity_check(str(name))
 
     def _identity_check_batch(self, request: Request, args: dict[str, str]) -> Result:
+        if self.plan == "Basic":
+            raise APIError(
+                "INSUFFICIENT_TIER",
+                details={
+                    "feature": "batch_check",
+                    "requiredTier": "Standard",
+                    "currentTier": "Basic",
+                },
+            )
         body = self._body(request)
         items = body.get("items") if isinstance(body, dict) else body
         if not isinstance(items, list) or not items:

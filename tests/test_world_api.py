@@ -248,3 +248,14 @@ def test_scenarios_over_http(api: Client, recorder: Recorder) -> None:
     missing = api.post("/_mock/scenarios/space-invasion")
     assert (missing.status, missing.code) == (404, "NOT_FOUND")
     assert "grace-period-expires" in missing.body["error"]["details"]["known"]
+
+
+def test_batch_checks_need_the_standard_plan() -> None:
+    with LMIFServer(plan="Basic") as basic:
+        answer = Client(basic.url, basic.api_key).post(
+            "/v1/lmif/identity/check/batch", [{"id": "a", "name": "n", "imageUrl": "u"}]
+        )
+    assert (answer.status, answer.code) == (403, "INSUFFICIENT_TIER")
+    assert answer.body["error"]["details"] == {
+        "feature": "batch_check", "requiredTier": "Standard", "currentTier": "Basic",
+    }  # fmt: skip

@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also deliver to HOST (exact, or *.domain); loopback is always allowed",
     )
     parser.add_argument("--rate-limit", type=int, default=100_000, help="requests per minute")
+    parser.add_argument(
+        "--plan",
+        choices=["Sandbox", "Basic", "Standard", "Enterprise"],
+        default="Standard",
+        help="the account's plan (Basic: batch identity checks answer INSUFFICIENT_TIER)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no line per delivery attempt")
 
 
@@ -117,6 +123,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             api_key=api_key,
             environment=args.environment,
             rate_limit=args.rate_limit,
+            plan=args.plan,
         )
         server.start()
     except ServerError as exc:
