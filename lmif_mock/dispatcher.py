@@ -447,6 +447,9 @@ class Dispatcher:
                     status = "failed"
             updated = delivery.with_attempt(attempt, status, next_at)
             self.store.put_delivery(updated)
+            # No longer in flight *before* the next attempt can fire: on a fast clock it may fall
+            # due at once, and an attempt that found this one still in flight would be dropped.
+            self._in_flight.discard(delivery_id)
             if next_at is not None:
                 self._schedule(delivery_id, next_at)
         for listener in self._listeners:

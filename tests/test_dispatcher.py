@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
 
 from lmif_mock import sign, verify
-from lmif_mock.clock import DEFAULT_START
+from lmif_mock.clock import DEFAULT_START, RealClock
 from lmif_mock.errors import NotFoundError
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.retry import RetryPolicy
@@ -310,19 +311,34 @@ def test_real_clock_schedules_retries_in_the_background() -> None:
 
 
 def test_reset_lets_go_of_in_process_apps_and_their_threads(fake: FakeLMIF) -> None:
-    import threading
-    import time
-
-    def workers() -> int:
-        return sum(1 for t in threading.enumerate() if t.name == "lmif-inprocess")
-
-    before = workers()
     for _ in range(5):
         fake.webhooks.create(Recorder(), ["*"])
         fake.emit("box.created")
-    assert workers() >= before + 5  # one idle worker per app, kept for speed
+    transports = list(fake.dispatcher._app_transports.values())
+    assert len(transports) == 5  # one per app, each keeping an idle worker thread for speed
+    runners = [t._runner for t in transports]  # type: ignore[attr-defined]
+    assert all(r._idle for r in runners)
     fake.reset()
-    deadline = time.monotonic() + 5
-    while workers() > before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert workers() == before  # a session-long fake does not pile up threads test after test
+    assert fake.dispatcher._app_transports == {}
+    assert all(not r._idle for r in runners)  # the idle workers were told to exit
+
+
+def test_a_retry_falling_due_while_its_attempt_settles_is_not_lost() -> None:
+    receiver = Recorder([500] * 6)
+    fast = FakeLMIF(
+        clock=RealClock(scale=10_000_000), retry_policy=RetryPolicy(delays=[0] + [0.001] * 6)
+    )
+    # A slow listener widens the moment between an attempt being recorded and its thread
+    # finishing; a retry falling due in that moment used to be dropped as "already in flight".
+    fast.dispatcher.on_attempt(lambda delivery, attempt: time.sleep(0.005))
+    try:
+        for _ in range(3):
+            fast.webhooks.create(receiver, ["*"])
+        for _ in range(5):
+            fast.emit("box.created")
+        deadline = time.monotonic() + 20
+        while fast.deliveries(status="pending") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fast.deliveries(status="pending") == []
+    finally:
+        fast.close()
