@@ -66,10 +66,16 @@ def page(browser: Any, server: LMIFServer) -> Iterator[Any]:
     tab.set_default_timeout(10_000)
     tab.goto(server.url + "/dashboard/")
     tab.fill("input[name=api_key]", server.api_key)
-    tab.click("button:has-text('Log in')")
+    go(tab, "button:has-text('Log in')")
     assert tab.title().startswith("Endpoints")
     yield tab
     context.close()
+
+
+def go(tab: Any, selector: str) -> None:
+    """Click something that loads a page, and wait until the new page has loaded."""
+    with tab.expect_navigation():
+        tab.click(selector)
 
 
 def shot(tab: Any, name: str, tmp_path: Path) -> None:
@@ -79,11 +85,11 @@ def shot(tab: Any, name: str, tmp_path: Path) -> None:
 
 
 def add_endpoint(tab: Any, url: str, events: list[str]) -> str:
-    tab.click("header >> text=Add endpoint")
+    go(tab, "header >> text=Add endpoint")
     tab.fill("input[name=url]", url)
     for event_type in events:
         tab.check(f"input[value='{event_type}']")
-    tab.click("main button:has-text('Add endpoint')")
+    go(tab, "main button:has-text('Add endpoint')")
     return str(tab.url.rsplit("/", 1)[1])
 
 
@@ -91,7 +97,7 @@ def test_wrong_key_is_refused(browser: Any, server: LMIFServer) -> None:
     tab = browser.new_page()
     tab.goto(server.url + "/dashboard/")
     tab.fill("input[name=api_key]", "lmif_test_guess")
-    tab.click("button:has-text('Log in')")
+    go(tab, "button:has-text('Log in')")
     assert "not this server's API key" in tab.inner_text("[role=alert]")
     tab.close()
 
@@ -107,13 +113,13 @@ def test_add_endpoint_copy_secret_send_test_event(
     assert page.inner_text("button[data-copy=new-secret]") == "Copied"
     shot(page, "endpoint-added", tmp_path)
     page.select_option("select[name=event_type]", "license.approved")
-    page.click("button:has-text('Send test event')")
+    go(page, "button:has-text('Send test event')")
     assert "Test event" in page.inner_text("[role=status]")
     assert page.get_attribute(".delivery", "data-status") == "succeeded"
     body = recorder.bodies[-1]
     assert json.loads(body)["type"] == "license.approved"
     assert verify(body, recorder.requests[-1].headers["X-LMIF-Signature"], secret)
-    page.click("header >> text=Endpoints")
+    go(page, "header >> text=Endpoints")
     assert webhook_id in page.inner_text("#endpoints")
     shot(page, "endpoints", tmp_path)
 
@@ -124,15 +130,15 @@ def test_failed_delivery_clock_and_retry(
     url, recorder = receiver
     recorder.statuses = [500] * 7
     add_endpoint(page, url, ["*"])
-    page.click("button:has-text('Send test event')")
+    go(page, "button:has-text('Send test event')")
     assert page.get_attribute(".delivery", "data-status") == "pending"
-    page.click("#clock button:has-text('+1 day')")
-    page.click("#clock button:has-text('+1 day')")
+    go(page, "#clock button:has-text('+1 day')")
+    go(page, "#clock button:has-text('+1 day')")
     assert page.get_attribute(".delivery", "data-status") == "failed"
     assert page.locator(".delivery tr").count() == 1 + 7  # header + 7 attempts
     assert page.inner_text("#clock-now") == "2024-01-17T10:00:00Z"
     shot(page, "delivery-failed", tmp_path)
-    page.click(".delivery button:has-text('Retry')")  # the receiver answers 200 again now
+    go(page, ".delivery button:has-text('Retry')")  # the receiver answers 200 again now
     assert page.get_attribute(".delivery", "data-status") == "succeeded"
     assert "manual" in page.inner_text(".delivery tr:last-child")
     assert len(recorder.bodies) == 8
@@ -144,8 +150,8 @@ def test_event_page_shows_exact_payload_and_signature(
     url, recorder = receiver
     add_endpoint(page, url, ["*"])
     secret = page.input_value("#new-secret")
-    page.click("button:has-text('Send test event')")
-    page.click(".delivery a")
+    go(page, "button:has-text('Send test event')")
+    go(page, ".delivery a")
     payload = page.inner_text("pre.payload")
     assert payload.encode() == recorder.bodies[-1]
     header = page.inner_text("code.signature")
@@ -160,16 +166,16 @@ def test_rotate_disable_delete(
     url, _ = receiver
     webhook_id = add_endpoint(page, url, ["box.created"])
     first = page.input_value("#webhook-secret")
-    page.click("button:has-text('Rotate secret')")
+    go(page, "button:has-text('Rotate secret')")
     rotated = page.input_value("#new-secret")
     assert rotated != first
     assert rotated == server.webhooks.get(webhook_id).secret
-    page.click("button:has-text('Disable')")
+    go(page, "button:has-text('Disable')")
     assert page.inner_text("#webhook-state") == "disabled"
     assert server.webhooks.get(webhook_id).enabled is False
-    page.click("button:has-text('Enable')")
+    go(page, "button:has-text('Enable')")
     assert page.inner_text("#webhook-state") == "enabled"
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click("button:has-text('Delete')")
+    go(page, "button:has-text('Delete')")
     assert page.title().startswith("Endpoints")
     assert server.webhooks.list() == []
