@@ -140,6 +140,33 @@ def lmif_events(request: pytest.FixtureRequest, lmif_seed: int) -> EventBuilder:
     return EventBuilder(seed)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Let ``@given`` tests take ``lmif_server`` without hypothesis's function-scoped-fixture
+    health check failing them.
+
+    The check exists because a function fixture is not reset between examples. Here that is
+    expected and handled: ``assert_idempotent`` (and any test that calls ``lmif_server.reset()``
+    first) starts every example from a clean fake, which is what the check protects.
+    """
+    for item in items:
+        if "lmif_server" not in getattr(item, "fixturenames", ()):
+            continue
+        test = getattr(item, "obj", None)
+        function: Any = getattr(test, "__func__", test)
+        if not getattr(function, "is_hypothesis_test", False):
+            continue
+        from hypothesis import HealthCheck, settings
+
+        current: settings = getattr(function, "_hypothesis_internal_use_settings", None) or (
+            settings.default or settings()
+        )
+        function._hypothesis_internal_use_settings = settings(
+            current,
+            suppress_health_check={HealthCheck.function_scoped_fixture}
+            | set(current.suppress_health_check),
+        )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield

@@ -192,3 +192,29 @@ def test_each_test_sees_its_own_ids_and_a_rerun_sees_the_same(pytester: pytest.P
     assert one[0] != two[0]  # but no two tests share ids
     pytester.runpytest("-p", "no:cacheprovider", "--lmif-seed", "9").assert_outcomes(passed=2)
     assert (pytester.path / "one.txt").read_text().split()[2] != one[0]  # the base seed matters
+
+
+def test_given_with_lmif_server_raises_no_health_check_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from hypothesis import given, settings
+        from pytest_lmif.strategies import assert_idempotent, delivery_plans
+
+        seen = {}
+
+        def app(environ, start_response):
+            import json
+            event_id = json.loads(environ["wsgi.input"].read())["id"]
+            seen[event_id] = 1  # idempotent: setting, not counting
+            start_response("200 OK", [])
+            return [b"ok"]
+
+        @settings(max_examples=10, deadline=None)
+        @given(plan=delivery_plans(types=["box.created"]))
+        def test_property(lmif_server, plan):
+            assert_idempotent(lmif_server, app, plan, secret="s", processed=lambda e: seen.get(e, 0))
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "FailedHealthCheck" not in result.stdout.str()

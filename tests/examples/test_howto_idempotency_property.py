@@ -6,9 +6,9 @@ from tests.examples.test_howto_receiver import SECRET, acted_on, app
 
 @settings(max_examples=20, deadline=None)
 @given(plan=delivery_plans(types=["box.created", "violation.detected"]))
-def test_any_delivery_plan_is_processed_once(lmif_shared_server, plan):
+def test_any_delivery_plan_is_processed_once(lmif_server, plan):
     assert_idempotent(
-        lmif_shared_server,
+        lmif_server,
         app,
         plan,
         secret=SECRET,
