@@ -13,6 +13,7 @@ from lmif_mock.api_errors import CODES
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
 from lmif_mock.payloads import (
+    ACTIONS,
     APPEAL_REASONS,
     ENFORCEMENTS,
     ENTITY_TYPES,
@@ -314,16 +315,7 @@ COMPONENTS: dict[str, Schema] = {
         policy={"type": ["string", "null"]},
         policyDetails={"type": ["object", "null"]},
         detection={"type": "object"},
-        action={
-            "enum": [
-                "ALLOW",
-                "BLOCK",
-                "REQUIRE_LICENSE",
-                "TRACK_REVENUE",
-                "VERIFY_COMMERCIAL",
-                "REVIEW_PARODY",
-            ]
-        },
+        action={"enum": list(ACTIONS)},
     ),
     "IdentityCheckBatch": {
         "type": "array",

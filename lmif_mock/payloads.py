@@ -51,7 +51,8 @@ LICENSE_EXPIRING_DAYS: Final = 30
 LICENSE_TERM_DAYS: Final = 365
 ROYALTY_RATES: Final = (0.05, 0.1, 0.15, 0.2, 0.25)
 
-_ACTION_FOR_POLICY: Final = {
+#: What the identity check tells a platform to do, by box policy.
+ACTION_FOR_POLICY: Final = {
     "BLOCK_ALL": "BLOCK",
     "BLOCK_COMMERCIAL": "VERIFY_COMMERCIAL",
     "MONETIZE": "TRACK_REVENUE",
@@ -423,7 +424,7 @@ def _detection_match_found(d: _Draw) -> dict[str, Any]:
             "classification": CLASSIFICATIONS[0],
             "parodyLikelihood": round(d.rng.uniform(0.0, 0.3), 2),
         },
-        "action": _ACTION_FOR_POLICY[policy],
+        "action": ACTION_FOR_POLICY[policy],
     }
 
 

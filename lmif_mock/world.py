@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lmif_mock.clock import Timer
 from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
 from lmif_mock.payloads import (
+    ACTION_FOR_POLICY,
     APPEAL_REASONS,
     DENIAL_REASONS,
     ENDING_DAYS_BEFORE_EXPIRY,
@@ -48,14 +49,6 @@ if TYPE_CHECKING:
 GUIDELINES_URL = "https://www.lookmaimfamous.com/guidelines/{box_id}"
 MONTHLY_FEES = {"personal": 5, "creator": 50, "commercial": 500, "enterprise": 5000}
 TIER_MAX_USERS = {"personal": 100, "creator": 5000, "commercial": 50000, "enterprise": 1000000}
-ACTION_FOR_POLICY = {
-    "BLOCK_ALL": "BLOCK",
-    "BLOCK_COMMERCIAL": "VERIFY_COMMERCIAL",
-    "MONETIZE": "TRACK_REVENUE",
-    "LICENSE": "REQUIRE_LICENSE",
-    "TEAM": "BLOCK",
-    "OPEN": "ALLOW",
-}
 #: The provider's sandbox identities, present in every fresh fake (no events are sent for them).
 SANDBOX_IDENTITIES = (
     ("Test Celebrity A", "BLOCK_ALL", "STRICT", "INDIVIDUAL", 0.0),
