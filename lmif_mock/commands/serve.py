@@ -13,10 +13,8 @@ line; a port that cannot be bound exits 1, saying why.
 from __future__ import annotations
 
 import argparse
-import errno
 import math
 import shlex
-import socket
 import sys
 import threading
 from datetime import datetime, timezone
@@ -24,6 +22,7 @@ from typing import Any, TextIO
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
 from lmif_mock.commands.interrupt import wait_until_interrupted
+from lmif_mock.commands.ports import port_number, port_problem
 from lmif_mock.durable import DurableServer
 from lmif_mock.records import Attempt, Delivery
 from lmif_mock.server import LMIFServer, ServerError
@@ -33,17 +32,6 @@ from lmif_mock.webhooks import WebhookError
 DEFAULT_PORT = 8765
 #: Where the README's examples point a receiver, used in the first-step hint.
 EXAMPLE_RECEIVER = "http://127.0.0.1:3000/webhooks/lmif"
-
-
-def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 0 (any free port) to 65535; anything else is refused."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 = any free port)")
-    return port
 
 
 def time_scale(text: str) -> float:
@@ -104,30 +92,6 @@ def _clock(args: argparse.Namespace, saved: datetime | None) -> Clock:
     if saved is not None and args.time_scale != 1:
         start = max(saved, datetime.now(timezone.utc))
     return RealClock(scale=args.time_scale, start=start)
-
-
-def _port_problem(host: str, port: int) -> str | None:
-    """Why ``host:port`` cannot be listened on, said plainly, or ``None`` if it looks free.
-
-    Asked before the server binds, so the answer names the real cause (the port is taken, the
-    address is not this machine's) rather than an exit status from deep inside the server.
-    """
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as exc:
-        return f"cannot listen on {host}: {exc.strerror}"
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return (
-                    f"port {port} on {host} is already in use (another lmif-mock?); stop it or "
-                    "choose another with --port (--port 0 picks a free one)"
-                )
-            return f"cannot listen on {host}:{port}: {exc.strerror}"
-    return None
 
 
 def _printer(out: TextIO, server: LMIFServer) -> None:
@@ -195,7 +159,7 @@ def _open_database(args: argparse.Namespace, server_options: dict[str, Any]) -> 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Serve until interrupted; returns the exit code."""
-    problem = None if args.port == 0 else _port_problem(args.host, args.port)
+    problem = None if args.port == 0 else port_problem(args.host, args.port)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 1
