@@ -140,9 +140,9 @@ def _missing(tables: dict[str, set[str]]) -> list[str]:
     return absent + short
 
 
-def _prepare(db: sqlite3.Connection, path: Path) -> None:
-    """Check the file's integrity and version, then create or migrate its layout (one
-    transaction: a failed migration leaves the file as it was)."""
+def _inspect(db: sqlite3.Connection, path: Path) -> tuple[int, bool]:
+    """Check the file's integrity, version and layout without writing a byte to it; returns its
+    version and whether it is new (empty)."""
     problems = [row[0] for row in db.execute("PRAGMA quick_check")]
     if problems != ["ok"]:
         raise DatabaseFileError(
@@ -166,6 +166,11 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
             f"{path} is {kind} (schema {version}, missing {', '.join(missing)}); "
             "move it aside or pass another --db"
         )
+    return version, fresh
+
+
+def _upgrade(db: sqlite3.Connection, version: int, fresh: bool) -> None:
+    """Create or migrate the layout in one transaction: a failed step leaves the file as it was."""
     db.execute("BEGIN IMMEDIATE")
     try:
         while not fresh and version < SCHEMA_VERSION:
@@ -270,9 +275,10 @@ class SQLiteStore:
         try:
             # Exclusive: a second server on the same file would send every pending retry twice.
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            version, fresh = _inspect(self._db, self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            _prepare(self._db, self.path)
+            _upgrade(self._db, version, fresh)
         except sqlite3.Error as exc:
             self._db.close()
             raise DatabaseFileError(_explain(self.path, exc)) from None
