@@ -105,8 +105,8 @@ def _check_path(path: Path) -> None:
         raise DatabaseFileError(f"cannot create {path}: directory {path.parent} does not exist")
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         raise DatabaseFileError(
-            f"{path} is read-only; lmif-mock records every delivery in it: fix it or "
-            "move it aside or pass another --db"
+            f"{path} is read-only; lmif-mock records every delivery in it: make it writable "
+            "or pass another --db"
         )
 
 
@@ -122,7 +122,7 @@ def _explain(path: Path, exc: sqlite3.Error) -> str:
     if "locked" in text:
         return f"{path} is in use by another lmif-mock (or program); stop it or pass another --db"
     if "readonly" in text:
-        return f"{path} is read-only; lmif-mock records every delivery in it: fix it or {advice}"
+        return f"{path} is read-only; lmif-mock records every delivery in it: make it writable"
     if "not a database" in text or "malformed" in text:
         return f"{path} is not an SQLite database or is damaged ({text}); {advice}"
     return f"cannot use {path} as the database ({text}); {advice}"

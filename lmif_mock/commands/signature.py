@@ -68,12 +68,14 @@ def _near_misses(body: bytes) -> list[tuple[str, bytes]]:
         parsed = json.loads(body)
     except ValueError:
         return variants
-    variants += [
-        ("compact (re-serialised)", json.dumps(parsed, separators=(",", ":")).encode()),
-        ("re-serialised with spaces", json.dumps(parsed).encode()),
-        ("re-serialised, non-ASCII kept", json.dumps(parsed, ensure_ascii=False).encode()),
-        ("re-serialised with sorted keys", json.dumps(parsed, sort_keys=True).encode()),
-    ]
+    for separators, spacing in (((",", ":"), "compact"), ((", ", ": "), "with spaces")):
+        for ascii_only, text in ((True, "non-ASCII escaped"), (False, "non-ASCII kept")):
+            for sort_keys in (False, True):
+                what = f"re-serialised ({spacing}, {text}{', keys sorted' * sort_keys})"
+                encoded = json.dumps(
+                    parsed, separators=separators, ensure_ascii=ascii_only, sort_keys=sort_keys
+                )
+                variants.append((what, encoded.encode("utf-8")))
     return [(what, variant) for what, variant in variants if variant != body]
 
 
