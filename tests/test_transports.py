@@ -19,7 +19,12 @@ from starlette.routing import Route
 from lmif_mock import verify
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.retry import RetryPolicy
-from lmif_mock.transports import HTTPTransport, OutgoingRequest, TransportError
+from lmif_mock.transports import (
+    MAX_RESPONSE_BYTES,
+    HTTPTransport,
+    OutgoingRequest,
+    TransportError,
+)
 from lmif_mock.webhooks import WebhookError
 from tests.receivers import Recorder, raw_server, read_request, wsgi_server
 
@@ -137,12 +142,12 @@ def test_hostile_receivers_are_recorded_failures(
     assert len(receiver.bodies) == 1
 
 
-def test_huge_response_body_is_cut_off_not_read_whole() -> None:
+def _huge_answer(status: bytes) -> Callable[[socket.socket], None]:
     size = 10 * 1024 * 1024
 
     def huge(conn: socket.socket) -> None:
         read_request(conn)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        conn.sendall(b"HTTP/1.1 %s\r\nContent-Length: %d\r\n\r\n" % (status, size))
         chunk = b"y" * 65536
         try:
             for _ in range(size // len(chunk)):
@@ -150,12 +155,57 @@ def test_huge_response_body_is_cut_off_not_read_whole() -> None:
         except OSError:
             pass  # the fake hung up early, as it should
 
-    with raw_server(huge) as url:
+    return huge
+
+
+def test_a_2xx_with_a_huge_body_succeeds_and_keeps_an_excerpt() -> None:
+    with raw_server(_huge_answer(b"200 OK")) as url:
         _, delivery = deliver_once(url)
     attempt = delivery.attempts[0]
-    assert (attempt.status_code, attempt.error) == (200, "response_too_large")
-    assert len(attempt.response_excerpt) <= 1024
-    assert attempt.duration < 5  # cut off at 1 MiB, not read to the end
+    assert delivery.status == "succeeded"
+    assert (attempt.status_code, attempt.error) == (200, None)
+    assert attempt.response_excerpt == "y" * 1024
+    assert attempt.duration < 5  # cut off at the cap, not read to the end
+
+
+def test_a_non_2xx_with_a_huge_body_is_still_an_http_error() -> None:
+    with raw_server(_huge_answer(b"500 Internal Server Error")) as url:
+        _, delivery = deliver_once(url)
+    assert (delivery.attempts[0].status_code, delivery.attempts[0].error) == (500, "http_error")
+
+
+def test_the_answer_is_read_to_64_kib_as_the_readme_says() -> None:
+    assert MAX_RESPONSE_BYTES == 64 * 1024
+    with raw_server(_huge_answer(b"200 OK")) as url:
+        transport = HTTPTransport()
+        response = transport.send(OutgoingRequest(url, b"{}", {}), 10)
+        transport.close()
+    assert (response.status, response.truncated) == (200, True)
+    assert response.body == b"y" * (64 * 1024)
+
+
+def test_an_answer_at_the_cap_is_whole() -> None:
+    body = b"z" * MAX_RESPONSE_BYTES
+
+    def exact(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    with raw_server(exact) as url:
+        transport = HTTPTransport()
+        response = transport.send(OutgoingRequest(url, b"{}", {}), 10)
+        transport.close()
+    assert (response.body, response.truncated) == (body, False)
+
+
+def test_wsgi_answers_over_the_cap_succeed_too() -> None:
+    def chatty(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"w" * 65536] * 40
+
+    _, delivery = deliver_once(chatty)
+    assert delivery.status == "succeeded"
+    assert delivery.attempts[0].response_excerpt == "w" * 1024
 
 
 def test_keep_alive_connections_are_reused() -> None:
