@@ -13,6 +13,7 @@ due attempts to a bounded pool of workers.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import logging
@@ -80,6 +81,11 @@ class Dispatcher:
         self._listeners: list[AttemptListener] = []
         self._pool: ThreadPoolExecutor | None = None
         self._max_workers = max_workers
+        #: On a real clock a webhook may hold at most this many workers, so that slow receivers
+        #: behind one webhook leave the rest of the pool to the others.
+        self.per_webhook_workers = max(1, max_workers // 4)
+        self._lane_busy: dict[str, int] = {}
+        self._lane_waiting: dict[str, collections.deque[Callable[[], None]]] = {}
         self.enforce_inprocess_timeout = enforce_inprocess_timeout
 
     # -- public -------------------------------------------------------------------------------
@@ -253,13 +259,14 @@ class Dispatcher:
                 self._schedule(delivery.id, due)
         elif concurrent:
             self._run_now(
-                lambda: self._release_together([original.id, *(d.id for d in concurrent)])
+                lambda: self._release_together([original.id, *(d.id for d in concurrent)]),
+                webhook.id,
             )
             for delivery in sequential:
-                self._run_now(functools.partial(self._attempt, delivery.id))
+                self._run_now(functools.partial(self._attempt, delivery.id), webhook.id)
         else:
             for delivery in (original, *sequential):
-                self._run_now(functools.partial(self._attempt, delivery.id))
+                self._run_now(functools.partial(self._attempt, delivery.id), webhook.id)
         found = [self.store.get_delivery(d.id) for d in (original, *concurrent, *sequential)]
         return [d for d in found if d is not None]
 
@@ -285,24 +292,60 @@ class Dispatcher:
         for thread in threads:
             thread.join()
 
-    def _run_now(self, work: Callable[[], None]) -> None:
+    def _run_now(self, work: Callable[[], None], lane: str) -> None:
         if self.synchronous:
             work()
         else:
-            self._submit(work)
+            self._submit(work, lane)
 
-    def _submit(self, work: Callable[[], None]) -> None:
+    def _submit(self, work: Callable[[], None], lane: str) -> None:
+        """Hand ``work`` to the pool, or queue it behind its lane (webhook) if that lane already
+        holds ``per_webhook_workers`` workers: one webhook's hung receivers never take them all.
+        """
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="lmif-send")
+                self._lane_busy.clear()  # a closed pool ran (or cancelled) all it had
+                self._lane_waiting.clear()
+            busy = self._lane_busy.get(lane, 0)
+            if busy >= self.per_webhook_workers:
+                self._lane_waiting.setdefault(lane, collections.deque()).append(work)
+                return
+            self._lane_busy[lane] = busy + 1
             pool = self._pool
-        pool.submit(work)
+        with contextlib.suppress(RuntimeError):  # shut down: pending work stays pending
+            pool.submit(self._run_in_lane, work, lane)
+
+    def _run_in_lane(self, work: Callable[[], None], lane: str) -> None:
+        """Run ``work``, then send the lane's next waiting work to the back of the pool's queue,
+        so lanes with a backlog take turns with every other lane."""
+        try:
+            work()
+        except Exception:  # pragma: no cover - _attempt records its own errors
+            log.exception("delivery work failed")
+        with self._lock:
+            waiting = self._lane_waiting.get(lane)
+            pool = self._pool
+            if not waiting or pool is None:
+                busy = self._lane_busy.get(lane, 1) - 1
+                if busy > 0:
+                    self._lane_busy[lane] = busy
+                else:
+                    self._lane_busy.pop(lane, None)
+                return
+            following = waiting.popleft()
+            if not waiting:
+                del self._lane_waiting[lane]
+        with contextlib.suppress(RuntimeError):
+            pool.submit(self._run_in_lane, following, lane)
 
     def _schedule(self, delivery_id: str, when: datetime) -> None:
         def due() -> None:
             with self._lock:
                 self._timers.pop(delivery_id, None)
-            self._run_now(lambda: self._attempt(delivery_id))
+            found = self.store.get_delivery(delivery_id)
+            lane = found.webhook_id if found is not None else delivery_id
+            self._run_now(lambda: self._attempt(delivery_id), lane)
 
         with self._lock:
             old = self._timers.pop(delivery_id, None)
@@ -403,10 +446,7 @@ class Dispatcher:
         status = response.status
         error: str | None = None
         message: str | None = None
-        if response.truncated:
-            limit = len(response.body)
-            error, message = "response_too_large", f"HTTP {status}, answer over {limit} bytes"
-        elif duration > delivery.policy.timeout.total_seconds():
+        if duration > delivery.policy.timeout.total_seconds():
             error, message = (
                 "timeout",
                 f"answered {status} after the {delivery.policy.timeout} timeout",
