@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,18 @@ class SQLiteStore:
             event.type,
             json.dumps(envelope, ensure_ascii=False),
         )
+
+    def add_event_with_deliveries(self, event: Event, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self.add_event(event)
+                for delivery in deliveries:
+                    self.put_delivery(delivery)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def get_event(self, event_id: str) -> Event | None:
         rows = self._rows("SELECT doc FROM events WHERE id = ?", event_id)
