@@ -27,8 +27,14 @@ from lmif_mock.api_keys import ROTATION_GRACE, KeyRing
 from lmif_mock.clock import ClockError, RealClock, VirtualClock, to_timedelta
 from lmif_mock.dashboard import PREFIX as DASHBOARD_PREFIX
 from lmif_mock.dashboard import Dashboard
-from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError, UnknownEventType
-from lmif_mock.events import EVENT_TYPES
+from lmif_mock.errors import (
+    ConflictError,
+    EncodingError,
+    LMIFMockError,
+    NotFoundError,
+    UnknownEventType,
+)
+from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import FaultError, Faults
 from lmif_mock.ids import PREFIXES, new_id
@@ -52,6 +58,15 @@ PLANS = ("Sandbox", "Basic", "Standard", "Enterprise")
 _STATUSES = ("pending", "succeeded", "failed")
 
 Handler = Callable[[Request, dict[str, str]], tuple[int, Any]]
+#: Body nesting allowed: event data's cap plus the request's own envelope around it.
+MAX_BODY_DEPTH = MAX_DATA_DEPTH + 2
+#: The one table from the library's typed errors to API error codes, most specific first. A
+#: handler that lets one escape still answers a 4xx in the provider's shape, never a 500.
+DOMAIN_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (NotFoundError, "NOT_FOUND"),
+    (ConflictError, "CONFLICT"),
+    (LMIFMockError, "VALIDATION_ERROR"),
+)
 
 
 class RateLimiter:
@@ -164,6 +179,10 @@ class API(WorldRoutes):
             )
         if isinstance(exc, HTTPException):
             return APIError("VALIDATION_ERROR", exc.description or "Bad request")
+        for kind, code in DOMAIN_ERRORS:
+            if isinstance(exc, kind):
+                details = [{"field": "body", "message": str(exc)}]
+                return APIError(code, str(exc), details if code == "VALIDATION_ERROR" else None)
         log.exception("internal error answering %s %s", request.method, request.path)
         return APIError("INTERNAL_ERROR", "lmif-mock failed to answer; see its log")
 
@@ -247,13 +266,21 @@ class API(WorldRoutes):
                 f"Send JSON with 'Content-Type: application/json', not {sent!r}",
             )
         try:
-            return json.loads(raw, parse_constant=_reject_constant)
+            body = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             raise APIError(
                 "VALIDATION_ERROR",
                 f"Malformed JSON: {exc}",
                 [{"field": "body", "message": f"malformed JSON: {exc}"}],
             ) from None
+        try:
+            # Numbers that overflow to infinity, lone surrogates, absurd nesting: refused here,
+            # before any handler can store them (every body, every route).
+            check_json_value(body, "body", MAX_BODY_DEPTH)
+        except EncodingError as exc:
+            problem = [{"field": "body", "message": str(exc)}]
+            raise APIError("VALIDATION_ERROR", f"Unusable JSON: {exc}", problem) from None
+        return body
 
     def _page(
         self, request: Request, items: list[Any], render: Callable[[Any], Any]

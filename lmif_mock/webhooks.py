@@ -49,7 +49,18 @@ def check_secret(secret: object) -> str:
         raise WebhookError("secret must be a non-empty string")
     if len(secret) > MAX_SECRET_LENGTH:
         raise WebhookError(f"secret must be at most {MAX_SECRET_LENGTH} characters")
+    if not _is_utf8(secret):
+        raise WebhookError("secret must be valid Unicode text (no lone surrogates)")
     return secret
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` can become bytes at all (HMAC keys and URLs are sent as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Webhooks:
@@ -151,6 +162,8 @@ class Webhooks:
         if not isinstance(path, str) or not path.startswith("/"):
             raise WebhookError(f"path must start with '/', not {path!r}")
         if isinstance(url, str):
+            if not _is_utf8(url):
+                raise WebhookError("url must be valid Unicode text (no lone surrogates)")
             try:
                 return self.hosts.check_url(url), url
             except BlockedHostError as exc:

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import functools
 import math
+import random
 import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lmif_mock.clock import Timer
+from lmif_mock.clock import Clock, Timer
 from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
 from lmif_mock.payloads import (
     ACTION_FOR_POLICY,
@@ -36,15 +40,11 @@ from lmif_mock.payloads import (
     LICENSE_TIERS,
     POLICIES,
     REMINDER_DAYS,
-    REMOVE,
     RESOLUTIONS,
     REVENUE_TYPES,
     REVOCATION_REASONS,
 )
 from lmif_mock.timestamps import format_timestamp
-
-if TYPE_CHECKING:
-    from lmif_mock.fake import FakeLMIF
 
 GUIDELINES_URL = "https://www.lookmaimfamous.com/guidelines/{box_id}"
 MONTHLY_FEES = {"personal": 5, "creator": 50, "commercial": 500, "enterprise": 5000}
@@ -203,12 +203,38 @@ class LicenseRequest:
     reason: str | None = None
 
 
-class World:
-    """The provider's resources inside one fake, and the transitions that emit their events."""
+Publish = Callable[[str, dict[str, Any]], object]
 
-    def __init__(self, fake: FakeLMIF) -> None:
-        self.fake = fake
+
+class World:
+    """The provider's resources inside one fake, and the transitions that emit their events.
+
+    The world is a publisher: a transition changes state and records ``(type, data)`` in an
+    outbox while holding the world's lock, and the outbox is handed to ``publish`` only after the
+    lock is released. A receiver that calls the API back while an event is being delivered (say,
+    requests a license on ``box.created``) therefore never waits for the world: its transition
+    runs at once and its events go out, in order, right after the delivery in progress.
+
+    ``clock`` schedules the time-driven steps, ``new_id(kind)`` names resources, ``rng`` draws
+    the little randomness the world needs; none of it refers to the fake, so a world can be
+    tested with a list's ``append`` as its publisher.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        new_id: Callable[[str], str],
+        rng: random.Random,
+        publish: Publish,
+    ) -> None:
+        self.clock = clock
+        self.new_id = new_id
+        self.rng = rng
+        self._publish = publish
         self._lock = threading.RLock()
+        self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        self._publishing = threading.Lock()
+        self._depth = 0
         self.reset()
 
     # -- bookkeeping ----------------------------------------------------------------------------
@@ -216,6 +242,7 @@ class World:
     def reset(self) -> None:
         """Forget everything but the sandbox identities (timers go with the clock's reset)."""
         with self._lock:
+            self._outbox.clear()
             self.claims: dict[str, Claim] = {}
             self.boxes: dict[str, Box] = {}
             self.avatars: dict[str, Avatar] = {}
@@ -228,13 +255,46 @@ class World:
 
     @property
     def now(self) -> datetime:
-        return self.fake.clock.now()
+        return self.clock.now()
 
     def _id(self, kind: str) -> str:
-        return self.fake.factory.new_id(kind)
+        return self.new_id(kind)
 
     def _emit(self, event_type: str, data: dict[str, Any]) -> None:
-        self.fake.emit(event_type, data=data)
+        """Record an event for the outbox; only legal while the world's lock is held."""
+        self._outbox.append((event_type, data))
+
+    @contextmanager
+    def _transition(self) -> Iterator[None]:
+        """Hold the lock while state changes; publish what was recorded once it is released."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                outermost = self._depth == 0
+        if outermost:
+            self.flush()
+
+    def flush(self) -> None:
+        """Publish the outbox, oldest first, unless another thread is already doing so.
+
+        That thread drains what is queued after its current event, so events leave in the
+        order the transitions happened and a call made from inside a delivery never waits on it.
+        """
+        while self._outbox:
+            if not self._publishing.acquire(blocking=False):
+                return
+            try:
+                while True:
+                    with self._lock:
+                        if not self._outbox:
+                            break
+                        event_type, data = self._outbox.popleft()
+                    self._publish(event_type, data)
+            finally:
+                self._publishing.release()
 
     def _find(self, table: dict[str, Any], ident: str, kind: str) -> Any:
         found = table.get(ident)
@@ -315,7 +375,7 @@ class World:
             raise WorldError("identity name must not be empty")
         for kind in revenue_types or []:
             _choice("revenueTypes", kind, REVENUE_TYPES)
-        with self._lock:
+        with self._transition():
             try:
                 self.box_named(name)
             except NotFoundError:
@@ -331,9 +391,9 @@ class World:
         self, box_id: str, *, policy: str | None = None, enforcement: str | None = None
     ) -> Box:
         """Change a box's policy or enforcement; ``box.updated`` lists only what changed."""
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
-            changes: dict[str, Any] = {"policy": REMOVE, "enforcement": REMOVE}
+            changes: dict[str, Any] = {}
             if policy is not None and policy != box.policy:
                 _choice("policy", policy, POLICIES)
                 changes["policy"] = {"from": box.policy, "to": policy}
@@ -342,7 +402,7 @@ class World:
                 _choice("enforcement", enforcement, ENFORCEMENTS)
                 changes["enforcement"] = {"from": box.enforcement, "to": enforcement}
                 box.enforcement = enforcement
-            if all(value is REMOVE for value in changes.values()):
+            if not changes:
                 return box  # nothing changed, nothing to tell
             box.updated_at = self.now
             self._emit("box.updated", {"boxId": box.id, "changes": changes})
@@ -350,7 +410,7 @@ class World:
 
     def delete_box(self, box_id: str) -> Box:
         """Remove a box: the identity is no longer protected (licenses stay valid)."""
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
             box.status = "deleted"
             box.updated_at = self.now
@@ -375,13 +435,13 @@ class World:
         """An avatar on the platform (what scans look at and violations name)."""
         if not name.strip():
             raise WorldError("avatar name must not be empty")
-        rng = self.fake.factory.random
+        rng = self.rng
         creator = f"{name.split()[0]} Creator"
         avatar = Avatar(
             self._id("avatar"), name, creator_id or self._id("creator"), creator,
             f"creator{rng.randrange(10_000)}@example.com", user_count, self.now,
         )  # fmt: skip
-        with self._lock:
+        with self._transition():
             self.avatars[avatar.id] = avatar
         return avatar
 
@@ -398,7 +458,7 @@ class World:
     def scan(self, box_id: str, *, trigger: str = "manual") -> list[Avatar]:
         """Scan the platform's avatars for one box: ``detection.match_found`` per match, then
         ``detection.scan_complete``. Matching is by name (the identity or its variations)."""
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
             started = self.now
             scan_id = self._id("scan")
@@ -442,7 +502,7 @@ class World:
         ``grace_period.started``; reminders, ``ending`` and ``expired`` are scheduled."""
         if not 0 <= confidence <= 1:
             raise WorldError("confidence must be between 0 and 1")
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
             if avatar_id is None:
                 avatar = self.add_avatar(f"{box.identity_name.split()[0]} AI")
@@ -502,16 +562,14 @@ class World:
             when = period.expires_at - timedelta(days=GRACE_PERIOD_DAYS - day)
             if when > now:
                 remind = functools.partial(self._remind, period, day)
-                period.timers.append(self.fake.clock.call_at(when, remind))
+                period.timers.append(self.clock.call_at(when, remind))
         ending = period.expires_at - timedelta(days=ENDING_DAYS_BEFORE_EXPIRY)
         if ending > now:
-            period.timers.append(self.fake.clock.call_at(ending, lambda: self._ending(period)))
-        period.timers.append(
-            self.fake.clock.call_at(period.expires_at, lambda: self._expire(period))
-        )
+            period.timers.append(self.clock.call_at(ending, lambda: self._ending(period)))
+        period.timers.append(self.clock.call_at(period.expires_at, lambda: self._expire(period)))
 
     def _remind(self, period: GracePeriod, day: int) -> None:
-        with self._lock:
+        with self._transition():
             if period.status != "active":
                 return
             period.notifications[f"day{day}"] = self.now
@@ -529,7 +587,7 @@ class World:
             )
 
     def _ending(self, period: GracePeriod) -> None:
-        with self._lock:
+        with self._transition():
             if period.status != "active":
                 return
             self._emit(
@@ -545,7 +603,7 @@ class World:
             )
 
     def _expire(self, period: GracePeriod) -> None:
-        with self._lock:
+        with self._transition():
             if period.status != "active":
                 return
             period.status = "expired"
@@ -570,7 +628,7 @@ class World:
         """The platform resolves a violation (license, removal, modification, parody approval):
         ``violation.resolved`` and, for its open grace period, ``grace_period.resolved``."""
         _choice("resolution", resolution, (*RESOLUTIONS, "dismissed"))
-        with self._lock:
+        with self._transition():
             violation = self._find(self.violations, violation_id, "violation")
             if violation.status in ("resolved", "dismissed", "enforced"):
                 raise ConflictError(f"violation {violation_id} is already {violation.status}")
@@ -614,7 +672,7 @@ class World:
     def appeal(self, violation_id: str, reason: str = "parody") -> Violation:
         """The platform appeals: ``violation.appealed``; the grace period pauses."""
         _choice("reason", reason, APPEAL_REASONS)
-        with self._lock:
+        with self._transition():
             violation: Violation = self._find(self.violations, violation_id, "violation")
             if violation.status != "pending":
                 raise ConflictError(
@@ -644,7 +702,7 @@ class World:
     def decide_appeal(self, violation_id: str, *, upheld: bool) -> Violation:
         """LMIF decides an appeal. Upheld: the violation is dismissed (``violation.resolved``,
         ``grace_period.resolved``). Rejected: the grace period resumes with the time it had left."""
-        with self._lock:
+        with self._transition():
             violation: Violation = self._find(self.violations, violation_id, "violation")
             if violation.status != "appealed":
                 raise ConflictError(f"violation {violation_id} has no open appeal")
@@ -676,7 +734,7 @@ class World:
         once (revenue share), BLOCK_ALL and TEAM deny at once, LICENSE waits for
         :meth:`approve_license` or :meth:`deny_license`."""
         _choice("tier", tier, LICENSE_TIERS)
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
             request = LicenseRequest(
                 self._id("license_request"), box, tier, use_case, estimated_users, self.now, message
@@ -704,7 +762,7 @@ class World:
         """Approve a pending request: a license becomes active (``license.approved``); open
         violations of the same box are resolved as licensed; ``expiring`` and ``expired`` (or a
         renewal) are scheduled."""
-        with self._lock:
+        with self._transition():
             request: LicenseRequest = self._find(self.requests, request_id, "license request")
             if request.status != "pending":
                 raise ConflictError(f"license request {request_id} is already {request.status}")
@@ -742,7 +800,7 @@ class World:
     def deny_license(self, request_id: str, reason: str = "content_guidelines") -> LicenseRequest:
         """Deny a pending request: ``license.denied``."""
         _choice("reason", reason, DENIAL_REASONS)
-        with self._lock:
+        with self._transition():
             request: LicenseRequest = self._find(self.requests, request_id, "license request")
             if request.status != "pending":
                 raise ConflictError(f"license request {request_id} is already {request.status}")
@@ -764,7 +822,7 @@ class World:
     def _schedule_license(self, license_: License) -> None:
         for timer in license_.timers:
             timer.cancel()
-        clock = self.fake.clock
+        clock = self.clock
         warn_at = license_.expires_at - timedelta(days=LICENSE_EXPIRING_DAYS)
         license_.timers = [
             clock.call_at(warn_at, functools.partial(self._license_expiring, license_)),
@@ -780,7 +838,7 @@ class World:
         }
 
     def _license_expiring(self, license_: License) -> None:
-        with self._lock:
+        with self._transition():
             if license_.status != "active":
                 return
             self._emit(
@@ -794,7 +852,7 @@ class World:
             )
 
     def _license_expired(self, license_: License) -> None:
-        with self._lock:
+        with self._transition():
             if license_.status != "active":
                 return
             if license_.auto_renew:
@@ -809,7 +867,7 @@ class World:
     def revoke_license(self, license_id: str, reason: str = "terms_violation") -> License:
         """Revoke an active license: ``license.revoked``."""
         _choice("reason", reason, REVOCATION_REASONS)
-        with self._lock:
+        with self._transition():
             license_: License = self._find(self.licenses, license_id, "license")
             if license_.status != "active":
                 raise ConflictError(f"license {license_id} is {license_.status}, not active")
