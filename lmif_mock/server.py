@@ -95,6 +95,7 @@ class LMIFServer(FakeLMIF):
         if rate_limit is not None:
             rate_limits = RateLimits(rate_limit, PLAN_LIMITS[plan].per_day)
         self.environment = environment
+        self._configured_rate_limits = rate_limits
         self.host = host
         self.port = port
         self.api = API(
@@ -127,8 +128,18 @@ class LMIFServer(FakeLMIF):
         included, and go back to the starting API key."""
         super().reset()
         self.api.keys.reset()
-        self.api.limiter.reset()
+        self.set_rate_limits(self._configured_rate_limits)
         self._apply_environment()
+
+    def set_rate_limits(self, rate_limits: RateLimits | bool) -> None:
+        """Count from zero under new limits until the next :meth:`reset` (which goes back to
+        the constructor's): ``True`` the plan's documented limits, enforced; ``False`` the
+        plan's limits counted but never enforced; ``RateLimits(...)`` those, enforced."""
+        limiter = self.api.limiter
+        with_plan = PLAN_LIMITS[self.api.plan]
+        limiter.limits = rate_limits if isinstance(rate_limits, RateLimits) else with_plan
+        limiter.enforced = rate_limits is not False
+        limiter.reset()
 
     def rotate_api_key(self, new_key: str | None = None) -> str:
         """Issue a new key; the old one keeps working for 24 hours of the fake's clock."""

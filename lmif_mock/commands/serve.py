@@ -91,6 +91,14 @@ def _rate_limits(args: argparse.Namespace) -> RateLimits | bool:
         raise ServerError(f"--rate-limit: {exc}") from None
 
 
+def _limits_text(server: LMIFServer) -> str:
+    limiter = server.api.limiter
+    limits = limiter.limits
+    daily = f", {limits.per_day:,}/day" if limits.per_day is not None else ""
+    rule = "then RATE_LIMITED" if limiter.enforced else "counted, never enforced"
+    return f"{server.api.plan} plan, {limits.per_minute:,}/min{daily} ({rule})"
+
+
 def _clock(args: argparse.Namespace, saved: datetime | None) -> Clock:
     if args.clock == "virtual":
         return VirtualClock(saved)
@@ -179,6 +187,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     print(f"lmif-mock: fake LMIF API at {server.url}", file=out)
     print(f"  API key:   {server.api_key}", file=out)
     print(f"  clock:     {clock_text}", file=out)
+    print(f"  limits:    {_limits_text(server)}", file=out)
     if args.db:
         print(f"  database:  {args.db} ({resumed} pending deliveries resumed)", file=out)
     for webhook in forwarded:
