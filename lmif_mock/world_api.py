@@ -17,7 +17,13 @@ from werkzeug.wrappers import Request
 
 from lmif_mock.api_errors import APIError, not_found, validation_error
 from lmif_mock.errors import ConflictError, NotFoundError
-from lmif_mock.payloads import GRACE_PERIOD_DAYS, REMINDER_DAYS
+from lmif_mock.payloads import (
+    ENFORCEMENTS,
+    ENTITY_TYPES,
+    GRACE_PERIOD_DAYS,
+    POLICIES,
+    REMINDER_DAYS,
+)
 from lmif_mock.scenarios import SCENARIOS
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.validation import Fields
@@ -332,6 +338,10 @@ class WorldRoutes:
         claim_id = fields.string("claimId", required=True, max_length=200)
         policy = fields.string("policy", required=True)
         enforcement = fields.string("enforcement") or "MODERATE"
+        if policy is not None and policy not in POLICIES:
+            fields.fail("policy", f"must be one of {list(POLICIES)}")
+        if enforcement not in ENFORCEMENTS:
+            fields.fail("enforcement", f"must be one of {list(ENFORCEMENTS)}")
         raw_config = fields.obj("policyConfig")
         fields.done()
         config = Fields(
@@ -382,6 +392,8 @@ class WorldRoutes:
         )
         name = fields.string("name", required=True, max_length=200)
         entity_type = fields.string("entityType") or "INDIVIDUAL"
+        if entity_type not in ENTITY_TYPES:
+            fields.fail("entityType", f"must be one of {list(ENTITY_TYPES)}")
         variations, images = self._claim_fields(fields)
         fields.done()
         claim = self._transition(
