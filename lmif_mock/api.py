@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
@@ -38,12 +34,13 @@ from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import FaultError, Faults
 from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
 from lmif_mock.representations import delivery_json, event_json, webhook_json
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.routes import route_for, url_map
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.validation import Fields
-from lmif_mock.webhooks import WebhookError
+from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 from lmif_mock.world_api import WorldRoutes
 
 log = logging.getLogger("lmif_mock.api")
@@ -53,8 +50,10 @@ MAX_LIMIT = 100
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
 ENVIRONMENTS = {"sandbox": "lmif_test_", "live": "lmif_live_"}
+#: How the docs name each environment in WRONG_ENVIRONMENT details.
+_ENVIRONMENT_WORDS = {"sandbox": "sandbox", "live": "production"}
 #: The provider's plans, in order; batch identity checks need Standard or above.
-PLANS = ("Sandbox", "Basic", "Standard", "Enterprise")
+PLANS = tuple(PLAN_LIMITS)
 _STATUSES = ("pending", "succeeded", "failed")
 
 Handler = Callable[[Request, dict[str, str]], tuple[int, Any]]
@@ -67,27 +66,6 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (ConflictError, "CONFLICT"),
     (LMIFMockError, "VALIDATION_ERROR"),
 )
-
-
-class RateLimiter:
-    """Fixed one-minute windows on the wall clock, like the provider's per-minute limits."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._window = -1
-        self._used = 0
-        self._lock = threading.Lock()
-
-    def take(self) -> tuple[bool, int, int]:
-        """Use one request; returns (allowed, remaining, reset as a Unix time)."""
-        now = time.time()
-        window = int(now // 60)
-        with self._lock:
-            if window != self._window:
-                self._window, self._used = window, 0
-            self._used += 1
-            remaining = max(0, self.per_minute - self._used)
-            return self._used <= self.per_minute, remaining, (window + 1) * 60
 
 
 def _reject_constant(name: str) -> Any:
@@ -103,20 +81,23 @@ class API(WorldRoutes):
         api_key: str,
         *,
         environment: str = "sandbox",
-        rate_limit: int = 100_000,
+        rate_limits: RateLimits | bool = False,
         max_body_bytes: int = MAX_BODY_BYTES,
         on_clock_change: Callable[[], None] | None = None,
-        plan: str = "Standard",
+        plan: str | None = None,
     ) -> None:
         if environment not in ENVIRONMENTS:
             raise LMIFMockError(f"environment must be one of {sorted(ENVIRONMENTS)}")
         self.fake = fake
         self.keys = KeyRing(api_key)
         self.environment = environment
+        plan = plan or default_plan(environment)
         if plan not in PLANS:
             raise LMIFMockError(f"plan must be one of {list(PLANS)}")
         self.plan = plan
-        self.limiter = RateLimiter(rate_limit)
+        limits = rate_limits if isinstance(rate_limits, RateLimits) else PLAN_LIMITS[plan]
+        #: Counts every authenticated /v1 request on the fake's clock; refuses only if enforced.
+        self.limiter = RateLimiter(limits, fake.clock.now, enforced=rate_limits is not False)
         self.max_body_bytes = max_body_bytes
         self._on_clock_change = on_clock_change
         self._map = url_map()
@@ -138,17 +119,25 @@ class API(WorldRoutes):
     def handle(self, request: Request) -> Response:
         """Answer one request; never raises."""
         request_id = new_id(PREFIXES["request"], self._request_ids)
-        headers: dict[str, str] = {}
+        # Every answer carries the rate-limit headers (the docs: "every response"); answers that
+        # are not counted (401s, /_mock, /openapi.json) show the window without using it.
+        headers: dict[str, str] = self.limiter.peek().headers()
         try:
             adapter = self._map.bind_to_environ(request.environ)
+            not_allowed: MethodNotAllowed | None = None
             try:
                 endpoint, args = adapter.match()
             except NotFound:
                 endpoint, args = None, {}
+            except MethodNotAllowed as exc:  # answered after the key is checked and counted
+                endpoint, args, not_allowed = None, {}, exc
             route = route_for(str(endpoint)) if endpoint is not None else None
             if route is None or route.auth:
                 self._authenticate(request)
-                headers.update(self._rate_limit())
+                if request.path.startswith("/v1/"):
+                    headers.update(self._rate_limit())
+            if not_allowed is not None:
+                raise not_allowed
             if endpoint is None:
                 raise APIError("NOT_FOUND", f"No route for {request.method} {request.path}")
             handler: Handler = getattr(self, f"_{endpoint}")
@@ -221,28 +210,24 @@ class API(WorldRoutes):
             if key.startswith(prefix) and prefix != expected_prefix:
                 raise APIError(
                     "WRONG_ENVIRONMENT",
-                    details=f"Using a {environment} key ({prefix}*) with the {self.environment} "
-                    f"endpoint, which takes {expected_prefix}* keys",
+                    details=f"Using {_ENVIRONMENT_WORDS[environment]} key ({prefix}*) with "
+                    f"{_ENVIRONMENT_WORDS[self.environment]} endpoint",
                 )
         raise APIError(
             "UNAUTHORIZED", details="The provided API key is invalid or has been revoked"
         )
 
     def _rate_limit(self) -> dict[str, str]:
-        allowed, remaining, reset = self.limiter.take()
-        headers = {
-            "X-RateLimit-Limit": str(self.limiter.per_minute),
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(reset),
-        }
-        if not allowed:
-            retry_after = max(1, math.ceil(reset - time.time()))
+        verdict = self.limiter.take()
+        headers = verdict.headers()
+        if not verdict.allowed:
+            retry_after = verdict.retry_after(self.fake.clock.now())
             raise APIError(
                 "RATE_LIMITED",
                 details={
-                    "limit": self.limiter.per_minute,
+                    "limit": verdict.exhausted_limit,
                     "remaining": 0,
-                    "resetAt": format_timestamp(_utc_from_unix(reset)),
+                    "resetAt": format_timestamp(verdict.exhausted_reset or verdict.reset),
                     "retryAfter": retry_after,
                 },
                 headers={**headers, "Retry-After": str(retry_after)},
@@ -415,16 +400,21 @@ class API(WorldRoutes):
             fields.fail("endpoint", "give endpoint (a registered URL) or webhookId")
         fields.done()
         if webhook_id is not None:
-            targets = [self._webhook(webhook_id).id]
-        else:
-            targets = [w.id for w in self.fake.webhooks.list() if w.url == endpoint]
-            if not targets:
-                raise APIError(
-                    "NOT_FOUND",
-                    f"No webhook is registered for {endpoint!r}; create one first",
-                    {"resource": "webhook", "endpoint": endpoint},
-                )
-        event = self.fake.emit(str(event_type), webhook_ids=targets)
+            self._webhook(webhook_id)
+        try:
+            event = self.fake.webhooks.test(str(event_type), endpoint, webhook_id=webhook_id)
+        except SandboxOnlyError:
+            raise APIError(
+                "FORBIDDEN",
+                "Test events are a sandbox feature",
+                "Send test events with a sandbox key (lmif_test_*) to the sandbox endpoint",
+            ) from None
+        except NotFoundError:
+            raise APIError(
+                "NOT_FOUND",
+                f"No webhook is registered for {endpoint!r}; create one first",
+                {"resource": "webhook", "endpoint": endpoint},
+            ) from None
         self._settle_first_attempts(event.id)
         return 201, {"data": self._emitted(event.id)}
 
@@ -682,5 +672,6 @@ def _field_error(exc: WebhookError) -> APIError:
     )
 
 
-def _utc_from_unix(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+def default_plan(environment: str) -> str:
+    """The plan a server has unless told: Sandbox in the sandbox, Standard in live."""
+    return "Sandbox" if environment == "sandbox" else "Standard"

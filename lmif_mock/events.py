@@ -42,7 +42,7 @@ CATEGORIES: Mapping[str, tuple[str, ...]] = {
     "detection": ("detection.match_found", "detection.scan_complete"),
 }
 
-#: All 24 event types, in the order the provider documents them.
+#: All 19 event types, in the order the provider documents them.
 EVENT_TYPES: tuple[str, ...] = tuple(t for types in CATEGORIES.values() for t in types)
 
 _KNOWN = frozenset(EVENT_TYPES)

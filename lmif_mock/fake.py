@@ -83,6 +83,7 @@ class FakeLMIF:
             lambda: self.factory.random,
             self.hosts,
             on_delete=self._forget,
+            send_test=lambda event_type, ids: self.emit(event_type, webhook_ids=ids),
         )
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import random
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -36,7 +37,6 @@ from lmif_mock.payloads import (
     ENTITY_TYPES,
     GRACE_PERIOD_DAYS,
     LICENSE_EXPIRING_DAYS,
-    LICENSE_TERM_DAYS,
     LICENSE_TIERS,
     POLICIES,
     REMINDER_DAYS,
@@ -44,9 +44,13 @@ from lmif_mock.payloads import (
     REVENUE_TYPES,
     REVOCATION_REASONS,
 )
+from lmif_mock.terms import years_after
 from lmif_mock.timestamps import format_timestamp
 
 GUIDELINES_URL = "https://www.lookmaimfamous.com/guidelines/{box_id}"
+#: The provider's per-request cap on batch identity checks (Rate Limits page).
+MAX_BATCH_CHECKS = 100
+VERIFICATION_TIERS = ("GOLD", "SILVER")
 MONTHLY_FEES = {"personal": 5, "creator": 50, "commercial": 500, "enterprise": 5000}
 TIER_MAX_USERS = {"personal": 100, "creator": 5000, "commercial": 50000, "enterprise": 1000000}
 #: The provider's sandbox identities, present in every fresh fake (no events are sent for them).
@@ -76,9 +80,17 @@ class Claim:
     entity_type: str
     variations: list[str]
     created_at: datetime
-    verification_tier: str = "GOLD"
+    verification_tier: str | None = "GOLD"
     status: str = "verified"
     box_id: str | None = None
+    #: When verification completed; ``None`` while pending (claims made with a box are verified).
+    verified_at: datetime | None = None
+    #: ``{"id": "img_…", "url", "isPrimary"}`` as the claim detail shows them.
+    reference_images: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.status == "verified" and self.verified_at is None:
+            self.verified_at = self.created_at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,7 +101,7 @@ class Claim:
             "status": self.status,
             "verificationTier": self.verification_tier,
             "createdAt": _ts(self.created_at),
-            "verifiedAt": _ts(self.created_at),
+            "verifiedAt": _ts(self.verified_at),
             "hasBox": self.box_id is not None,
             "boxId": self.box_id,
         }
@@ -185,6 +197,10 @@ class License:
     auto_renew: bool
     status: str = "active"
     timers: list[Timer] = field(default_factory=list, repr=False)
+    #: Set when the platform cancels (``DELETE /licenses/{id}``): no renewal, ends at expiresAt.
+    cancelled_at: datetime | None = None
+    #: Usage reported with ``POST /licenses/{id}/usage``, by period ("2024-01").
+    usage: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -730,9 +746,10 @@ class World:
         estimated_users: int | None = None,
         message: str | None = None,
     ) -> LicenseRequest:
-        """The platform applies for a license: ``license.requested``. A MONETIZE box approves at
-        once (revenue share), BLOCK_ALL and TEAM deny at once, LICENSE waits for
-        :meth:`approve_license` or :meth:`deny_license`."""
+        """The platform applies for a license: ``license.requested``. As the Licensing page says,
+        only LICENSE (explicit approval: waits for :meth:`approve_license` or
+        :meth:`deny_license`) and MONETIZE (approved at once, revenue share) boxes are licensable;
+        a request for any other policy is denied at once (``use_case_not_permitted``)."""
         _choice("tier", tier, LICENSE_TIERS)
         with self._transition():
             box = self._active_box(box_id)
@@ -752,9 +769,9 @@ class World:
                     "submittedAt": _ts(request.submitted_at),
                 },
             )
-            if box.policy in ("MONETIZE", "OPEN", "BLOCK_COMMERCIAL"):
+            if box.policy == "MONETIZE":
                 self.approve_license(request.id)
-            elif box.policy in ("BLOCK_ALL", "TEAM"):
+            elif box.policy != "LICENSE":
                 self.deny_license(request.id, "use_case_not_permitted")
             return request
 
@@ -770,7 +787,7 @@ class World:
             box = request.box
             license_ = License(
                 self._id("license"), box, request.tier, MONTHLY_FEES[request.tier],
-                box.royalty_rate, now, now + timedelta(days=LICENSE_TERM_DAYS), auto_renew,
+                box.royalty_rate, now, years_after(now), auto_renew,
             )  # fmt: skip
             request.status = "approved"
             request.license = license_
@@ -856,7 +873,7 @@ class World:
             if license_.status != "active":
                 return
             if license_.auto_renew:
-                license_.expires_at += timedelta(days=LICENSE_TERM_DAYS)
+                license_.expires_at = years_after(license_.expires_at)
                 self._schedule_license(license_)
                 return
             license_.status = "expired"
@@ -926,6 +943,241 @@ class World:
             },
             "action": ACTION_FOR_POLICY[box.policy],
         }
+
+    # -- the documented REST calls the first model lacked (issue 16) ---------------------------
+    # Claims made through the API start pending; boxes are made on a verified claim; licenses are
+    # renewed, cancelled (no renewal, they end at expiresAt) and have usage reported. No event is
+    # sent for any of these: the catalogue's 19 types have none for them.
+
+    def create_claim(
+        self,
+        name: str,
+        *,
+        variations: list[str] | None = None,
+        entity_type: str = "INDIVIDUAL",
+        reference_images: list[dict[str, Any]] | None = None,
+    ) -> Claim:
+        """A claim as ``POST /claims`` makes it: ``pending`` until :meth:`verify_claim`."""
+        if not name.strip():
+            raise WorldError("name must not be empty")
+        _choice("entityType", entity_type, ENTITY_TYPES)
+        with self._transition():
+            claim = Claim(
+                self._id("claim"), name.strip(), entity_type, list(variations or []), self.now,
+                verification_tier=None, status="pending",
+            )  # fmt: skip
+            claim.reference_images = self._images(reference_images or [])
+            self.claims[claim.id] = claim
+            return claim
+
+    def _images(self, images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        shown = [
+            {"id": self._id("image"), "url": str(i["url"]), "isPrimary": bool(i.get("isPrimary"))}
+            for i in images
+        ]
+        if shown and not any(i["isPrimary"] for i in shown):
+            shown[0]["isPrimary"] = True  # designed: the first image is primary unless one is
+        return shown
+
+    def claim(self, claim_id: str) -> Claim:
+        """The claim with ``claim_id``."""
+        return self._find(self.claims, claim_id, "claim")  # type: ignore[no-any-return]
+
+    def verify_claim(self, claim_id: str, *, tier: str = "GOLD") -> Claim:
+        """LMIF finishes verifying a pending claim: ``verified``, with a verification tier."""
+        _choice("verificationTier", tier, VERIFICATION_TIERS)
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.status != "pending":
+                raise ConflictError(f"claim {claim_id} is {claim.status}, not pending")
+            claim.status = "verified"
+            claim.verification_tier = tier
+            claim.verified_at = self.now
+            return claim
+
+    def reject_claim(self, claim_id: str) -> Claim:
+        """LMIF turns a pending claim down: ``rejected`` (it can never be boxed)."""
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.status != "pending":
+                raise ConflictError(f"claim {claim_id} is {claim.status}, not pending")
+            claim.status = "rejected"
+            return claim
+
+    def update_claim(
+        self,
+        claim_id: str,
+        *,
+        name: str | None = None,
+        variations: list[str] | None = None,
+        reference_images: list[dict[str, Any]] | None = None,
+    ) -> Claim:
+        """Change a claim. The name can change only while pending (what was verified stays)."""
+        with self._transition():
+            claim = self.claim(claim_id)
+            if name is not None and name.strip() != claim.name:
+                if not name.strip():
+                    raise WorldError("name must not be empty")
+                if claim.status != "pending":
+                    raise ConflictError(f"claim {claim_id} is {claim.status}: its name is fixed")
+                claim.name = name.strip()
+            if variations is not None:
+                claim.variations = list(variations)
+            if reference_images is not None:
+                claim.reference_images = self._images(reference_images)
+            return claim
+
+    def delete_claim(self, claim_id: str) -> Claim:
+        """Withdraw a claim; refused while an active box stands on it."""
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.box_id is not None:
+                raise ConflictError(
+                    f"claim {claim_id} has box {claim.box_id}; delete the box first"
+                )
+            del self.claims[claim_id]
+            return claim
+
+    def create_box(
+        self,
+        claim_id: str,
+        *,
+        policy: str,
+        enforcement: str = "MODERATE",
+        royalty_rate: float = 0.1,
+        revenue_types: list[str] | None = None,
+        minimum_payout: int = 100,
+        nsfw: bool = False,
+    ) -> Box:
+        """Box a verified claim (``POST /boxes``): ``box.created``."""
+        _choice("policy", policy, POLICIES)
+        _choice("enforcement", enforcement, ENFORCEMENTS)
+        if not 0 <= royalty_rate <= 1:
+            raise WorldError("royaltyRate must be between 0 and 1")
+        for kind in revenue_types or []:
+            _choice("revenueTypes", kind, REVENUE_TYPES)
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.status != "verified":
+                raise ConflictError(f"claim {claim_id} is {claim.status}; only a verified claim")
+            if claim.box_id is not None:
+                raise ConflictError(f"claim {claim_id} is already boxed ({claim.box_id})")
+            try:
+                taken = self.box_named(claim.name)
+            except NotFoundError:
+                pass
+            else:
+                raise ConflictError(f"{claim.name!r} is already boxed ({taken.id})")
+            now = self.now
+            box = Box(
+                self._id("box"), claim, policy, enforcement, royalty_rate,
+                list(revenue_types or REVENUE_TYPES), now, now,
+                minimum_payout=minimum_payout, nsfw=nsfw,
+            )  # fmt: skip
+            claim.box_id = box.id
+            self.boxes[box.id] = box
+            self._emit(
+                "box.created",
+                {
+                    "boxId": box.id,
+                    "claimId": claim.id,
+                    "identityName": claim.name,
+                    "entityType": claim.entity_type,
+                    "policy": policy,
+                    "enforcement": enforcement,
+                    "policyConfig": {
+                        "royaltyRate": royalty_rate,
+                        "revenueTypes": box.revenue_types,
+                    },
+                },
+            )
+            return box
+
+    def license(self, license_id: str) -> License:
+        """The license with ``license_id``."""
+        return self._find(self.licenses, license_id, "license")  # type: ignore[no-any-return]
+
+    def license_request(self, request_id: str) -> LicenseRequest:
+        """A license request by id (the SDK's ``licenses.getStatus``)."""
+        return self._find(self.requests, request_id, "license request")  # type: ignore[no-any-return]
+
+    def renew_license(self, license_id: str) -> License:
+        """Renew for another calendar year: an active license from its current end, an expired
+        one from now. A cancellation is undone. Revoked licenses cannot be renewed."""
+        with self._transition():
+            license_ = self.license(license_id)
+            if license_.status not in ("active", "expired"):
+                raise ConflictError(f"license {license_id} is {license_.status}")
+            if license_.status == "expired":
+                license_.valid_from = self.now
+                license_.expires_at = years_after(self.now)
+                license_.status = "active"
+            else:
+                license_.expires_at = years_after(license_.expires_at)
+            license_.cancelled_at = None
+            self._schedule_license(license_)
+            return license_
+
+    def cancel_license(self, license_id: str) -> License:
+        """The platform cancels (``DELETE /licenses/{id}``): it will not renew and ends at
+        ``expiresAt`` with ``license.expired``. Not a revocation: see :meth:`revoke_license`."""
+        with self._transition():
+            license_ = self.license(license_id)
+            if license_.status != "active":
+                raise ConflictError(f"license {license_id} is {license_.status}, not active")
+            if license_.cancelled_at is not None:
+                raise ConflictError(f"license {license_id} is already cancelled")
+            license_.cancelled_at = self.now
+            license_.auto_renew = False
+            return license_
+
+    def report_usage(
+        self,
+        license_id: str,
+        *,
+        period: str | None = None,
+        subscribers: int = 0,
+        messages: int = 0,
+        revenue: float = 0,
+    ) -> dict[str, Any]:
+        """Report a period's usage of an active license; the royalty due follows from its rate.
+        A second report for the same period replaces the first."""
+        chosen = period or self.now.strftime("%Y-%m")
+        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", chosen):
+            raise WorldError("period must be a month, YYYY-MM")
+        if chosen > self.now.strftime("%Y-%m"):
+            raise WorldError("period must not be in the future")
+        if min(subscribers, messages, revenue) < 0:
+            raise WorldError("usage figures must not be negative")
+        with self._transition():
+            license_ = self.license(license_id)
+            if license_.status != "active":
+                raise ConflictError(f"license {license_id} is {license_.status}, not active")
+            report = {
+                "licenseId": license_.id,
+                "period": chosen,
+                "subscribers": subscribers,
+                "messages": messages,
+                "revenue": revenue,
+                "royaltyDue": round(revenue * license_.royalty_rate, 2),
+                "reportedAt": _ts(self.now),
+            }
+            license_.usage[chosen] = report
+            return report
+
+    def check_batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``identity.checkBatch``: each ``{id, name, imageUrl}`` checked, answered with its id."""
+        if len(items) > MAX_BATCH_CHECKS:
+            raise WorldError(f"at most {MAX_BATCH_CHECKS} identities per batch")
+        return [{"id": item["id"], **self.identity_check(str(item["name"]))} for item in items]
+
+    def remove_sandbox_identities(self) -> None:
+        """Take the sandbox's test identities away (the live environment has none)."""
+        names = {entry[0] for entry in SANDBOX_IDENTITIES}
+        with self._transition():
+            for box in [b for b in self.boxes.values() if b.identity_name in names]:
+                del self.boxes[box.id]
+                self.claims.pop(box.claim.id, None)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
