@@ -158,6 +158,18 @@ def _huge_answer(status: bytes) -> Callable[[socket.socket], None]:
     return huge
 
 
+def test_nothing_is_retried_behind_the_dispatchers_back() -> None:
+    connections: list[bytes] = []
+
+    def hang_up(conn: socket.socket) -> None:
+        connections.append(read_request(conn))  # and close without a word
+
+    with raw_server(hang_up) as url:
+        _, delivery = deliver_once(url)
+    assert [a.error for a in delivery.attempts] == ["connection_reset"]
+    assert len(connections) == 1
+
+
 def test_a_2xx_with_a_huge_body_succeeds_and_keeps_an_excerpt() -> None:
     with raw_server(_huge_answer(b"200 OK")) as url:
         _, delivery = deliver_once(url)
@@ -448,17 +460,19 @@ def test_slow_receivers_on_one_webhook_leave_workers_for_the_others() -> None:
             for _ in range(10):
                 fake.emit("box.created")
             deadline = time.monotonic() + 20
-            while not held and time.monotonic() < deadline:
+            while len(held) < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert held, "the slow receiver never got a request"
+            assert len(held) == 2, "the slow webhook did not get its quarter of the 8 workers"
             fake.emit("box.deleted")
             deadline = time.monotonic() + 20
             while not healthy.bodies and time.monotonic() < deadline:
                 time.sleep(0.01)
             slow = [d for d in fake.deliveries() if d.event_type == "box.created"]
             assert healthy.bodies, "the healthy webhook got nothing while the slow one hung"
-            # ...and that while every slow delivery was still waiting on its receiver
+            # ...and that while every slow delivery was still waiting on its receiver, of which
+            # never more than a quarter of the pool at once
             assert all(not d.attempts for d in slow)
+            assert len(held) == 2
         finally:
             release.set()
             fake.close()
