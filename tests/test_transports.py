@@ -537,3 +537,85 @@ def test_the_asgi_timeout_is_the_one_future_result_raises() -> None:
             transport.send(OutgoingRequest("/", b"{}", {}), 0.2)
     transport.close()
     assert caught.value.kind == "timeout"
+
+
+# -- HTTPS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for localhost and 127.0.0.1 (made with the openssl CLI)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", key, "-out", cert, "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def _tls_server(
+    certificate: tuple[str, str], behaviour: Callable[[socket.socket], None]
+) -> Callable[[socket.socket], None]:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+
+    def serve(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as secure:
+            behaviour(secure)
+
+    return serve
+
+
+def _trusting(certificate: tuple[str, str]) -> Any:
+    import ssl
+
+    return ssl.create_default_context(cafile=certificate[0])
+
+
+def _ok(conn: socket.socket) -> None:
+    while read_request(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def test_https_delivery_checks_the_certificate(certificate: tuple[str, str]) -> None:
+    with raw_server(_tls_server(certificate, _ok)) as url:
+        https = url.replace("http://", "https://")
+        trusting = HTTPTransport(tls=_trusting(certificate))
+        answers = [trusting.send(OutgoingRequest(https, b"{}", {}), 5) for _ in range(3)]
+        assert [(a.status, a.body) for a in answers] == [(200, b"ok")] * 3
+        by_name = https.replace("127.0.0.1", "localhost")
+        assert trusting.send(OutgoingRequest(by_name, b"{}", {}), 5).status == 200
+        trusting.close()
+        default = HTTPTransport()  # the system's CAs do not know this certificate
+        with pytest.raises(TransportError) as caught:
+            default.send(OutgoingRequest(https, b"{}", {}), 5)
+        default.close()
+    assert caught.value.kind == "connection_error"
+    assert "TLS" in caught.value.message
+
+
+def test_a_stalled_tls_handshake_is_a_timeout(certificate: tuple[str, str]) -> None:
+    release = threading.Event()
+
+    def silent(conn: socket.socket) -> None:
+        release.wait(30)  # accepts the connection, never answers the ClientHello
+
+    with raw_server(silent) as url:
+        transport = HTTPTransport(tls=_trusting(certificate))
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            transport.send(OutgoingRequest(url.replace("http://", "https://"), b"{}", {}), 1)
+        elapsed = time.monotonic() - started
+        release.set()
+    assert caught.value.kind == "timeout"
+    assert elapsed < 5
