@@ -19,6 +19,7 @@ sender does, ``http.client`` on a kept-alive connection, plus the three guarante
 
 from __future__ import annotations
 
+import collections
 import http.client
 import io
 import ipaddress
@@ -233,8 +234,10 @@ def open_checked(
         candidates: list[IPAddress] = [url.address]
     else:
         try:
-            candidates = resolver(url.host, url.port)
+            candidates = _resolve_by(resolver, url.host, url.port, deadline)
         except (OSError, UnicodeError) as exc:
+            if isinstance(exc, TimeoutError):
+                raise
             raise TransportError(
                 "connection_error", f"could not resolve {url.host!r} ({exc})"
             ) from None
@@ -257,6 +260,29 @@ def open_checked(
             last = exc
     assert last is not None
     raise last
+
+
+def _resolve_by(resolver: Resolver, host: str, port: int, deadline: float) -> list[IPAddress]:
+    """``resolver(host, port)`` within the deadline. The system resolver cannot be interrupted,
+    so it runs on a daemon thread of its own that a slow DNS answer is left to."""
+    outcome: list[list[IPAddress] | BaseException] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(resolver(host, port))
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="lmif-resolve", daemon=True).start()
+    if not done.wait(max(deadline - time.monotonic(), 0.0)):
+        raise TimeoutError(f"resolving {host!r} took longer than the timeout")
+    found = outcome[0]
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _read_capped(response: http.client.HTTPResponse, cap: int) -> tuple[bytes, bool]:
@@ -297,8 +323,9 @@ def classify(exc: BaseException, deadline: float) -> TransportError:
 class KeepAliveClient:
     """POSTs over kept-alive connections, one exchange per connection at a time.
 
-    Idle connections are kept per origin (scheme, host, port) up to ``max_idle`` in all; one
-    that the receiver closed while idle is noticed and dropped before it is used.
+    Idle connections are kept per origin (scheme, host, port), ``max_idle`` in all (the one idle
+    longest makes room); one that the receiver closed while idle is noticed and dropped before
+    it is used.
     """
 
     def __init__(
@@ -318,7 +345,7 @@ class KeepAliveClient:
         self.dialer = dialer
         self._tls = tls
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._idle_count = 0
+        self._idle_since: collections.OrderedDict[_Connection, None] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def post(
@@ -351,15 +378,19 @@ class KeepAliveClient:
         return Response(status, answer_headers, content, truncated)
 
     def _checkout(self, url: WebhookURL) -> _Connection:
-        with self._lock:
-            idle = self._idle.get(url.origin)
-            while idle:
+        while True:
+            with self._lock:
+                idle = self._idle.get(url.origin)
+                if not idle:
+                    break
                 connection = idle.pop()
-                self._idle_count -= 1
-                guarded = connection.guarded
-                if guarded is not None and not guarded.is_dropped():
-                    return connection
-                connection.close()
+                if not idle:
+                    del self._idle[url.origin]
+                del self._idle_since[connection]
+            guarded = connection.guarded
+            if guarded is not None and not guarded.is_dropped():
+                return connection
+            connection.close()
         return _Connection(url, self.policy, self.resolver, self.dialer, self._tls_for(url))
 
     def _tls_for(self, url: WebhookURL) -> ssl.SSLContext | None:
@@ -370,18 +401,29 @@ class KeepAliveClient:
         return self._tls
 
     def _checkin(self, connection: _Connection) -> None:
+        """Keep ``connection`` for reuse; when ``max_idle`` are kept, the one idle longest goes
+        (in a test session, most likely to a receiver an earlier test has stopped)."""
+        if self.max_idle <= 0:
+            connection.close()
+            return
+        evicted: _Connection | None = None
         with self._lock:
-            if self._idle_count < self.max_idle:
-                self._idle.setdefault(connection.url.origin, []).append(connection)
-                self._idle_count += 1
-                return
-        connection.close()
+            if len(self._idle_since) >= self.max_idle:
+                evicted, _ = self._idle_since.popitem(last=False)
+                same_origin = self._idle[evicted.url.origin]
+                same_origin.remove(evicted)
+                if not same_origin:
+                    del self._idle[evicted.url.origin]
+            self._idle.setdefault(connection.url.origin, []).append(connection)
+            self._idle_since[connection] = None
+        if evicted is not None:
+            evicted.close()
 
     def close(self) -> None:
         """Close every idle connection (connections in use close when their exchange ends)."""
         with self._lock:
-            idle = [c for connections in self._idle.values() for c in connections]
+            idle = list(self._idle_since)
             self._idle.clear()
-            self._idle_count = 0
+            self._idle_since.clear()
         for connection in idle:
             connection.close()

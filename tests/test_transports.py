@@ -619,3 +619,44 @@ def test_a_stalled_tls_handshake_is_a_timeout(certificate: tuple[str, str]) -> N
         release.set()
     assert caught.value.kind == "timeout"
     assert elapsed < 5
+
+
+def test_a_slow_name_lookup_counts_against_the_deadline() -> None:
+    release = threading.Event()
+
+    def slow_dns(host: str, port: int) -> list[Any]:
+        release.wait(30)
+        return []
+
+    transport = HTTPTransport(resolver=slow_dns)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        transport.send(OutgoingRequest("http://localhost:9/", b"{}", {}), 1)
+    elapsed = time.monotonic() - started
+    release.set()
+    assert caught.value.kind == "timeout"
+    assert elapsed < 5
+
+
+def test_the_connection_idle_longest_makes_room_for_a_new_one() -> None:
+    opened: dict[int, int] = {}
+
+    def counting(index: int) -> Callable[[socket.socket], None]:
+        def keep_alive(conn: socket.socket) -> None:
+            opened[index] = opened.get(index, 0) + 1
+            while read_request(conn):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+        return keep_alive
+
+    with (
+        raw_server(counting(0)) as first,
+        raw_server(counting(1)) as second,
+        raw_server(counting(2)) as third,
+    ):
+        transport = HTTPTransport(max_idle=2)
+        for url in (first, second, third, third, second, first):
+            assert transport.send(OutgoingRequest(url, b"{}", {}), 5).status == 200
+        transport.close()
+    # third made room by evicting first (idle longest); second and third were reused
+    assert opened == {0: 2, 1: 1, 2: 1}
