@@ -1,5 +1,6 @@
 """HTTP delivery against raw ``http.client`` keep-alive posting the same bytes to the same
-receiver, from one thread and from several.
+receiver, from one thread and from several; and the transport alone against ``http.client`` and
+urllib3's ``HTTPConnectionPool`` (what the fake used before), interleaved round by round.
 
 Run: ``python -m benchmarks.bench_http`` (``--quick`` for a smoke run). The receiver is a stdlib
 HTTP/1.1 keep-alive server with Nagle's algorithm off (otherwise every response stalls ~40 ms).
