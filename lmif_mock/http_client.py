@@ -19,6 +19,7 @@ sender does, ``http.client`` on a kept-alive connection, plus the three guarante
 
 from __future__ import annotations
 
+import collections
 import http.client
 import io
 import ipaddress
@@ -164,6 +165,31 @@ class _Connection(http.client.HTTPConnection):
         self.tls = tls
         self.guarded: _DeadlineSocket | None = None
         self.deadline = 0.0
+        self._held: list[bytes] | None = None
+
+    def send(self, data: Any) -> None:
+        if self._held is not None:
+            self._held.append(data)
+        else:
+            super().send(data)
+
+    def post(self, target: str, body: bytes, headers: Mapping[str, str]) -> None:
+        """Send a POST as one write, head and body together (``request`` would make two: more
+        system calls, and a pause where Nagle's algorithm meets a delayed ACK)."""
+        names = {name.lower() for name in headers}
+        self.putrequest("POST", target, skip_host="host" in names,
+                        skip_accept_encoding="accept-encoding" in names)  # fmt: skip
+        for name, value in headers.items():
+            self.putheader(name, value)
+        if "content-length" not in names:
+            self.putheader("Content-Length", str(len(body)))
+        self._held = []
+        try:
+            self.endheaders()
+            head = b"".join(self._held)
+        finally:
+            self._held = None
+        super().send(head + body)
 
     def connect(self) -> None:
         sock = open_checked(self.url, self.policy, self.deadline, self.resolver, self.dialer)
@@ -208,8 +234,10 @@ def open_checked(
         candidates: list[IPAddress] = [url.address]
     else:
         try:
-            candidates = resolver(url.host, url.port)
+            candidates = _resolve_by(resolver, url.host, url.port, deadline)
         except (OSError, UnicodeError) as exc:
+            if isinstance(exc, TimeoutError):
+                raise
             raise TransportError(
                 "connection_error", f"could not resolve {url.host!r} ({exc})"
             ) from None
@@ -232,6 +260,29 @@ def open_checked(
             last = exc
     assert last is not None
     raise last
+
+
+def _resolve_by(resolver: Resolver, host: str, port: int, deadline: float) -> list[IPAddress]:
+    """``resolver(host, port)`` within the deadline. The system resolver cannot be interrupted,
+    so it runs on a daemon thread of its own that a slow DNS answer is left to."""
+    outcome: list[list[IPAddress] | BaseException] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(resolver(host, port))
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="lmif-resolve", daemon=True).start()
+    if not done.wait(max(deadline - time.monotonic(), 0.0)):
+        raise TimeoutError(f"resolving {host!r} took longer than the timeout")
+    found = outcome[0]
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _read_capped(response: http.client.HTTPResponse, cap: int) -> tuple[bytes, bool]:
@@ -272,8 +323,9 @@ def classify(exc: BaseException, deadline: float) -> TransportError:
 class KeepAliveClient:
     """POSTs over kept-alive connections, one exchange per connection at a time.
 
-    Idle connections are kept per origin (scheme, host, port) up to ``max_idle`` in all; one
-    that the receiver closed while idle is noticed and dropped before it is used.
+    Idle connections are kept per origin (scheme, host, port), ``max_idle`` in all (the one idle
+    longest makes room); one that the receiver closed while idle is noticed and dropped before
+    it is used.
     """
 
     def __init__(
@@ -293,7 +345,7 @@ class KeepAliveClient:
         self.dialer = dialer
         self._tls = tls
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._idle_count = 0
+        self._idle_since: collections.OrderedDict[_Connection, None] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def post(
@@ -306,7 +358,7 @@ class KeepAliveClient:
         try:
             if connection.sock is None:
                 connection.connect()
-            connection.request("POST", url.target, body, dict(headers))
+            connection.post(url.target, body, headers)
             answer = connection.getresponse()
             content, truncated = _read_capped(answer, self.max_response_bytes)
         except BaseException as exc:
@@ -315,7 +367,7 @@ class KeepAliveClient:
                 raise
             raise classify(exc, deadline) from None
         status = answer.status
-        answer_headers = {k.lower(): v for k, v in answer.getheaders()}
+        answer_headers = {k.lower(): v for k, v in answer.msg.items()}
         if truncated:
             connection.abort()  # do not drain a long answer just to reuse the connection
         answer.close()
@@ -326,15 +378,19 @@ class KeepAliveClient:
         return Response(status, answer_headers, content, truncated)
 
     def _checkout(self, url: WebhookURL) -> _Connection:
-        with self._lock:
-            idle = self._idle.get(url.origin)
-            while idle:
+        while True:
+            with self._lock:
+                idle = self._idle.get(url.origin)
+                if not idle:
+                    break
                 connection = idle.pop()
-                self._idle_count -= 1
-                guarded = connection.guarded
-                if guarded is not None and not guarded.is_dropped():
-                    return connection
-                connection.close()
+                if not idle:
+                    del self._idle[url.origin]
+                del self._idle_since[connection]
+            guarded = connection.guarded
+            if guarded is not None and not guarded.is_dropped():
+                return connection
+            connection.close()
         return _Connection(url, self.policy, self.resolver, self.dialer, self._tls_for(url))
 
     def _tls_for(self, url: WebhookURL) -> ssl.SSLContext | None:
@@ -345,18 +401,29 @@ class KeepAliveClient:
         return self._tls
 
     def _checkin(self, connection: _Connection) -> None:
+        """Keep ``connection`` for reuse; when ``max_idle`` are kept, the one idle longest goes
+        (in a test session, most likely to a receiver an earlier test has stopped)."""
+        if self.max_idle <= 0:
+            connection.close()
+            return
+        evicted: _Connection | None = None
         with self._lock:
-            if self._idle_count < self.max_idle:
-                self._idle.setdefault(connection.url.origin, []).append(connection)
-                self._idle_count += 1
-                return
-        connection.close()
+            if len(self._idle_since) >= self.max_idle:
+                evicted, _ = self._idle_since.popitem(last=False)
+                same_origin = self._idle[evicted.url.origin]
+                same_origin.remove(evicted)
+                if not same_origin:
+                    del self._idle[evicted.url.origin]
+            self._idle.setdefault(connection.url.origin, []).append(connection)
+            self._idle_since[connection] = None
+        if evicted is not None:
+            evicted.close()
 
     def close(self) -> None:
         """Close every idle connection (connections in use close when their exchange ends)."""
         with self._lock:
-            idle = [c for connections in self._idle.values() for c in connections]
+            idle = list(self._idle_since)
             self._idle.clear()
-            self._idle_count = 0
+            self._idle_since.clear()
         for connection in idle:
             connection.close()

@@ -14,6 +14,7 @@ import concurrent.futures
 import inspect
 import io
 import queue
+import ssl
 import sys
 import threading
 import traceback
@@ -53,7 +54,7 @@ _PARSED_URLS = 1024
 
 class HTTPTransport:
     """Real HTTP over kept-alive sockets, to permitted addresses only, never following redirects
-    or retrying on its own."""
+    or retrying on its own. ``tls`` replaces the default context (system CAs, names checked)."""
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class HTTPTransport:
         max_idle: int = 32,
         resolver: Resolver = resolve,
         dialer: Dialer = dial,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.hosts = hosts or HostPolicy()
         self.max_response_bytes = max_response_bytes
@@ -72,6 +74,7 @@ class HTTPTransport:
             max_idle=max_idle,
             resolver=resolver,
             dialer=dialer,
+            tls=tls,
         )
         self._parsed: dict[str, WebhookURL] = {}
 

@@ -30,6 +30,8 @@ from lmif_mock.transports import HTTPTransport, OutgoingRequest, TransportError
 from lmif_mock.webhook_url import InvalidWebhookURL, parse_webhook_url
 from lmif_mock.webhooks import WebhookError
 from tests.receivers import raw_server, read_request
+from tests.test_dashboard import KEY as DASHBOARD_KEY
+from tests.test_dashboard import login as dashboard_login
 
 #: Every trick of the issue, with a port so the namespace test can aim them at its listener.
 TRICKS = [
@@ -107,6 +109,18 @@ def test_the_front_doors_refuse_the_backslash_trick() -> None:
     patched = api.patch(f"/v1/lmif/webhooks/{webhook_id}", json={"url": trick}, headers=auth)
     assert patched.status_code == 400
     assert [w.url for w in fake.webhooks.list()] == ["http://127.0.0.1:8080/"]
+
+
+def test_the_dashboard_refuses_the_tricks() -> None:
+    fake = FakeLMIF()
+    client = Client(API(fake, DASHBOARD_KEY))
+    token = dashboard_login(client)
+    for trick in ("http://10.0.0.1\\@127.0.0.1:8080/", "http://[::ffff:10.0.0.1]:8080/"):
+        form = {"url": trick, "events": "*", "csrf": token}
+        answer = client.post("/dashboard/webhooks", data=form)
+        assert answer.status_code == 400
+        assert "not" in answer.get_data(as_text=True)
+    assert fake.webhooks.list() == []
 
 
 LMIF = (sys.executable, "-m", "lmif_mock")

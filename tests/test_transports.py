@@ -158,6 +158,18 @@ def _huge_answer(status: bytes) -> Callable[[socket.socket], None]:
     return huge
 
 
+def test_nothing_is_retried_behind_the_dispatchers_back() -> None:
+    connections: list[bytes] = []
+
+    def hang_up(conn: socket.socket) -> None:
+        connections.append(read_request(conn))  # and close without a word
+
+    with raw_server(hang_up) as url:
+        _, delivery = deliver_once(url)
+    assert [a.error for a in delivery.attempts] == ["connection_reset"]
+    assert len(connections) == 1
+
+
 def test_a_2xx_with_a_huge_body_succeeds_and_keeps_an_excerpt() -> None:
     with raw_server(_huge_answer(b"200 OK")) as url:
         _, delivery = deliver_once(url)
@@ -416,7 +428,7 @@ def test_a_slow_send_counts_against_the_deadline_too() -> None:
         transport = HTTPTransport()
         started = time.monotonic()
         with pytest.raises(TransportError) as caught:
-            transport.send(OutgoingRequest(url, b"x" * (64 * 1024 * 1024), {}), 1)
+            transport.send(OutgoingRequest(url, b"x" * (16 * 1024 * 1024), {}), 1)
         elapsed = time.monotonic() - started
         hold.set()
         transport.close()
@@ -448,17 +460,19 @@ def test_slow_receivers_on_one_webhook_leave_workers_for_the_others() -> None:
             for _ in range(10):
                 fake.emit("box.created")
             deadline = time.monotonic() + 20
-            while not held and time.monotonic() < deadline:
+            while len(held) < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert held, "the slow receiver never got a request"
+            assert len(held) == 2, "the slow webhook did not get its quarter of the 8 workers"
             fake.emit("box.deleted")
             deadline = time.monotonic() + 20
             while not healthy.bodies and time.monotonic() < deadline:
                 time.sleep(0.01)
             slow = [d for d in fake.deliveries() if d.event_type == "box.created"]
             assert healthy.bodies, "the healthy webhook got nothing while the slow one hung"
-            # ...and that while every slow delivery was still waiting on its receiver
+            # ...and that while every slow delivery was still waiting on its receiver, of which
+            # never more than a quarter of the pool at once
             assert all(not d.attempts for d in slow)
+            assert len(held) == 2
         finally:
             release.set()
             fake.close()
@@ -523,3 +537,126 @@ def test_the_asgi_timeout_is_the_one_future_result_raises() -> None:
             transport.send(OutgoingRequest("/", b"{}", {}), 0.2)
     transport.close()
     assert caught.value.kind == "timeout"
+
+
+# -- HTTPS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for localhost and 127.0.0.1 (made with the openssl CLI)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", key, "-out", cert, "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def _tls_server(
+    certificate: tuple[str, str], behaviour: Callable[[socket.socket], None]
+) -> Callable[[socket.socket], None]:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+
+    def serve(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as secure:
+            behaviour(secure)
+
+    return serve
+
+
+def _trusting(certificate: tuple[str, str]) -> Any:
+    import ssl
+
+    return ssl.create_default_context(cafile=certificate[0])
+
+
+def _ok(conn: socket.socket) -> None:
+    while read_request(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def test_https_delivery_checks_the_certificate(certificate: tuple[str, str]) -> None:
+    with raw_server(_tls_server(certificate, _ok)) as url:
+        https = url.replace("http://", "https://")
+        trusting = HTTPTransport(tls=_trusting(certificate))
+        answers = [trusting.send(OutgoingRequest(https, b"{}", {}), 5) for _ in range(3)]
+        assert [(a.status, a.body) for a in answers] == [(200, b"ok")] * 3
+        by_name = https.replace("127.0.0.1", "localhost")
+        assert trusting.send(OutgoingRequest(by_name, b"{}", {}), 5).status == 200
+        trusting.close()
+        default = HTTPTransport()  # the system's CAs do not know this certificate
+        with pytest.raises(TransportError) as caught:
+            default.send(OutgoingRequest(https, b"{}", {}), 5)
+        default.close()
+    assert caught.value.kind == "connection_error"
+    assert "TLS" in caught.value.message
+
+
+def test_a_stalled_tls_handshake_is_a_timeout(certificate: tuple[str, str]) -> None:
+    release = threading.Event()
+
+    def silent(conn: socket.socket) -> None:
+        release.wait(30)  # accepts the connection, never answers the ClientHello
+
+    with raw_server(silent) as url:
+        transport = HTTPTransport(tls=_trusting(certificate))
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            transport.send(OutgoingRequest(url.replace("http://", "https://"), b"{}", {}), 1)
+        elapsed = time.monotonic() - started
+        release.set()
+    assert caught.value.kind == "timeout"
+    assert elapsed < 5
+
+
+def test_a_slow_name_lookup_counts_against_the_deadline() -> None:
+    release = threading.Event()
+
+    def slow_dns(host: str, port: int) -> list[Any]:
+        release.wait(30)
+        return []
+
+    transport = HTTPTransport(resolver=slow_dns)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        transport.send(OutgoingRequest("http://localhost:9/", b"{}", {}), 1)
+    elapsed = time.monotonic() - started
+    release.set()
+    assert caught.value.kind == "timeout"
+    assert elapsed < 5
+
+
+def test_the_connection_idle_longest_makes_room_for_a_new_one() -> None:
+    opened: dict[int, int] = {}
+
+    def counting(index: int) -> Callable[[socket.socket], None]:
+        def keep_alive(conn: socket.socket) -> None:
+            opened[index] = opened.get(index, 0) + 1
+            while read_request(conn):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+        return keep_alive
+
+    with (
+        raw_server(counting(0)) as first,
+        raw_server(counting(1)) as second,
+        raw_server(counting(2)) as third,
+    ):
+        transport = HTTPTransport(max_idle=2)
+        for url in (first, second, third, third, second, first):
+            assert transport.send(OutgoingRequest(url, b"{}", {}), 5).status == 200
+        transport.close()
+    # third made room by evicting first (idle longest); second and third were reused
+    assert opened == {0: 2, 1: 1, 2: 1}
