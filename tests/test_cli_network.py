@@ -295,3 +295,76 @@ def test_serve_with_no_webhook_prints_a_first_step_that_works() -> None:
         assert Client(url, key).get(f"/v1/lmif/webhooks/{webhook['id']}/deliveries").data
     with wsgi_server(Recorder()) as base, served("--forward-to", base + "/hook") as (process, _, _):
         assert not any("no webhook yet" in line for line in process.lines)
+
+
+class DbServer:
+    """``serve --db`` started, killed with -9 and started again on the same file."""
+
+    def __init__(self, db: Path, *options: str) -> None:
+        self.args = ("serve", "--port", "0", "--db", str(db), "--quiet", *options)
+        self.process: Running | None = None
+
+    def start(self) -> tuple[str, str]:
+        self.process = Running(*self.args)
+        url = self.process.wait_for(r"fake LMIF API at (\S+)").group(1)
+        key = self.process.wait_for(r"API key:\s+(\S+)").group(1)
+        self.process.wait_for(r"API docs")
+        return url, key
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.stop(signal.SIGKILL)
+
+    def __enter__(self) -> DbServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is not None and self.process.process.poll() is None:
+            self.process.stop(signal.SIGKILL)
+
+
+def test_reset_on_a_db_server_keeps_its_key_and_clock(tmp_path: Path) -> None:
+    with DbServer(tmp_path / "lmif.db", "--time-scale", "1000") as server:
+        url, key = server.start()
+        client = Client(url, key)
+        before_reset = parse_timestamp(client.get("/_mock/clock").data["now"])
+        assert client.post("/_mock/reset").status == 200
+        server.kill()
+        url, key_again = server.start()
+        assert key_again == key
+        client = Client(url, key)
+        assert client.get("/v1/lmif/webhooks").status == 200  # the old key still works
+        assert parse_timestamp(client.get("/_mock/clock").data["now"]) >= before_reset
+
+
+def test_key_rotations_and_the_retry_policy_survive_a_restart(tmp_path: Path) -> None:
+    policy = {"delays": [0.0, 5.0, 50.0], "timeout": 3.0}
+    with DbServer(tmp_path / "lmif.db", "--clock", "virtual") as server:
+        url, first = server.start()
+        client = Client(url, first)
+        second = client.post("/_mock/keys/rotate").data["apiKey"]
+        assert client.call("PUT", "/_mock/retry-policy", policy).status == 200
+        before_restart = Client(url, second).get("/_mock/retry-policy").data
+        server.kill()
+
+        url, printed = server.start()
+        assert printed == second  # the current key is the rotated one
+        assert Client(url, first).get("/v1/lmif/webhooks").status == 200  # in its 24 h grace
+        assert Client(url, second).get("/_mock/retry-policy").data == policy
+        assert Client(url, second).post("/_mock/keys/revoke", {"apiKey": first}).status == 200
+        server.kill()
+
+        url, _ = server.start()
+        refused = Client(url, first).get("/v1/lmif/webhooks")
+        assert (refused.status, refused.code) == (401, "KEY_REVOKED")
+        assert Client(url, second).post("/_mock/reset").status == 200
+        server.kill()
+
+        url, printed = server.start()  # a reset puts the ring and the policy back to the start
+        assert printed == first
+        assert Client(url, first).get("/_mock/retry-policy").data != policy
+        assert Client(url, first).get("/_mock/retry-policy").data == {
+            "delays": [0.0, 60.0, 300.0, 1800.0, 7200.0, 28800.0, 86400.0],
+            "timeout": 30.0,
+        }
+    assert before_restart == policy
