@@ -23,6 +23,7 @@ import os
 import sqlite3
 import stat
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -360,6 +361,18 @@ class SQLiteStore:
             event.type,
             json.dumps(envelope, ensure_ascii=False),
         )
+
+    def add_event_with_deliveries(self, event: Event, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self.add_event(event)
+                for delivery in deliveries:
+                    self.put_delivery(delivery)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def get_event(self, event_id: str) -> Event | None:
         rows = self._rows("SELECT doc FROM events WHERE id = ?", event_id)

@@ -20,10 +20,12 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from lmif_mock.api import default_plan
 from lmif_mock.clock import Clock, RealClock, VirtualClock
 from lmif_mock.commands.interrupt import wait_until_interrupted
 from lmif_mock.commands.ports import port_number, port_problem
 from lmif_mock.durable import DurableServer
+from lmif_mock.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
 from lmif_mock.records import Attempt, Delivery
 from lmif_mock.server import LMIFServer, ServerError
 from lmif_mock.sqlite_store import DatabaseFileError, SQLiteStore
@@ -75,14 +77,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="also deliver to HOST (exact, or *.domain); loopback is always allowed",
     )
-    parser.add_argument("--rate-limit", type=int, default=100_000, help="requests per minute")
     parser.add_argument(
         "--plan",
-        choices=["Sandbox", "Basic", "Standard", "Enterprise"],
-        default="Standard",
-        help="the account's plan (Basic: batch identity checks answer INSUFFICIENT_TIER)",
+        choices=list(PLAN_LIMITS),
+        default=None,
+        help="the account's plan: its documented rate limits apply (default Sandbox in the "
+        "sandbox environment, Standard in live; Basic: batch identity checks answer "
+        "INSUFFICIENT_TIER)",
+    )
+    parser.add_argument("--rate-limit", type=int, help="requests per minute (default: the plan's)")
+    parser.add_argument(
+        "--rate-limit-per-day", type=int, help="requests per day (default: the plan's)"
+    )
+    parser.add_argument(
+        "--no-rate-limits",
+        action="store_true",
+        help="count requests (X-RateLimit-* headers) but never answer RATE_LIMITED",
     )
     parser.add_argument("--quiet", action="store_true", help="no line per delivery attempt")
+
+
+def _rate_limits(args: argparse.Namespace) -> RateLimits | bool:
+    """The plan's documented limits unless overridden (custom numbers) or switched off."""
+    if args.no_rate_limits:
+        return False
+    if args.rate_limit is None and args.rate_limit_per_day is None:
+        return True
+    plan = PLAN_LIMITS[args.plan or default_plan(args.environment)]
+    try:
+        return RateLimits(
+            args.rate_limit if args.rate_limit is not None else plan.per_minute,
+            args.rate_limit_per_day if args.rate_limit_per_day is not None else plan.per_day,
+        )
+    except RateLimitError as exc:
+        raise ServerError(f"--rate-limit: {exc}") from None
+
+
+def _limits_text(server: LMIFServer) -> str:
+    limiter = server.api.limiter
+    limits = limiter.limits
+    daily = f", {limits.per_day:,}/day" if limits.per_day is not None else ""
+    rule = "then RATE_LIMITED" if limiter.enforced else "counted, never enforced"
+    return f"{server.api.plan} plan, {limits.per_minute:,}/min{daily} ({rule})"
 
 
 def _clock(args: argparse.Namespace, saved: datetime | None) -> Clock:
@@ -169,10 +205,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         "host": args.host,
         "port": args.port,
         "environment": args.environment,
-        "rate_limit": args.rate_limit,
         "plan": args.plan,
     }
     try:
+        options["rate_limits"] = _rate_limits(args)
         if args.db:
             server = _open_database(args, options)
         else:
@@ -211,6 +247,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     print(f"lmif-mock: fake LMIF API at {server.url}", file=out)
     print(f"  API key:   {server.api_key}", file=out)
     print(f"  clock:     {clock_text}", file=out)
+    print(f"  limits:    {_limits_text(server)}", file=out)
     if args.db:
         print(f"  database:  {args.db} ({resumed} pending deliveries resumed)", file=out)
     for webhook in forwarded:

@@ -15,8 +15,6 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-import urllib3
-
 from lmif_mock.commands.control_client import ControlClient, ControlError
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_request
@@ -24,7 +22,10 @@ from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.payloads import EventFactory, deep_merge
 from lmif_mock.signing import SIGNATURE_HEADER
 from lmif_mock.timestamps import parse_timestamp, utc
-from lmif_mock.transports import USER_AGENT
+from lmif_mock.transports import USER_AGENT, HTTPTransport, OutgoingRequest, TransportError
+
+#: How long one POST of ``--to`` may take in all, as the provider allows a receiver.
+DIRECT_TIMEOUT = 30.0
 
 MAX_COUNT = 100_000
 
@@ -154,12 +155,13 @@ def _via_server(
 def _direct(args: argparse.Namespace, overrides: dict[str, Any], out: TextIO, err: TextIO) -> int:
     if not args.secret:
         raise UsageError("--secret is required with --to")
+    hosts = HostPolicy(args.allow_host)
     try:
-        HostPolicy(args.allow_host).check_url(args.to)
+        hosts.check_url(args.to)
     except BlockedHostError as exc:
         raise UsageError(str(exc)) from None
     factory = EventFactory(args.seed)
-    http = urllib3.PoolManager(retries=False)
+    http = HTTPTransport(hosts)  # the fake's own client: checked again at every connection
     failures = 0
     webhook_id = factory.new_id("webhook")
     for number in range(1, args.count + 1):
@@ -173,19 +175,18 @@ def _direct(args: argparse.Namespace, overrides: dict[str, Any], out: TextIO, er
             headers[SIGNATURE_HEADER] = request.signature
         for copy in range(1 + args.duplicates):
             try:
-                response = http.request(
-                    "POST", args.to, body=request.body, headers=headers, redirect=False,
-                    timeout=urllib3.Timeout(connect=5, read=30),
-                )  # fmt: skip
+                outgoing = OutgoingRequest(args.to, request.body, headers)
+                response = http.send(outgoing, DIRECT_TIMEOUT)
                 status: int | str = response.status
                 ok = 200 <= response.status < 300
-            except urllib3.exceptions.HTTPError as exc:
-                status, ok = f"error ({type(exc).__name__})", False
+            except TransportError as exc:
+                status, ok = f"error ({exc.kind}: {exc.message})", False
             failures += not ok
             if args.count == 1 or number == args.count:
                 label = " (duplicate)" if copy else ""
                 print(f"{event.type} {event.id}{label} -> {status}", file=out)
         _progress(number, args.count, err)
+    http.close()
     return 0 if failures == 0 else 1
 
 
