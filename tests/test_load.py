@@ -145,7 +145,8 @@ def test_kill_9_under_load_then_restart_reconciles_exactly(tmp_path: Path) -> No
             first.wait_for(r"API docs")
             policy = {"delays": [0, 30, 30, 30], "timeout": 5}  # retries 50 ms apart at 600x
             assert Client(url, key).call("PUT", "/_mock/retry-policy", policy).status == 200
-            stop, emitted = threading.Event(), []
+            stop = threading.Event()
+            emitted: list[str] = []
             senders = [
                 threading.Thread(target=_emit_until, args=(url, key, stop, emitted))
                 for _ in range(3)
