@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lmif_mock.clock import Clock, Timer
-from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
+from lmif_mock.errors import ConflictError, EncodingError, LMIFMockError, NotFoundError
+from lmif_mock.events import check_text
 from lmif_mock.payloads import (
     ACTION_FOR_POLICY,
     APPEAL_REASONS,
@@ -46,6 +47,8 @@ from lmif_mock.payloads import (
 )
 from lmif_mock.timestamps import format_timestamp
 
+#: The largest user count or estimate a transition accepts (the API's bound too).
+MAX_COUNT = 10**9
 GUIDELINES_URL = "https://www.lookmaimfamous.com/guidelines/{box_id}"
 MONTHLY_FEES = {"personal": 5, "creator": 50, "commercial": 500, "enterprise": 5000}
 TIER_MAX_USERS = {"personal": 100, "creator": 5000, "commercial": 50000, "enterprise": 1000000}
@@ -369,10 +372,8 @@ class World:
         _choice("policy", policy, POLICIES)
         _choice("enforcement", enforcement, ENFORCEMENTS)
         _choice("entityType", entity_type, ENTITY_TYPES)
-        if not 0 <= royalty_rate <= 1:
-            raise WorldError("royaltyRate must be between 0 and 1")
-        if not name.strip():
-            raise WorldError("identity name must not be empty")
+        _fraction("royaltyRate", royalty_rate)
+        _text("identity name", name)
         for kind in revenue_types or []:
             _choice("revenueTypes", kind, REVENUE_TYPES)
         with self._transition():
@@ -433,8 +434,10 @@ class World:
         self, name: str, *, creator_id: str | None = None, user_count: int = 1000
     ) -> Avatar:
         """An avatar on the platform (what scans look at and violations name)."""
-        if not name.strip():
-            raise WorldError("avatar name must not be empty")
+        _text("avatar name", name)
+        if creator_id is not None:
+            _text("creatorId", creator_id)
+        _count("userCount", user_count)
         rng = self.rng
         creator = f"{name.split()[0]} Creator"
         avatar = Avatar(
@@ -500,8 +503,7 @@ class World:
     ) -> Violation:
         """LMIF finds an avatar matching a boxed identity: ``violation.detected`` and
         ``grace_period.started``; reminders, ``ending`` and ``expired`` are scheduled."""
-        if not 0 <= confidence <= 1:
-            raise WorldError("confidence must be between 0 and 1")
+        _fraction("confidence", confidence)
         with self._transition():
             box = self._active_box(box_id)
             if avatar_id is None:
@@ -734,6 +736,11 @@ class World:
         once (revenue share), BLOCK_ALL and TEAM deny at once, LICENSE waits for
         :meth:`approve_license` or :meth:`deny_license`."""
         _choice("tier", tier, LICENSE_TIERS)
+        _text("useCase", use_case, max_length=2000)
+        if message is not None:
+            _text("message", message, max_length=2000)
+        if estimated_users is not None:
+            _count("estimatedUsers", estimated_users)
         with self._transition():
             box = self._active_box(box_id)
             request = LicenseRequest(
@@ -926,6 +933,28 @@ class World:
             },
             "action": ACTION_FOR_POLICY[box.policy],
         }
+
+
+def _text(name: str, value: object, max_length: int = 200) -> None:
+    """Free text a transition keeps and sends: a non-empty, sendable string of sane length."""
+    if not isinstance(value, str) or not value.strip():
+        raise WorldError(f"{name} must be a non-empty string")
+    if len(value) > max_length:
+        raise WorldError(f"{name} must be at most {max_length} characters")
+    try:
+        check_text(value, name)
+    except EncodingError as exc:
+        raise WorldError(str(exc)) from None
+
+
+def _fraction(name: str, value: object) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise WorldError(f"{name} must be a number between 0 and 1")
+
+
+def _count(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise WorldError(f"{name} must be a whole number between 0 and {MAX_COUNT}")
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
