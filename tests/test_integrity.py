@@ -11,6 +11,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -191,7 +192,7 @@ def test_data_exactly_at_the_depth_cap_is_sent(fake: FakeLMIF) -> None:
 
 def test_huge_delay_is_a_fault_error_and_stores_nothing(fake: FakeLMIF) -> None:
     with pytest.raises(FaultError):
-        fake.emit("box.created", faults=Faults(delay=8e13))
+        fake.emit("box.created", faults=Faults(delay=timedelta(seconds=8e13)))
     with pytest.raises(FaultError):
         fake.emit("box.created", faults={"delay": 8e13})
     assert fake.events() == []
