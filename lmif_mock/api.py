@@ -521,7 +521,7 @@ class API(WorldRoutes):
         if not isinstance(raw, list) or not raw:
             fields.fail("events", "must be a non-empty list of {type, data?}")
         elif len(raw) > MAX_BATCH:
-            fields.fail("events", f"must have at most {MAX_BATCH} items")
+            fields.fail("events", f"must have at most {MAX_BATCH} items (the cap)")
         else:
             for index, item in enumerate(raw):
                 one = Fields(item, prefix=f"events[{index}].", allowed={"type", "data"})
@@ -642,12 +642,6 @@ class API(WorldRoutes):
             raise APIError(
                 "VALIDATION_ERROR", str(exc), [{"field": "retryPolicy", "message": str(exc)}]
             ) from None
-        if policy.max_attempts > 100:
-            raise APIError(
-                "VALIDATION_ERROR",
-                "At most 100 attempts",
-                [{"field": "delays", "message": "at most 100"}],
-            )
         self.fake.retry_policy = policy
         return 200, {"data": policy.to_seconds()}
 
