@@ -473,10 +473,8 @@ def test_key_rotation_grace_then_expired_and_revocation(api: Client, server: LMI
     assert Client(server.url, old).get("/v1/lmif/webhooks").status == 200
 
 
-def test_an_event_shows_each_webhooks_copy(
-    api: Client, receiver_url: tuple[str, Recorder]
-) -> None:
-    url, recorder = receiver_url
+def test_an_event_shows_each_webhooks_copy(api: Client, receiver_url: tuple[str, Recorder]) -> None:
+    url, _ = receiver_url
     first = make_webhook(api, url + "/a")
     second = make_webhook(api, url + "/b")
     emitted = api.post("/_mock/events", {"type": "box.created", "faults": {"duplicates": 1}})
