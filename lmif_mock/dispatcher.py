@@ -120,7 +120,7 @@ class Dispatcher:
         Everything that can be refused is refused before anything is stored, and the event is
         stored together with all its deliveries in one step: an emit is all or nothing.
         ``strict_faults=False`` (the global default faults) applies a ``previous_secret`` fault
-        only to webhooks that have a previous secret, instead of refusing the emit.
+        only to webhooks that have a previous secret, and no cap refuses the emit.
         """
         targets = list(webhooks) if webhooks is not None else self.subscribers(event.type)
         chosen = policy or self.policy
@@ -138,7 +138,12 @@ class Dispatcher:
         self, event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
     ) -> int:
         """Refuse (typed errors) what :meth:`dispatch` could not send; else how many deliveries
-        it would make. Encodes the event, so an event that cannot be sent is never stored."""
+        it would make. Encodes the event, so an event that cannot be sent is never stored.
+
+        Faults given with the emit are checked strictly. The global defaults are not refused
+        (``strict_faults=False``): they also ride on world events and timers, where a refusal
+        would leave a transition half done or stop a clock advance part way.
+        """
         if faults.signature == "previous_secret" and strict_faults:
             unrotated = [w.id for w in targets if w.previous_secret is None]
             if unrotated:
@@ -146,7 +151,7 @@ class Dispatcher:
                     f"previous_secret needs rotated webhooks; not rotated: {', '.join(unrotated)}"
                 )
         copies = (1 + faults.duplicates + faults.concurrent_duplicates) * len(targets)
-        if copies > MAX_DELIVERIES_PER_EMIT:
+        if copies > MAX_DELIVERIES_PER_EMIT and strict_faults:
             raise FaultError(
                 f"this emit would make {copies} deliveries; at most {MAX_DELIVERIES_PER_EMIT} "
                 "per emit (the cap)"

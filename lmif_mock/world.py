@@ -286,18 +286,24 @@ class World:
         That thread drains what is queued after its current event, so events leave in the
         order the transitions happened and a call made from inside a delivery never waits on it.
         """
+        failure: Exception | None = None
         while self._outbox:
             if not self._publishing.acquire(blocking=False):
-                return
+                break
             try:
                 while True:
                     with self._lock:
                         if not self._outbox:
                             break
                         event_type, data = self._outbox.popleft()
-                    self._publish(event_type, data)
+                    try:
+                        self._publish(event_type, data)
+                    except Exception as exc:  # the rest still go out; the caller hears of it
+                        failure = failure or exc
             finally:
                 self._publishing.release()
+        if failure is not None:
+            raise failure
 
     def _find(self, table: dict[str, Any], ident: str, kind: str) -> Any:
         found = table.get(ident)

@@ -185,3 +185,16 @@ def test_bad_input_is_refused_before_anything_is_stored(fake: FakeLMIF, client: 
             fake.emit("box.created", data=data)
     assert fake.events() == []
     assert fake.deliveries() == []
+
+
+def test_global_faults_are_never_refused_as_they_ride_on_world_events() -> None:
+    fake = FakeLMIF(seed=0, enforce_inprocess_timeout=False)
+    receiver = Recorder()
+    for _ in range(101):
+        fake.webhooks.create(receiver, ["box.created"])
+    fake.default_faults = Faults(duplicates=99)  # 101 x 100 = 10,100 deliveries per event
+    box = fake.world.box_identity("Ada Lovelace")
+    assert box.id in fake.world.boxes
+    (event,) = fake.events()
+    assert len(fake.deliveries(event_id=event.id)) == 10_100
+    assert len(receiver.bodies) == 10_100

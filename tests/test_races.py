@@ -265,3 +265,20 @@ def test_events_the_world_sends_carry_its_data_as_is() -> None:
         "policyConfig",
     }
     assert event.data["boxId"] == box.id
+
+
+def test_a_failing_publish_does_not_hold_back_the_events_after_it() -> None:
+    published: list[str] = []
+
+    def publish(event_type: str, data: dict[str, Any]) -> None:
+        if event_type == "violation.detected":
+            raise RuntimeError("receiver side exploded")
+        published.append(event_type)
+
+    counter = iter(range(10**6))
+    world = World(VirtualClock(), lambda kind: f"{kind}_{next(counter)}", random.Random(0), publish)
+    box = world.box_identity("Ada Lovelace")
+    with pytest.raises(RuntimeError, match="exploded"):
+        world.detect_violation(box.id)
+    assert published == ["box.created", "grace_period.started"]
+    assert len(world.violations) == 1
