@@ -214,6 +214,7 @@ def test_unsendable_secret_and_url_are_webhook_errors(fake: FakeLMIF) -> None:
         pytest.param(lambda w: w.box_identity("Ada", royalty_rate=math.nan), id="box-nan-rate"),
         pytest.param(lambda w: w.add_avatar("Bot \ud800"), id="avatar-name"),
         pytest.param(lambda w: w.add_avatar("Bot", user_count=math.inf), id="avatar-inf-users"),
+        pytest.param(lambda w: w.add_avatar("Bot", user_count=-1), id="avatar-negative-users"),
         pytest.param(lambda w: w.add_avatar("Bot", creator_id="\udc00"), id="avatar-creator"),
     ],
 )

@@ -18,7 +18,7 @@ import urllib3
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from lmif_mock import FakeLMIF, LMIFServer, NotFoundError, RetryPolicy, VirtualClock
+from lmif_mock import FakeLMIF, LMIFServer, NotFoundError, RetryPolicy, VirtualClock, payloads
 from lmif_mock.api import API
 from lmif_mock.clock import DEFAULT_START
 from lmif_mock.world import World
@@ -250,21 +250,31 @@ def test_world_publishes_after_releasing_its_lock_and_needs_no_fake() -> None:
     ]
 
 
-def test_events_the_world_sends_carry_its_data_as_is() -> None:
-    """Built straight from the world's data: no generated field merged in or thrown away."""
+def test_events_the_world_sends_carry_its_data_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built straight from the world's data: no fake data is generated, merged or thrown away."""
+
+    def no_generation(*args: object) -> dict[str, Any]:
+        raise AssertionError("the world's events must not generate fake data")
+
+    for event_type in ("box.created", "box.updated"):
+        monkeypatch.setitem(payloads.BUILDERS, event_type, no_generation)
     fake = FakeLMIF(seed=0)
-    box = fake.world.box_identity("Ada Lovelace")
-    (event,) = fake.events()
-    assert set(event.data) == {
-        "boxId",
-        "claimId",
-        "identityName",
-        "entityType",
-        "policy",
-        "enforcement",
-        "policyConfig",
+    box = fake.world.box_identity("Ada Lovelace", policy="MONETIZE", royalty_rate=0.2)
+    fake.world.update_box(box.id, policy="BLOCK_ALL")
+    created, updated = fake.events()
+    assert created.data == {
+        "boxId": box.id,
+        "claimId": box.claim.id,
+        "identityName": "Ada Lovelace",
+        "entityType": "INDIVIDUAL",
+        "policy": "MONETIZE",
+        "enforcement": "MODERATE",
+        "policyConfig": {"royaltyRate": 0.2, "revenueTypes": list(payloads.REVENUE_TYPES)},
     }
-    assert event.data["boxId"] == box.id
+    assert updated.data == {
+        "boxId": box.id,
+        "changes": {"policy": {"from": "MONETIZE", "to": "BLOCK_ALL"}},
+    }
 
 
 def test_a_failing_publish_does_not_hold_back_the_events_after_it() -> None:
