@@ -713,3 +713,43 @@ def test_python_world_calls_mirror_the_rest_ones() -> None:
     fake.world.report_usage(license_.id, revenue=100)
     assert fake.world.cancel_license(license_.id).auto_renew is False
     assert fake.world.renew_license(license_.id).cancelled_at is None
+
+
+def _sdk_table() -> list[list[str]]:
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    start = readme.index("| SDK method or documented endpoint |")
+    rows = readme[start:].split("\n\n", 1)[0].splitlines()[2:]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def test_the_sdk_table_covers_every_documented_route_and_names_real_calls() -> None:
+    import re
+
+    from lmif_mock.routes import ROUTES, openapi_path
+
+    rows = _sdk_table()
+    routes_column = " ".join(row[2] for row in rows)
+    for route in ROUTES:
+        if route.path.startswith("/v1/lmif/") and not route.path.startswith(
+            ("/v1/lmif/events", "/v1/lmif/deliveries", "/v1/lmif/webhooks/<id>/deliveries")
+        ):
+            assert f"`{route.method} {openapi_path(route.path)}" in routes_column, route.path
+    documented_sdk = {
+        "identity.check", "identity.checkBatch", "claims.list", "claims.get", "claims.create",
+        "boxes.list", "boxes.get", "boxes.create", "licenses.list", "licenses.get",
+        "licenses.request", "licenses.getStatus", "violations.list", "violations.get",
+        "gracePeriods.list", "gracePeriods.get", "webhooks.create", "webhooks.list",
+        "webhooks.update", "webhooks.delete", "webhooks.rotateSecret", "webhooks.test",
+        "webhooks.verify",
+    }  # fmt: skip
+    named = {
+        m.group(1) for row in rows for m in [re.match(r"`([a-zA-Z]+\.[a-zA-Z]+)\(", row[0])] if m
+    }
+    assert named == documented_sdk
+    with LMIFServer(clock=VirtualClock()) as server:
+        for row in rows:
+            for call in re.findall(r"`((?:world|webhooks)\.[a-z_]+)", row[1]):
+                owner, name = call.split(".")
+                assert hasattr(getattr(server, owner), name), call
