@@ -753,3 +753,14 @@ def test_the_sdk_table_covers_every_documented_route_and_names_real_calls() -> N
             for call in re.findall(r"`((?:world|webhooks)\.[a-z_]+)", row[1]):
                 owner, name = call.split(".")
                 assert hasattr(getattr(server, owner), name), call
+
+
+def test_only_a_verified_claim_makes_an_identity_claimed(api: Client) -> None:
+    def claimed() -> bool:
+        body = {"name": "Ada Byron", "imageUrl": "https://x/a.png"}
+        return bool(api.post("/v1/lmif/identity/check", body).body["isClaimed"])
+
+    claim = api.post("/v1/lmif/claims", {"name": "Ada Byron"}).data
+    assert claimed() is False
+    api.post(f"/_mock/world/claims/{claim['id']}/verify")
+    assert claimed() is True
