@@ -764,3 +764,77 @@ def test_only_a_verified_claim_makes_an_identity_claimed(api: Client) -> None:
     assert claimed() is False
     api.post(f"/_mock/world/claims/{claim['id']}/verify")
     assert claimed() is True
+
+
+def test_documented_error_examples_field_for_field() -> None:
+    documented = {
+        "UNAUTHORIZED": ("Invalid API key", "The provided API key is invalid or has been revoked"),
+        "KEY_REVOKED": ("API key has been revoked", "This key was revoked on 2024-01-15T10:00:00Z"),
+        "KEY_EXPIRED": ("API key has expired", "This key expired after rotation. Use the new key."),
+    }
+    with LMIFServer(clock=VirtualClock()) as server:
+        wrong = Client(server.url, "lmif_test_not_issued").get("/v1/lmif/boxes")
+        revoked_key = server.api_key
+        server.rotate_api_key()
+        Client(server.url, server.api_key).post("/_mock/keys/revoke", {"apiKey": revoked_key})
+        revoked = Client(server.url, revoked_key).get("/v1/lmif/boxes")
+        expiring_key = server.api_key
+        server.rotate_api_key()
+        server.clock.advance(hours=24)
+        expired = Client(server.url, expiring_key).get("/v1/lmif/boxes")
+        invalid = Client(server.url, server.api_key).post("/v1/lmif/claims", {"name": 7})
+    for answer, code in (
+        (wrong, "UNAUTHORIZED"),
+        (revoked, "KEY_REVOKED"),
+        (expired, "KEY_EXPIRED"),
+    ):
+        message, details = documented[code]
+        assert answer.status == 401
+        assert answer.body["error"] == {"code": code, "message": message, "details": details}
+        assert answer.body["meta"]["requestId"].startswith("req_")
+    assert invalid.status == 400
+    assert invalid.body["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "Invalid request",
+        "details": [{"field": "name", "message": "must be a non-empty string"}],
+    }
+
+
+def test_license_request_answers_as_documented(api: Client, sandbox: LMIFServer) -> None:
+    pending_doc = {"id": "req_xyz789", "boxId": "box_abc123", "status": "pending",
+                   "tier": "commercial", "submittedAt": "2024-01-15T10:00:00Z",
+                   "estimatedReviewTime": "48-72 hours"}  # fmt: skip
+    approved_license_doc = {"id": "lic_abc123", "boxId": "box_abc123", "tier": "commercial",
+                            "monthlyFee": 500, "currency": "USD",
+                            "validFrom": "2024-01-17T00:00:00Z",
+                            "expiresAt": "2025-01-17T00:00:00Z", "terms": {"maxUsers": 50000}}  # fmt: skip
+    box = sandbox.world.box_named("Test Celebrity C")  # LICENSE: waits for approval
+    body = {"boxId": box.id, "tier": "commercial", "useCase": "AI companion platform",
+            "estimatedUsers": 10000, "acceptGuidelines": True}  # fmt: skip
+    pending = api.post("/v1/lmif/licenses/request", body)
+    assert pending.status == 201
+    assert set(pending.data) == set(pending_doc) | {"useCase"}  # useCase echoed: designed
+    same_fields({k: pending.data[k] for k in pending_doc}, pending_doc)
+    assert pending.data["estimatedReviewTime"] == "48-72 hours"
+    api.post(f"/_mock/world/license-requests/{pending.data['id']}/approve")
+    status = api.get(f"/v1/lmif/licenses/request/{pending.data['id']}").data
+    assert status["status"] == "approved"
+    license_ = status["license"]
+    same_fields(
+        {k: license_[k] for k in approved_license_doc if k != "terms"},
+        {k: v for k, v in approved_license_doc.items() if k != "terms"},
+    )
+    assert license_["terms"]["maxUsers"] == 50000
+    assert (license_["validFrom"], license_["expiresAt"]) == (
+        "2024-01-15T10:00:00Z",
+        "2025-01-15T10:00:00Z",
+    )
+    concepts_body = {**body, "platformId": "p1", "contentGuidelines": True}
+    concepts_body.pop("acceptGuidelines")
+    refused = api.post("/v1/lmif/licenses/request", concepts_body)
+    assert (refused.status, refused.code) == (400, "VALIDATION_ERROR")
+    assert {p["field"] for p in refused.body["error"]["details"]} == {
+        "acceptGuidelines",
+        "contentGuidelines",
+        "platformId",
+    }
