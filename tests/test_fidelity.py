@@ -679,12 +679,24 @@ def test_serve_applies_its_plans_limits_by_default() -> None:
         assert api.get("/v1/lmif/boxes").status == 200
     with served("--clock", "virtual", "--quiet", "--no-rate-limits") as (_, url, key):
         assert {a.status for a in hits(Client(url, key), 61)} == {200}
-    with served("--clock", "virtual", "--quiet", "--plan", "Basic", "--rate-limit", "2") as (
-        _,
-        url,
-        key,
-    ):
-        assert [a.status for a in hits(Client(url, key), 3)] == [200, 200, 429]
+    custom = ("--plan", "Basic", "--rate-limit", "2", "--rate-limit-per-day", "3")
+    with served("--clock", "virtual", "--quiet", *custom) as (process, url, key):
+        assert any("Basic plan, 2/min, 3/day" in line for line in process.lines)
+        api = Client(url, key)
+        assert [a.status for a in hits(api, 3)] == [200, 200, 429]
+        api.post("/_mock/clock/advance", {"minutes": 1})
+        assert [a.status for a in hits(api, 2)] == [200, 429]
+        assert api.get("/v1/lmif/boxes").body["error"]["details"]["limit"] == 3
+
+
+def test_set_rate_limits_lasts_until_reset() -> None:
+    with LMIFServer(clock=VirtualClock()) as server:
+        api = Client(server.url, server.api_key)
+        server.set_rate_limits(RateLimits(per_minute=1))
+        assert [a.status for a in hits(api, 2)] == [200, 429]
+        server.reset()
+        assert {a.status for a in hits(api, 3)} == {200}
+        assert api.get("/v1/lmif/boxes").headers["X-RateLimit-Limit"] == "60"
 
 
 # -- the catalogue's size, everywhere ----------------------------------------------------------
