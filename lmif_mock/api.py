@@ -409,8 +409,8 @@ class API(WorldRoutes):
         except SandboxOnlyError:
             raise APIError(
                 "FORBIDDEN",
-                "Test events are a sandbox feature",
-                "Send test events with a sandbox key (lmif_test_*) to the sandbox endpoint",
+                details="Test events are a sandbox feature: send them with a sandbox key "
+                "(lmif_test_*) to the sandbox endpoint",
             ) from None
         except NotFoundError:
             raise APIError(
@@ -681,9 +681,7 @@ def _copies(deliveries: list[Delivery]) -> list[dict[str, Any]]:
 def _field_error(exc: WebhookError) -> APIError:
     message = str(exc)
     field = "events" if "event" in message else "secret" if "secret" in message else "url"
-    return APIError(
-        "VALIDATION_ERROR", f"Invalid request: {message}", [{"field": field, "message": message}]
-    )
+    return validation_error([{"field": field, "message": message}])
 
 
 def default_plan(environment: str) -> str:

@@ -918,7 +918,12 @@ class World:
             box = self.box_named(name)
         except NotFoundError:
             claim = next(
-                (c for c in self.claims.values() if c.name.casefold() == name.casefold()), None
+                (
+                    c
+                    for c in self.claims.values()
+                    if c.status == "verified" and c.name.casefold() == name.casefold()
+                ),
+                None,
             )
             return {
                 "isBoxed": False,
