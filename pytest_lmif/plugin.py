@@ -9,6 +9,7 @@ its id, so tests see different ids, reproducibly). A failing test's report names
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -109,6 +110,15 @@ def _lmif_fresh_server(request: pytest.FixtureRequest) -> None:
     if "lmif_server" not in request.fixturenames and (
         marker is None or "lmif_events" in request.fixturenames
     ):
+        ignored = sorted(set(marker.kwargs) - {"seed"}) if marker is not None else []
+        if ignored:
+            warnings.warn(
+                pytest.PytestWarning(
+                    f"@pytest.mark.lmif({', '.join(ignored)}=...) configures lmif_server, which "
+                    "this test does not use (lmif_events takes only seed=)"
+                ),
+                stacklevel=2,
+            )
         return
     server: LMIFServer = request.getfixturevalue("lmif_server")
     lmif_seed: int = request.getfixturevalue("lmif_seed")
@@ -152,23 +162,6 @@ def lmif_events(request: pytest.FixtureRequest, lmif_seed: int) -> EventBuilder:
         seed = seed_for_test(lmif_seed, request.node.nodeid)
     request.node.stash[_SEED] = (seed, lmif_seed)
     return EventBuilder(seed)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Warn when ``@pytest.mark.lmif`` options cannot reach anything the test uses."""
-    for item in items:
-        marker = item.get_closest_marker("lmif")
-        names = getattr(item, "fixturenames", ())
-        if marker is None or "lmif_server" in names or "lmif_events" not in names:
-            continue
-        ignored = sorted(set(marker.kwargs) - {"seed"})
-        if ignored:
-            item.warn(
-                pytest.PytestWarning(
-                    f"@pytest.mark.lmif({', '.join(ignored)}=...) configures lmif_server, which "
-                    "this test does not use (lmif_events takes only seed=)"
-                )
-            )
 
 
 @pytest.hookimpl(wrapper=True)

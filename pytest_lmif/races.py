@@ -50,26 +50,33 @@ def switch_interval(seconds: float | None) -> Iterator[None]:
 
 
 class WSGIGate:
-    """A WSGI app in front of ``app`` that, while :meth:`holding` ``n`` copies, lets them in
-    together; at any other time it calls ``app`` straight away."""
+    """A WSGI app in front of ``app`` that, while :meth:`holding` ``n`` copies, lets the next
+    ``n`` calls in together; any other call goes straight through."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.__name__ = getattr(app, "__name__", None) or type(app).__name__
         self._barrier: threading.Barrier | None = None
+        self._left = 0
+        self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def holding(self, copies: int) -> Iterator[None]:
         """Gate the next ``copies`` calls together for the duration of the block."""
-        self._barrier = threading.Barrier(copies)
+        with self._lock:
+            self._barrier, self._left = threading.Barrier(copies), copies
         try:
             yield
         finally:
-            barrier, self._barrier = self._barrier, None
-            barrier.abort()
+            with self._lock:
+                barrier, self._barrier, self._left = self._barrier, None, 0
+            if barrier is not None:
+                barrier.abort()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        barrier = self._barrier
+        with self._lock:
+            barrier = self._barrier if self._left > 0 else None
+            self._left -= 1
         if barrier is not None:
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(GATE_WAIT)
@@ -105,19 +112,19 @@ class ASGIGate:
                 self._expected = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        opened: asyncio.Event | None = None
         if scope.get("type") == "http":
             with self._lock:
-                gated = self._expected > 0
-                if gated:
+                if self._arrived < self._expected:  # one of the copies being held
                     if self._opened is None:
                         self._opened = asyncio.Event()
                     opened = self._opened
                     self._arrived += 1
-                    if self._arrived >= self._expected:
+                    if self._arrived == self._expected:
                         opened.set()
-            if gated:
-                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                    await asyncio.wait_for(opened.wait(), GATE_WAIT)
+        if opened is not None:
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(opened.wait(), GATE_WAIT)
         await self.app(scope, receive, send)
 
 

@@ -226,39 +226,44 @@ def assert_idempotent(
     secret: str,
     processed: Callable[[str], int],
     path: str = "/",
+    race_rounds: int = 5,
 ) -> None:
-    """Deliver one event to ``target`` the way ``plan`` says and assert it was acted on once.
+    """Deliver an event to ``target`` the way ``plan`` says and assert it was acted on once.
 
     Resets ``fake`` first and sends an event id no earlier call used, so a receiver whose
     database outlives one example still meets a new event in every example (the same id again
-    would be a duplicate it rightly ignores, and the property would test nothing). Simultaneous
-    copies enter an in-process ``target`` together; lost answers are retried on the fake's clock,
-    exactly as the provider would.
+    would be a duplicate it rightly ignores, and the property would test nothing). A plan with
+    simultaneous copies is delivered ``race_rounds`` times, each a fresh event whose copies enter
+    an in-process ``target`` together: one overlap rarely shows a race, several usually do. Lost
+    answers are retried on the fake's clock, exactly as the provider would.
     """
+    if race_rounds < 1:
+        raise InvalidArgument(f"race_rounds must be >= 1, not {race_rounds}")
     fake.reset()
     gate = gate_for(target)
     webhook = fake.webhooks.create(gate or target, ["*"], secret, path=path)
-    holding = (
-        gate.holding(1 + plan.concurrent_duplicates)
-        if gate is not None and plan.concurrent_duplicates
-        else contextlib.nullcontext()
-    )
-    with holding:
-        event = fake.emit(
-            plan.event_type,
-            faults=plan.faults(),
-            webhook_ids=[webhook.id],
-            event_id=new_event_id(),
+    for _ in range(race_rounds if plan.concurrent_duplicates else 1):
+        holding = (
+            gate.holding(1 + plan.concurrent_duplicates)
+            if gate is not None and plan.concurrent_duplicates
+            else contextlib.nullcontext()
         )
-    fake.clock.advance(timedelta(hours=1))
-    deliveries = fake.deliveries(event_id=event.id)
-    refused = [d for d in deliveries if d.status != "succeeded"]
-    assert not refused, (
-        f"{plan}: {len(refused)} of {len(deliveries)} deliveries were not acknowledged: "
-        + "; ".join(f"{a.status_code or a.error}" for d in refused for a in d.attempts[-1:])
-    )
-    count = processed(event.id)
-    assert count == 1, f"{plan}: event {event.id} was acted on {count} times, expected once"
+        with holding:
+            event = fake.emit(
+                plan.event_type,
+                faults=plan.faults(),
+                webhook_ids=[webhook.id],
+                event_id=new_event_id(),
+            )
+        fake.clock.advance(timedelta(hours=1))
+        deliveries = fake.deliveries(event_id=event.id)
+        refused = [d for d in deliveries if d.status != "succeeded"]
+        assert not refused, (
+            f"{plan}: {len(refused)} of {len(deliveries)} deliveries were not acknowledged: "
+            + "; ".join(f"{a.status_code or a.error}" for d in refused for a in d.attempts[-1:])
+        )
+        count = processed(event.id)
+        assert count == 1, f"{plan}: event {event.id} was acted on {count} times, expected once"
 
 
 __all__ = [
