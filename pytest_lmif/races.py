@@ -30,7 +30,7 @@ class RaceProbe:
     and whether in-process WSGI apps are gated."""
 
     copies: int = 4
-    rounds: int = 50
+    rounds: int = 100
     switch_interval: float | None = None
     gate: bool = True
 
