@@ -62,14 +62,14 @@ def test_correct_receivers_of_every_style_pass_every_check(
 ) -> None:
     receiver = Receiver(style=style)
     receivers.append(receiver)
-    report = run(receiver, transport, rounds=10)  # the full probe: test_an_atomic_receiver...
+    report = run(receiver, transport, rounds=3)  # the full probe: test_an_atomic_receiver...
     assert [r.name for r in report.results] == list(CHECK_NAMES)
     assert all(r.passed for r in report.results), str(report)
     assert str(report).splitlines()[0].endswith(f"all {len(CHECK_NAMES)} passed")
 
 
 def test_a_correct_receiver_passes_over_http_too() -> None:
-    report = run(Receiver(), "http", rounds=10)
+    report = run(Receiver(), "http", rounds=3)
     assert all(r.passed for r in report.results), str(report)
 
 
@@ -81,6 +81,8 @@ def test_each_bug_is_caught_by_its_check_and_only_there(
     receivers.append(receiver)
     if bug == "slow":  # every answer waits out the timeout: two checks show it
         report = run(receiver, timeout=0.3, only=["accepts_valid_events", BUGS[bug]])
+    elif bug == "dedup_on_type":  # most checks wait in vain for an effect: wait less
+        report = run(receiver, rounds=2, settle_timeout=0.2)
     else:
         report = run(receiver, rounds=2)
     failed = {r.name for r in report.failures}
@@ -193,8 +195,7 @@ def test_without_processed_side_effect_checks_are_skipped_and_the_report_says_so
                        "forged_copies_do_not_block", "distinct_events_processed"}  # fmt: skip
     assert report.passed  # nothing that ran failed...
     head = str(report).splitlines()[0]
-    assert "all" not in head  # ...but not "all passed"
-    assert "5 skipped" in head
+    assert head.endswith(": 7 passed, 5 skipped")  # ...but not "all passed"
 
 
 def test_a_timeout_is_reported_as_a_timeout_not_as_a_layout_problem() -> None:
