@@ -279,8 +279,10 @@ def _print_summary(summary: dict[str, Any], out: TextIO) -> None:
     out.flush()
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the load; 0 if every answer was as expected, 1 if not, 2 on usage errors."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     try:
         plan, run_time, origin = _check(args)
     except UsageError as exc:

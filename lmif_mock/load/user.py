@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import collections
 import random
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
+
+if "locust" not in sys.modules and "ssl" in sys.modules:
+    # gevent must patch ssl before anything uses it; too late now, and the failure that would
+    # follow (a RecursionError deep inside ssl) would not say why.
+    raise ImportError(
+        "lmif_mock.load.LMIFUser needs Locust imported first: put it in a locustfile and run "
+        "that with 'locust -f', or import locust before anything else"
+    )
 
 import gevent
 from locust import FastHttpUser, task
@@ -43,6 +52,10 @@ REQUEST_NAMES: Mapping[Kind, str] = {
 }
 
 coordination.install()
+# The first event of each type loads Faker's word lists (~0.1 s); pay that now, at import, not
+# inside the first request's measured time.
+for _event_type in EVENT_TYPES:
+    EventFactory(0).build(_event_type)
 #: One webhook id per process for users configured by attributes (the command shares one per run).
 _PROCESS_WEBHOOK_ID = new_webhook_id()
 
