@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -130,17 +131,49 @@ def run_load(*args: str) -> subprocess.CompletedProcess[str]:
 # --- the Done-when test: a real master with 2 workers ---------------------------------------
 
 
+@contextmanager
+def remote_worker(port: str) -> Iterator[subprocess.Popen[str]]:
+    """A worker started the way the README says to on another machine (here on 127.0.0.1)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    locate = "import lmif_mock.load as load; print(load.LOCUSTFILE)"
+    locustfile = subprocess.run(
+        [sys.executable, "-c", locate], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", locustfile, "--worker",
+         "--master-host", "127.0.0.1", "--master-port", port, "--loglevel", "WARNING"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        yield worker
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.communicate()
+
+
+def free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
 def test_master_with_two_workers_counts_exactly_what_the_receiver_saw(tmp_path: Path) -> None:
+    """The Done-when run: a master, 2 local workers, and one more joining as from elsewhere."""
     receiver = CountingReceiver()
     json_path, ids_path = tmp_path / "run.json", tmp_path / "ids.txt"
-    with serving(receiver) as url:
+    port = free_port()
+    with serving(receiver) as url, remote_worker(port) as remote:
         result = run_load(
             "--target", f"{url}/webhooks/lmif", "--secret", SECRET, "--workers", "2",
+            "--remote-workers", "1", "--master-port", port,
             "--users", "6", "--spawn-rate", "100", "--run-time", "3s",
             "--duplicates", "0.3", "--bad-signatures", "0.1",
             "--json", str(json_path), "--ids", str(ids_path),
         )  # fmt: skip
+        remote.wait(timeout=RUN_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert remote.returncode == 0
     summary = json.loads(json_path.read_text())
     ids = ids_path.read_text().splitlines()
 
@@ -152,7 +185,7 @@ def test_master_with_two_workers_counts_exactly_what_the_receiver_saw(tmp_path: 
     assert summary["status"] == {
         "2xx": summary["requests"], "3xx": 0, "4xx": 0, "5xx": 0, "errors": 0,
     }  # fmt: skip
-    assert summary["workers"] == 2
+    assert summary["workers"] == 3  # the run could not start without the third one joining
     assert summary["bad_signatures"]["sent"] == receiver.bad
     assert summary["bad_signatures"]["rejected_401"] == receiver.bad > 0
     assert set(summary) >= {"events", "requests", "duplicates", "status", "latency_ms", "rps"}

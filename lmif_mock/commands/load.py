@@ -25,11 +25,11 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.load import LOCUSTFILE
 from lmif_mock.load.plan import PROFILES, LoadPlan, LoadPlanError, parse_mix
 from lmif_mock.load.results import PLAN_ENV, RESULT_ENV, read_result
 from lmif_mock.load.tally import Tally
 
-LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
 #: Seconds Locust gives users to finish the request they are in when the run time is up.
 STOP_TIMEOUT = 35
 #: Extra seconds, beyond the run time, the master may take to start and to wind down.
@@ -200,7 +200,7 @@ def _free_port(host: str) -> int:
 
 def _commands(args: argparse.Namespace, run_time: int, origin: str) -> list[list[str]]:
     """The master's (or single process's) command line first, then one per local worker."""
-    locust = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING"]
+    locust = [sys.executable, "-m", "locust", "-f", LOCUSTFILE, "--loglevel", "WARNING"]
     main = [
         *locust, "--headless", "--only-summary", "--host", origin,
         "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
@@ -304,7 +304,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             print(f"error: Locust ended (status {code}) without reporting counts", file=err)
             return 1
         tally, missing = read_result(result_path)
-    summary = tally.summary(args.workers)
+    summary = tally.summary(args.workers + args.remote_workers)
     _print_summary(summary, out)
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

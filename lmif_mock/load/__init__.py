@@ -9,16 +9,21 @@ headless, with a Locust master and workers, and writes exact counts.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmif_mock.load.catch_up import backlog_arrivals, catch_up_arrivals
 from lmif_mock.load.plan import LoadPlan, LoadPlanError, parse_mix
 from lmif_mock.load.tally import Tally
 
+#: The locustfile the ``load`` command runs: give it to ``locust -f`` on workers elsewhere.
+LOCUSTFILE = str(Path(__file__).resolve().with_name("locustfile.py"))
+
 if TYPE_CHECKING:
     from lmif_mock.load.user import LMIFUser
 
 __all__ = [
+    "LOCUSTFILE",
     "LMIFUser",
     "LoadPlan",
     "LoadPlanError",
