@@ -244,6 +244,19 @@ def test_a_receiver_answering_500_makes_the_command_fail(tmp_path: Path) -> None
     assert "FAILED" in result.stdout
 
 
+def test_a_receiver_that_is_not_there_is_counted_as_errors(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens on it
+    json_path = tmp_path / "run.json"
+    result = run_load(
+        "--target", f"http://127.0.0.1:{port}/hook", "--secret", SECRET, "--users", "2",
+        "--run-time", "1s", "--spawn-rate", "100", "--json", str(json_path),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = json.loads(json_path.read_text())
+    assert summary["status"]["errors"] == summary["requests"] > 0
+    assert summary["events"] == summary["requests"]
+
+
 def test_catch_up_replays_the_retry_waves_never_ahead_of_schedule(tmp_path: Path) -> None:
     receiver = CountingReceiver()
     json_path = tmp_path / "run.json"

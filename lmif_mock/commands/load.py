@@ -34,6 +34,8 @@ from lmif_mock.load.tally import Tally
 STOP_TIMEOUT = 35
 #: Extra seconds, beyond the run time, the master may take to start and to wind down.
 WIND_DOWN = 120
+#: Exit status after Ctrl+C, as shells report a SIGINT.
+INTERRUPTED = 130
 _TIMESPAN = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -227,12 +229,18 @@ def _run_locust(commands: list[list[str]], env: dict[str, str], run_time: int, e
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for command in commands:
-            processes.append(subprocess.Popen(command, env=env))
+            # A session of their own: Ctrl+C reaches this process only, which stops them all.
+            processes.append(subprocess.Popen(command, env=env, start_new_session=True))
         master = processes[0]
         return master.wait(timeout=run_time + STOP_TIMEOUT + WIND_DOWN)
     except subprocess.TimeoutExpired:
         print("error: Locust did not finish in time; stopped it", file=err)
         return 1
+    except KeyboardInterrupt:
+        for process in processes:
+            process.kill()  # nothing of an interrupted run is kept, so no need to wind down
+        print("interrupted", file=err)
+        return INTERRUPTED
     finally:
         for process in processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -300,6 +308,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         env = {**os.environ, PLAN_ENV: json.dumps(plan.to_dict()), RESULT_ENV: str(result_path),
                "PYTHONUNBUFFERED": "1"}  # fmt: skip
         code = _run_locust(commands, env, run_time, err)
+        if code == INTERRUPTED:
+            return INTERRUPTED
         if not result_path.exists():
             print(f"error: Locust ended (status {code}) without reporting counts", file=err)
             return 1
