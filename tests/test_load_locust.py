@@ -26,6 +26,7 @@ from lmif_mock.cli import main
 from lmif_mock.commands.load import UsageError as LoadUsageError
 from lmif_mock.commands.load import failure_verdict, parse_run_time
 from lmif_mock.events import Event
+from lmif_mock.hosts import BlockedHostError
 from lmif_mock.load import (
     LoadPlan,
     LoadPlanError,
@@ -34,6 +35,7 @@ from lmif_mock.load import (
     catch_up_arrivals,
     parse_mix,
 )
+from lmif_mock.load.plan import target_url
 from lmif_mock.load.process import ProcessState
 from lmif_mock.signing import verify
 from lmif_mock.transports import USER_AGENT
@@ -411,6 +413,17 @@ def test_plan_round_trips_and_rejects_nonsense() -> None:
         LoadPlan.from_dict({"secret": "s", "rate": 3})
     with pytest.raises(LoadPlanError, match="events"):
         LoadPlan(secret="s", outage_hours=1000, events_per_hour=1e6)
+
+
+def test_the_user_class_target_follows_the_host_policy() -> None:
+    assert target_url("http://127.0.0.1:8000/", "/hook") == "http://127.0.0.1:8000/hook"
+    assert target_url("http://[::1]:8000", "/hook") == "http://[::1]:8000/hook"
+    with pytest.raises(BlockedHostError):
+        target_url("http://receiver.example.test", "/hook")
+    allowed = target_url("http://receiver.example.test", "/hook", ["receiver.example.test"])
+    assert allowed == "http://receiver.example.test/hook"
+    with pytest.raises(LoadPlanError, match="no target host"):
+        target_url(None, "/hook")
 
 
 def test_parse_mix() -> None:

@@ -28,9 +28,8 @@ from locust import FastHttpUser, task
 
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import SIGNATURE_FAULTS, signed_request
-from lmif_mock.hosts import HostPolicy
 from lmif_mock.load import coordination
-from lmif_mock.load.plan import LoadPlan, Profile, new_webhook_id
+from lmif_mock.load.plan import LoadPlan, Profile, new_webhook_id, target_url
 from lmif_mock.load.process import PROCESS
 from lmif_mock.load.tally import Kind
 from lmif_mock.payloads import EventFactory
@@ -108,7 +107,7 @@ class LMIFUser(FastHttpUser):
     def on_start(self) -> None:
         """Check the plan and the target before the first request, then get ready to send."""
         self.plan = self.make_plan()
-        HostPolicy(self.allowed_hosts).check_url(f"{self.host}{self.plan.path}")
+        target_url(self.host, self.plan.path, self.allowed_hosts)
         self.factory = EventFactory(seed=None)
         self.random = random.Random()
         self.types = list(self.plan.mix)
