@@ -113,6 +113,11 @@ class FakeLMIF:
         this returns. Types outside the catalogue need ``allow_unknown=True`` and go to every
         enabled webhook, since none can subscribe to them by name. ``webhook_ids`` sends to those
         webhooks only, subscribed or not (what a "send test event" button does).
+
+        Everything given is checked before anything is stored, and the event is stored with all
+        its deliveries at once; a refusal is a typed :class:`~lmif_mock.LMIFMockError`. Faults
+        given here are strict (a ``previous_secret`` for a never-rotated webhook is refused);
+        without them the global :attr:`default_faults` apply wherever they can.
         """
         targets = None if webhook_ids is None else self._targets(webhook_ids)
         explicit = as_faults(faults) if faults is not None else None
