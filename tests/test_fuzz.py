@@ -311,3 +311,34 @@ def test_junk_requests_never_5xx_and_refusals_change_nothing(
         listed = client.get(path, headers=headers)
         assert listed.status_code == 200, (path, listed.get_data()[:300])
         json.loads(listed.get_data())
+
+
+_any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)
+_hostile_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _any_text,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(_any_text | st.integers(), inner, max_size=3)
+        | st.frozensets(st.integers(), max_size=2)
+    ),
+    max_leaves=10,
+)
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_data_passing_the_check_always_encodes(examples: int) -> None:
+    """What check_json_value lets through, encode sends; all else is an EncodingError."""
+    from datetime import datetime, timezone
+
+    from lmif_mock import EncodingError, Event
+    from lmif_mock.events import check_json_value
+
+    def check(value: Any) -> None:
+        try:
+            check_json_value({"v": value}, max_depth=4)
+        except EncodingError:
+            return
+        body = Event("evt_x", "box.created", datetime.now(timezone.utc), {"v": value}).body
+        assert json.loads(body)["data"]["v"] == value
+
+    fuzz(_hostile_values, check, examples)
