@@ -311,6 +311,13 @@ def test_junk_requests_never_5xx_and_refusals_change_nothing(
         listed = client.get(path, headers=headers)
         assert listed.status_code == 200, (path, listed.get_data()[:300])
         json.loads(listed.get_data())
+    client.post("/dashboard/login", data={"api_key": "lmif_test_junk"})
+    pages = ["/dashboard/"]
+    pages += [f"/dashboard/webhooks/{w.id}" for w in fake.webhooks.list()]
+    pages += [f"/dashboard/events/{e.id}" for e in fake.events()]
+    for page in pages:
+        shown = client.get(page)
+        assert shown.status_code == 200, (page, shown.get_data()[:300])
 
 
 _any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)
