@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from lmif_mock.cli import build_parser
 from lmif_mock.commands.serve import DEFAULT_PORT
 from tests.api_client import Client
 from tests.processes import served
+from tests.raw_http import allow_open_files, connect
 from tests.receivers import Recorder, wsgi_server
 
 SECRET = "lmif_whsec_do_not_leak_me_0123456789"
@@ -97,3 +100,31 @@ def test_request_and_response_sizes_are_capped() -> None:
     attempt = fake.deliveries()[0].attempts[0]
     assert attempt.error == "response_too_large"
     assert len(attempt.response_excerpt) <= 1024
+
+
+def process_threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^Threads:\s+(\d+)", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
+
+
+def test_serve_keeps_answering_during_a_slowloris_attack() -> None:
+    allow_open_files(4000)
+    half_sent = b"POST /_mock/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"
+    with served("--quiet") as (process, url, key):
+        client = Client(url, key)
+        assert client.get("/v1/lmif/webhooks").status == 200
+        before = process_threads(process.process.pid)
+        slow = []
+        try:
+            for _ in range(1500):
+                sock = connect(url)
+                sock.sendall(half_sent)
+                slow.append(sock)
+            answer = client.post("/_mock/events", {"type": "box.created"})
+            assert answer.status == 201
+            assert client.get("/v1/lmif/webhooks").status == 200
+            # main made a thread per half-sent request here (1,500 of them, held forever)
+            assert process_threads(process.process.pid) <= before + 2
+        finally:
+            for sock in slow:
+                sock.close()
