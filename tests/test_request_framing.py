@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lmif_mock.request_framing import Complete, Incomplete, RequestFramer, TooLarge
+from lmif_mock.request_framing import Complete, Framing, Incomplete, RequestFramer, TooLarge
 
 MAX_BODY = 2000
 
@@ -40,7 +40,7 @@ def requests(draw: st.DrawFn) -> bytes:
     return newline.join(lines) + newline + newline + payload
 
 
-def feed_in_pieces(request: bytes, cuts: list[int]) -> list[object]:
+def feed_in_pieces(request: bytes, cuts: list[int]) -> list[Framing]:
     framer = RequestFramer(max_body=MAX_BODY)
     points = sorted({c % (len(request) + 1) for c in cuts} | {len(request)})
     results = []
