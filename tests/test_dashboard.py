@@ -298,7 +298,14 @@ def test_the_clock_form_returns_to_its_page_and_never_elsewhere(
         assert answer.headers["Location"] == "/dashboard/", hostile
 
 
-@given(target=st.text(max_size=80), referer=st.text(max_size=80))
+hosts = st.sampled_from(["http://evil.example", "https://evil.example:8765", "//evil.example", ""])
+places = st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda host, rest: f"{host}/dashboard/{rest}", hosts, st.text(max_size=40)),
+)
+
+
+@given(target=places, referer=places)
 def test_no_clock_form_redirect_leaves_the_dashboard(target: str, referer: str) -> None:
     client = Client(API(FakeLMIF(seed=0), KEY))
     token = login(client)
