@@ -128,3 +128,17 @@ def test_serve_keeps_answering_during_a_slowloris_attack() -> None:
         finally:
             for sock in slow:
                 sock.close()
+
+
+def test_every_security_item_in_the_readme_names_tests_that_exist() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    items = re.split(r"\n- ", section)[1:]
+    assert len(items) >= 15
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", item)
+        assert named, f"no test named for: {item[:80]!r}"
+        for module, function in named:
+            source = (tests / module).read_text("utf-8")
+            assert f"\ndef {function}(" in source, f"{module}::{function} does not exist"

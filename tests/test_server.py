@@ -17,7 +17,12 @@ import pytest
 from werkzeug.wrappers import Request
 
 from lmif_mock import LMIFServer, RetryPolicy, VirtualClock, sign, verify
-from lmif_mock.bounded_server import MAX_CONNECTIONS, BoundedWSGIServer
+from lmif_mock.bounded_server import (
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT_SECONDS,
+    WORKERS,
+    BoundedWSGIServer,
+)
 from lmif_mock.request_framing import MAX_HEAD_BYTES
 from lmif_mock.server import ServerError
 from tests.api_client import Client
@@ -276,3 +281,39 @@ def wait_until(condition: Any, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
+
+
+def test_documented_limits_are_the_defaults() -> None:
+    """The numbers README's Security section states."""
+    assert (MAX_CONNECTIONS, WORKERS, REQUEST_TIMEOUT_SECONDS) == (256, 32, 10.0)
+    assert MAX_HEAD_BYTES == 64 * 1024
+    with LMIFServer() as server:
+        assert server._server is not None
+        assert server._server.max_connections == MAX_CONNECTIONS
+        assert server._server.workers == WORKERS
+        assert server._server.request_timeout == REQUEST_TIMEOUT_SECONDS
+        assert server._server.max_body_bytes == server.api.max_body_bytes == 1024 * 1024
+
+
+def test_workers_are_capped() -> None:
+    release = threading.Event()
+
+    def held(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        release.wait(30)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    with bounded(held) as (server, url):
+        waiting = [connect(url) for _ in range(WORKERS + 8)]
+        try:
+            for sock in waiting:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_until(lambda: server.open_connections == len(waiting))
+            wait_until(lambda: server.worker_threads == WORKERS)
+            release.set()
+            assert {read_answer(sock).body for sock in waiting} == {b"ok"}
+            assert server.worker_threads == WORKERS
+        finally:
+            release.set()
+            for sock in waiting:
+                sock.close()
