@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import io
 import selectors
 import socket
@@ -404,8 +405,10 @@ class BoundedWSGIServer(BaseWSGIServer):
                 sock, address = self.socket.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
-                return  # e.g. out of file descriptors: try again on the next readiness
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and self._make_room():
+                    continue  # out of descriptors: the stalest connection gave its own up
+                return
             sock.setblocking(False)
             if self.open_connections >= self.max_connections and not self._make_room():
                 self._refuse_busy(sock)
