@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client, TestResponse
 
@@ -305,6 +305,7 @@ places = st.one_of(
 )
 
 
+@settings(deadline=None)  # each example logs in through the whole app: slow on a busy machine
 @given(target=places, referer=places)
 def test_no_clock_form_redirect_leaves_the_dashboard(target: str, referer: str) -> None:
     client = Client(API(FakeLMIF(seed=0), KEY))

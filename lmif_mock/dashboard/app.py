@@ -68,7 +68,7 @@ _ROUTES = Map(
         ),
         Rule("/deliveries/<delivery_id>/retry", endpoint="retry", methods=["POST"]),
         Rule("/events/<event_id>", endpoint="event", methods=["GET"]),
-        Rule("/static/<any(dashboard.css, dashboard.js):name>", endpoint="static"),
+        Rule("/static/<any(dashboard.css, dashboard.js):name>", endpoint="static", methods=["GET"]),
     ],
     strict_slashes=False,
 )
@@ -83,7 +83,7 @@ class Dashboard:
     def __init__(self, fake: FakeLMIF, keys: KeyRing) -> None:
         self.fake = fake
         self.keys = keys
-        self.sessions = Sessions(keys, fake.clock.now)
+        self.sessions = Sessions(keys, lambda: fake.clock.now())
         self._pages: dict[str, Page] = {
             "endpoints": self._endpoints,
             "logout": self._logout,

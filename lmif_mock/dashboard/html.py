@@ -69,7 +69,8 @@ def page(
 
 def redirect(location: str) -> Response:
     """303 to one of the dashboard's own paths (callers pass only paths they built or checked)."""
-    assert location.startswith(PREFIX + "/"), location
+    if not location.startswith(PREFIX + "/") or location.startswith(PREFIX + "//"):
+        raise ValueError(f"the dashboard redirects only to its own pages, not {location!r}")
     return secure(Response("", status=303, headers={"Location": location}))
 
 
