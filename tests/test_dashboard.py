@@ -20,6 +20,7 @@ from lmif_mock.api import API
 from lmif_mock.api_keys import KeyRing
 from lmif_mock.dashboard.sessions import FAKE_LIFETIME, WALL_LIFETIME, Sessions
 from lmif_mock.dashboard.timeline import schedule_summary, timeline
+from lmif_mock.errors import ConflictError
 
 KEY = "lmif_test_dashboard"
 
@@ -204,6 +205,32 @@ def test_bad_input_is_shown_not_crashed(client: Client, fake: FakeLMIF) -> None:
     assert fake.clock.now().isoformat().startswith("2024-01-15T10:00")
     unknown = client.post("/dashboard/deliveries/dlv_missing/retry", data={"csrf": token})
     assert unknown.status_code == 404
+
+
+def test_failures_are_pages_not_tracebacks(
+    client: Client, fake: FakeLMIF, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = login(client)
+
+    def broken() -> None:
+        raise RuntimeError("a bug with a secret inside")
+
+    monkeypatch.setattr(fake.webhooks, "list", broken)
+    failed = client.get("/dashboard/")
+    assert failed.status_code == 500
+    assert failed.mimetype == "text/html"
+    assert "see the server&#39;s log" in failed.get_data(as_text=True)
+    assert "secret inside" not in failed.get_data(as_text=True)
+    assert "Traceback" not in failed.get_data(as_text=True)
+    monkeypatch.undo()
+
+    def in_flight(delivery_id: str) -> None:
+        raise ConflictError(f"an attempt of {delivery_id} is in flight; try again shortly")
+
+    monkeypatch.setattr(fake, "retry", in_flight)
+    busy = client.post("/dashboard/deliveries/dlv_x/retry", data={"csrf": token})
+    assert busy.status_code == 409
+    assert "is in flight" in busy.get_data(as_text=True)
 
 
 def test_logout_ends_the_session(client: Client) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmif_mock.request_framing import Complete, Framing, Incomplete, RequestFramer, TooLarge
@@ -51,6 +51,7 @@ def feed_in_pieces(request: bytes, cuts: list[int]) -> list[Framing]:
     return results
 
 
+@settings(deadline=None)
 @given(requests(), st.lists(st.integers(min_value=0), max_size=12))
 def test_a_request_is_complete_exactly_when_its_last_byte_arrives(
     request: bytes, cuts: list[int]
@@ -60,6 +61,7 @@ def test_a_request_is_complete_exactly_when_its_last_byte_arrives(
     assert all(isinstance(r, Incomplete) for r in results[:-1])
 
 
+@settings(deadline=None)
 @given(requests(), st.integers(min_value=1))
 def test_every_strict_prefix_is_incomplete(request: bytes, cut: int) -> None:
     prefix = request[: cut % len(request)]
