@@ -19,10 +19,12 @@ from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import SIGNATURE_FAULTS, Faults
 from lmif_mock.payloads import REMOVE, EventFactory
+from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.server import LMIFServer
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
+from lmif_mock.webhooks import SandboxOnlyError
 
 if TYPE_CHECKING:
     from lmif_mock.provider import LMIFProvider
@@ -41,6 +43,7 @@ __all__ = [
     "API_VERSION",
     "CATEGORIES",
     "EVENT_TYPES",
+    "PLAN_LIMITS",
     "REMOVE",
     "SIGNATURE_FAULTS",
     "SIGNATURE_HEADER",
@@ -57,8 +60,10 @@ __all__ = [
     "LMIFProvider",
     "LMIFServer",
     "NotFoundError",
+    "RateLimits",
     "RealClock",
     "RetryPolicy",
+    "SandboxOnlyError",
     "SystemClock",
     "UnknownEventType",
     "VirtualClock",
