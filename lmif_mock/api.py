@@ -35,6 +35,7 @@ from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import FaultError, Faults
 from lmif_mock.ids import PREFIXES, new_id
 from lmif_mock.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
+from lmif_mock.records import Delivery
 from lmif_mock.representations import delivery_json, event_json, webhook_json
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.routes import route_for, url_map
@@ -324,9 +325,11 @@ class API(WorldRoutes):
         event = self.fake.store.get_event(event_id)
         if event is None:
             raise not_found("event", event_id)
+        deliveries = self.fake.deliveries(event_id=event_id)
         return {
             "event": event_json(event),
-            "deliveries": [delivery_json(d) for d in self.fake.deliveries(event_id=event_id)],
+            "copies": _copies(deliveries),
+            "deliveries": [delivery_json(d) for d in deliveries],
         }
 
     # -- /v1/lmif/webhooks --------------------------------------------------------------------
@@ -406,8 +409,8 @@ class API(WorldRoutes):
         except SandboxOnlyError:
             raise APIError(
                 "FORBIDDEN",
-                "Test events are a sandbox feature",
-                "Send test events with a sandbox key (lmif_test_*) to the sandbox endpoint",
+                details="Test events are a sandbox feature: send them with a sandbox key "
+                "(lmif_test_*) to the sandbox endpoint",
             ) from None
         except NotFoundError:
             raise APIError(
@@ -511,7 +514,7 @@ class API(WorldRoutes):
         if not isinstance(raw, list) or not raw:
             fields.fail("events", "must be a non-empty list of {type, data?}")
         elif len(raw) > MAX_BATCH:
-            fields.fail("events", f"must have at most {MAX_BATCH} items")
+            fields.fail("events", f"must have at most {MAX_BATCH} items (the cap)")
         else:
             for index, item in enumerate(raw):
                 one = Fields(item, prefix=f"events[{index}].", allowed={"type", "data"})
@@ -632,12 +635,6 @@ class API(WorldRoutes):
             raise APIError(
                 "VALIDATION_ERROR", str(exc), [{"field": "retryPolicy", "message": str(exc)}]
             ) from None
-        if policy.max_attempts > 100:
-            raise APIError(
-                "VALIDATION_ERROR",
-                "At most 100 attempts",
-                [{"field": "delays", "message": "at most 100"}],
-            )
         self.fake.retry_policy = policy
         return 200, {"data": policy.to_seconds()}
 
@@ -664,12 +661,27 @@ class API(WorldRoutes):
         return 200, document(request.host_url.rstrip("/"))
 
 
+def _copies(deliveries: list[Delivery]) -> list[dict[str, Any]]:
+    """The event as each webhook received it: ``meta.webhookId`` differs per webhook, so the
+    bare ``event`` says null and each copy names its webhook and the deliveries that carried it."""
+    by_webhook: dict[str, dict[str, Any]] = {}
+    for delivery in deliveries:
+        copy = by_webhook.get(delivery.webhook_id)
+        if copy is None:
+            by_webhook[delivery.webhook_id] = {
+                "webhookId": delivery.webhook_id,
+                "deliveryIds": [delivery.id],
+                "envelope": json.loads(delivery.body),
+            }
+        else:
+            copy["deliveryIds"].append(delivery.id)
+    return list(by_webhook.values())
+
+
 def _field_error(exc: WebhookError) -> APIError:
     message = str(exc)
     field = "events" if "event" in message else "secret" if "secret" in message else "url"
-    return APIError(
-        "VALIDATION_ERROR", f"Invalid request: {message}", [{"field": field, "message": message}]
-    )
+    return validation_error([{"field": field, "message": message}])
 
 
 def default_plan(environment: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmif_mock import fixture_files
-from lmif_mock.commands import listen, retry, scenario, serve, signature, trigger
+from lmif_mock.commands import listen, load, retry, scenario, serve, signature, trigger
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.payloads import EventFactory
 
@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     listen_parser = commands.add_parser("listen", help="a verifying receiver that prints events")
     listen.add_arguments(listen_parser)
     listen_parser.set_defaults(handler=listen.run)
+
+    load_parser = commands.add_parser("load", help="load-test a receiver with Locust (extra: load)")
+    load.add_arguments(load_parser)
+    load_parser.set_defaults(handler=load.run)
 
     events = commands.add_parser("events", help="list the event catalogue or show a sample event")
     events.add_argument("action", nargs="?", choices=["list", "show"], default="list")

@@ -126,7 +126,7 @@ class Dispatcher:
         Everything that can be refused is refused before anything is stored, and the event is
         stored together with all its deliveries in one step: an emit is all or nothing.
         ``strict_faults=False`` (the global default faults) applies a ``previous_secret`` fault
-        only to webhooks that have a previous secret, instead of refusing the emit.
+        only to webhooks that have a previous secret, and no cap refuses the emit.
         """
         targets = list(webhooks) if webhooks is not None else self.subscribers(event.type)
         chosen = policy or self.policy
@@ -144,7 +144,12 @@ class Dispatcher:
         self, event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
     ) -> int:
         """Refuse (typed errors) what :meth:`dispatch` could not send; else how many deliveries
-        it would make. Encodes the event, so an event that cannot be sent is never stored."""
+        it would make. Encodes the event, so an event that cannot be sent is never stored.
+
+        Faults given with the emit are checked strictly. The global defaults are not refused
+        (``strict_faults=False``): they also ride on world events and timers, where a refusal
+        would leave a transition half done or stop a clock advance part way.
+        """
         if faults.signature == "previous_secret" and strict_faults:
             unrotated = [w.id for w in targets if w.previous_secret is None]
             if unrotated:
@@ -152,7 +157,7 @@ class Dispatcher:
                     f"previous_secret needs rotated webhooks; not rotated: {', '.join(unrotated)}"
                 )
         copies = (1 + faults.duplicates + faults.concurrent_duplicates) * len(targets)
-        if copies > MAX_DELIVERIES_PER_EMIT:
+        if copies > MAX_DELIVERIES_PER_EMIT and strict_faults:
             raise FaultError(
                 f"this emit would make {copies} deliveries; at most {MAX_DELIVERIES_PER_EMIT} "
                 "per emit (the cap)"
@@ -403,21 +408,41 @@ class Dispatcher:
     def _attempt(
         self, delivery_id: str, *, manual: bool = False, barrier: threading.Barrier | None = None
     ) -> None:
-        """Make one attempt and record it; never raises (a bug here is recorded, not thrown)."""
+        """Make one attempt and record it; never raises (a bug here is recorded, not thrown).
+
+        On a virtual clock, an attempt that settles after the clock has already moved past its
+        retry's due time (the clock was advanced on another thread while it was in flight) makes
+        that retry at once, recorded at its due time, and so on until the schedule catches up:
+        a retry is never left overdue by an advance that could not see it yet.
+        """
+        due: datetime | None = None
+        while True:
+            overdue = self._attempt_once(delivery_id, manual, barrier, due)
+            if overdue is None:
+                return
+            manual, barrier, due = False, None, overdue
+
+    def _attempt_once(
+        self,
+        delivery_id: str,
+        manual: bool,
+        barrier: threading.Barrier | None,
+        due: datetime | None,
+    ) -> datetime | None:
         with self._lock:
             delivery = self.store.get_delivery(delivery_id)
             if delivery is None or delivery_id in self._in_flight:
-                return
+                return None
             if delivery.status != "pending" and not manual:
-                return
+                return None
             self._in_flight.add(delivery_id)
         try:
-            attempt = self._make_attempt(delivery, manual, barrier)
+            attempt = self._make_attempt(delivery, manual, barrier, due)
         except Exception as exc:  # pragma: no cover - defensive: the dispatcher must live on
             log.exception("internal error while attempting %s", delivery_id)
             attempt = Attempt(
                 number=delivery.attempt_count + 1,
-                at=self.clock.now(),
+                at=due or self.clock.now(),
                 status_code=None,
                 error="internal_error",
                 duration=0.0,
@@ -425,18 +450,22 @@ class Dispatcher:
                 trigger="manual" if manual else "scheduled",
             )
         try:
-            self._settle(delivery_id, attempt)
+            return self._settle(delivery_id, attempt)
         finally:
             with self._idle:
                 self._in_flight.discard(delivery_id)
                 self._idle.notify_all()
 
     def _make_attempt(
-        self, delivery: Delivery, manual: bool, barrier: threading.Barrier | None
+        self,
+        delivery: Delivery,
+        manual: bool,
+        barrier: threading.Barrier | None,
+        due: datetime | None = None,
     ) -> Attempt:
         number = delivery.attempt_count + 1
         trigger: Trigger = "manual" if manual else "scheduled"
-        at = self.clock.now()
+        at = due or self.clock.now()
         webhook = self.store.get_webhook(delivery.webhook_id)
         if webhook is None or not webhook.enabled:
             if barrier is not None:
@@ -513,11 +542,14 @@ class Dispatcher:
         return Attempt(number, at, status, error, duration, message, excerpt,
                        trigger=trigger, signature=signature)  # fmt: skip
 
-    def _settle(self, delivery_id: str, attempt: Attempt) -> None:
+    def _settle(self, delivery_id: str, attempt: Attempt) -> datetime | None:
+        """Record ``attempt`` and schedule the next; returns the next due time instead when a
+        virtual clock has already passed it (the caller makes that attempt at once)."""
+        overdue: datetime | None = None
         with self._lock:
             delivery = self.store.get_delivery(delivery_id)
             if delivery is None:
-                return
+                return None
             status: DeliveryStatus
             next_at: datetime | None = None
             if attempt.succeeded:
@@ -529,7 +561,10 @@ class Dispatcher:
                 delay = delivery.policy.delay_before(used + 1)
                 was_open = delivery.status == "pending"
                 if delay is not None and (was_open or attempt.trigger == "scheduled"):
-                    status, next_at = "pending", attempt.at + delay
+                    try:
+                        status, next_at = "pending", attempt.at + delay
+                    except OverflowError:  # past the year 9999: no retry can ever fall due
+                        status = "failed"
                 else:
                     status = "failed"
             updated = delivery.with_attempt(attempt, status, next_at)
@@ -538,12 +573,16 @@ class Dispatcher:
             # due at once, and an attempt that found this one still in flight would be dropped.
             self._in_flight.discard(delivery_id)
             if next_at is not None:
-                self._schedule(delivery_id, next_at)
+                if self.synchronous and next_at < self.clock.now():
+                    overdue = next_at
+                else:
+                    self._schedule(delivery_id, next_at)
         for listener in self._listeners:
             try:
                 listener(updated, attempt)
             except Exception:
                 log.exception("attempt listener failed")
+        return overdue
 
     # -- transports ---------------------------------------------------------------------------
 

@@ -157,7 +157,22 @@ COMPONENTS: dict[str, Schema] = {
             "meta": _obj(apiVersion=STRING, webhookId={"type": "null"}),
         },
     },
-    "Emitted": _obj(event=_ref("Event"), deliveries={"type": "array", "items": _ref("Delivery")}),
+    "Emitted": _obj(
+        event=_ref("Event"),
+        copies={
+            "type": "array",
+            "description": "The event as each webhook received it (meta.webhookId set)",
+            "items": _obj(
+                webhookId=STRING,
+                deliveryIds={"type": "array", "items": STRING},
+                envelope={
+                    **envelope_schema(),
+                    "properties": {**envelope_schema()["properties"], "type": STRING},
+                },
+            ),
+        },
+        deliveries={"type": "array", "items": _ref("Delivery")},
+    ),
     "Resend": _obj([], webhookIds={"type": "array", "items": STRING}),
     "Faults": _obj(
         [],

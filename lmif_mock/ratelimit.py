@@ -99,6 +99,13 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.reset()
 
+    def configure(self, limits: RateLimits, *, enforced: bool) -> None:
+        """New limits (enforced or only counted), counting from zero."""
+        with self._lock:
+            self.limits = limits
+            self.enforced = enforced
+        self.reset()
+
     def reset(self) -> None:
         """Forget every request counted so far."""
         with self._lock:

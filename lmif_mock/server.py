@@ -137,11 +137,11 @@ class LMIFServer(FakeLMIF):
         """Count from zero under new limits until the next :meth:`reset` (which goes back to
         the constructor's): ``True`` the plan's documented limits, enforced; ``False`` the
         plan's limits counted but never enforced; ``RateLimits(...)`` those, enforced."""
-        limiter = self.api.limiter
         with_plan = PLAN_LIMITS[self.api.plan]
-        limiter.limits = rate_limits if isinstance(rate_limits, RateLimits) else with_plan
-        limiter.enforced = rate_limits is not False
-        limiter.reset()
+        self.api.limiter.configure(
+            rate_limits if isinstance(rate_limits, RateLimits) else with_plan,
+            enforced=rate_limits is not False,
+        )
 
     def rotate_api_key(self, new_key: str | None = None) -> str:
         """Issue a new key; the old one keeps working for 24 hours of the fake's clock."""

@@ -27,7 +27,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lmif_mock.clock import Clock, Timer
-from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
+from lmif_mock.errors import ConflictError, EncodingError, LMIFMockError, NotFoundError
+from lmif_mock.events import check_text
 from lmif_mock.payloads import (
     ACTION_FOR_POLICY,
     APPEAL_REASONS,
@@ -47,6 +48,8 @@ from lmif_mock.payloads import (
 from lmif_mock.terms import years_after
 from lmif_mock.timestamps import format_timestamp
 
+#: The largest user count or estimate a transition accepts (the API's bound too).
+MAX_COUNT = 10**9
 GUIDELINES_URL = "https://www.lookmaimfamous.com/guidelines/{box_id}"
 #: The provider's per-request cap on batch identity checks (Rate Limits page).
 MAX_BATCH_CHECKS = 100
@@ -299,18 +302,24 @@ class World:
         That thread drains what is queued after its current event, so events leave in the
         order the transitions happened and a call made from inside a delivery never waits on it.
         """
+        failure: Exception | None = None
         while self._outbox:
             if not self._publishing.acquire(blocking=False):
-                return
+                break
             try:
                 while True:
                     with self._lock:
                         if not self._outbox:
                             break
                         event_type, data = self._outbox.popleft()
-                    self._publish(event_type, data)
+                    try:
+                        self._publish(event_type, data)
+                    except Exception as exc:  # the rest still go out; the caller hears of it
+                        failure = failure or exc
             finally:
                 self._publishing.release()
+        if failure is not None:
+            raise failure
 
     def _find(self, table: dict[str, Any], ident: str, kind: str) -> Any:
         found = table.get(ident)
@@ -385,10 +394,8 @@ class World:
         _choice("policy", policy, POLICIES)
         _choice("enforcement", enforcement, ENFORCEMENTS)
         _choice("entityType", entity_type, ENTITY_TYPES)
-        if not 0 <= royalty_rate <= 1:
-            raise WorldError("royaltyRate must be between 0 and 1")
-        if not name.strip():
-            raise WorldError("identity name must not be empty")
+        _fraction("royaltyRate", royalty_rate)
+        _text("identity name", name)
         for kind in revenue_types or []:
             _choice("revenueTypes", kind, REVENUE_TYPES)
         with self._transition():
@@ -449,8 +456,10 @@ class World:
         self, name: str, *, creator_id: str | None = None, user_count: int = 1000
     ) -> Avatar:
         """An avatar on the platform (what scans look at and violations name)."""
-        if not name.strip():
-            raise WorldError("avatar name must not be empty")
+        _text("avatar name", name)
+        if creator_id is not None:
+            _text("creatorId", creator_id)
+        _count("userCount", user_count)
         rng = self.rng
         creator = f"{name.split()[0]} Creator"
         avatar = Avatar(
@@ -516,8 +525,7 @@ class World:
     ) -> Violation:
         """LMIF finds an avatar matching a boxed identity: ``violation.detected`` and
         ``grace_period.started``; reminders, ``ending`` and ``expired`` are scheduled."""
-        if not 0 <= confidence <= 1:
-            raise WorldError("confidence must be between 0 and 1")
+        _fraction("confidence", confidence)
         with self._transition():
             box = self._active_box(box_id)
             if avatar_id is None:
@@ -751,6 +759,11 @@ class World:
         :meth:`deny_license`) and MONETIZE (approved at once, revenue share) boxes are licensable;
         a request for any other policy is denied at once (``use_case_not_permitted``)."""
         _choice("tier", tier, LICENSE_TIERS)
+        _text("useCase", use_case, max_length=2000)
+        if message is not None:
+            _text("message", message, max_length=2000)
+        if estimated_users is not None:
+            _count("estimatedUsers", estimated_users)
         with self._transition():
             box = self._active_box(box_id)
             request = LicenseRequest(
@@ -905,7 +918,12 @@ class World:
             box = self.box_named(name)
         except NotFoundError:
             claim = next(
-                (c for c in self.claims.values() if c.name.casefold() == name.casefold()), None
+                (
+                    c
+                    for c in self.claims.values()
+                    if c.status == "verified" and c.name.casefold() == name.casefold()
+                ),
+                None,
             )
             return {
                 "isBoxed": False,
@@ -1178,6 +1196,28 @@ class World:
             for box in [b for b in self.boxes.values() if b.identity_name in names]:
                 del self.boxes[box.id]
                 self.claims.pop(box.claim.id, None)
+
+
+def _text(name: str, value: object, max_length: int = 200) -> None:
+    """Free text a transition keeps and sends: a non-empty, sendable string of sane length."""
+    if not isinstance(value, str) or not value.strip():
+        raise WorldError(f"{name} must be a non-empty string")
+    if len(value) > max_length:
+        raise WorldError(f"{name} must be at most {max_length} characters")
+    try:
+        check_text(value, name)
+    except EncodingError as exc:
+        raise WorldError(str(exc)) from None
+
+
+def _fraction(name: str, value: object) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise WorldError(f"{name} must be a number between 0 and 1")
+
+
+def _count(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise WorldError(f"{name} must be a whole number between 0 and {MAX_COUNT}")
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -233,6 +233,23 @@ def test_failures_are_pages_not_tracebacks(
     assert "is in flight" in busy.get_data(as_text=True)
 
 
+def test_test_events_are_sandbox_only(client: Client, fake: FakeLMIF) -> None:
+    token = login(client)
+    webhook = fake.webhooks.create(succeeding, ["*"])
+    fake.webhooks.sandbox = False  # what a live LMIFServer sets
+    sent = client.post(
+        f"/dashboard/webhooks/{webhook.id}/test", data={"event_type": "box.created", "csrf": token}
+    )
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "Test events are a sandbox feature: none sent." in page
+    assert fake.deliveries() == []
+    fake.webhooks.sandbox = True
+    client.post(
+        f"/dashboard/webhooks/{webhook.id}/test", data={"event_type": "box.created", "csrf": token}
+    )
+    assert [d.status for d in fake.deliveries()] == ["succeeded"]
+
+
 def test_logout_ends_the_session(client: Client) -> None:
     token = login(client)
     assert client.post("/dashboard/logout", data={"csrf": token}).status_code == 303

@@ -679,12 +679,24 @@ def test_serve_applies_its_plans_limits_by_default() -> None:
         assert api.get("/v1/lmif/boxes").status == 200
     with served("--clock", "virtual", "--quiet", "--no-rate-limits") as (_, url, key):
         assert {a.status for a in hits(Client(url, key), 61)} == {200}
-    with served("--clock", "virtual", "--quiet", "--plan", "Basic", "--rate-limit", "2") as (
-        _,
-        url,
-        key,
-    ):
-        assert [a.status for a in hits(Client(url, key), 3)] == [200, 200, 429]
+    custom = ("--plan", "Basic", "--rate-limit", "2", "--rate-limit-per-day", "3")
+    with served("--clock", "virtual", "--quiet", *custom) as (process, url, key):
+        assert any("Basic plan, 2/min, 3/day" in line for line in process.lines)
+        api = Client(url, key)
+        assert [a.status for a in hits(api, 3)] == [200, 200, 429]
+        api.post("/_mock/clock/advance", {"minutes": 1})
+        assert [a.status for a in hits(api, 2)] == [200, 429]
+        assert api.get("/v1/lmif/boxes").body["error"]["details"]["limit"] == 3
+
+
+def test_set_rate_limits_lasts_until_reset() -> None:
+    with LMIFServer(clock=VirtualClock()) as server:
+        api = Client(server.url, server.api_key)
+        server.set_rate_limits(RateLimits(per_minute=1))
+        assert [a.status for a in hits(api, 2)] == [200, 429]
+        server.reset()
+        assert {a.status for a in hits(api, 3)} == {200}
+        assert api.get("/v1/lmif/boxes").headers["X-RateLimit-Limit"] == "60"
 
 
 # -- the catalogue's size, everywhere ----------------------------------------------------------
@@ -713,3 +725,128 @@ def test_python_world_calls_mirror_the_rest_ones() -> None:
     fake.world.report_usage(license_.id, revenue=100)
     assert fake.world.cancel_license(license_.id).auto_renew is False
     assert fake.world.renew_license(license_.id).cancelled_at is None
+
+
+def _sdk_table() -> list[list[str]]:
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    start = readme.index("| SDK method or documented endpoint |")
+    rows = readme[start:].split("\n\n", 1)[0].splitlines()[2:]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def test_the_sdk_table_covers_every_documented_route_and_names_real_calls() -> None:
+    import re
+
+    from lmif_mock.routes import ROUTES, openapi_path
+
+    rows = _sdk_table()
+    routes_column = " ".join(row[2] for row in rows)
+    for route in ROUTES:
+        if route.path.startswith("/v1/lmif/") and not route.path.startswith(
+            ("/v1/lmif/events", "/v1/lmif/deliveries", "/v1/lmif/webhooks/<id>/deliveries")
+        ):
+            assert f"`{route.method} {openapi_path(route.path)}" in routes_column, route.path
+    documented_sdk = {
+        "identity.check", "identity.checkBatch", "claims.list", "claims.get", "claims.create",
+        "boxes.list", "boxes.get", "boxes.create", "licenses.list", "licenses.get",
+        "licenses.request", "licenses.getStatus", "violations.list", "violations.get",
+        "gracePeriods.list", "gracePeriods.get", "webhooks.create", "webhooks.list",
+        "webhooks.update", "webhooks.delete", "webhooks.rotateSecret", "webhooks.test",
+        "webhooks.verify",
+    }  # fmt: skip
+    named = {
+        m.group(1) for row in rows for m in [re.match(r"`([a-zA-Z]+\.[a-zA-Z]+)\(", row[0])] if m
+    }
+    assert named == documented_sdk
+    with LMIFServer(clock=VirtualClock()) as server:
+        for row in rows:
+            for call in re.findall(r"`((?:world|webhooks)\.[a-z_]+)", row[1]):
+                owner, name = call.split(".")
+                assert hasattr(getattr(server, owner), name), call
+
+
+def test_only_a_verified_claim_makes_an_identity_claimed(api: Client) -> None:
+    def claimed() -> bool:
+        body = {"name": "Ada Byron", "imageUrl": "https://x/a.png"}
+        return bool(api.post("/v1/lmif/identity/check", body).body["isClaimed"])
+
+    claim = api.post("/v1/lmif/claims", {"name": "Ada Byron"}).data
+    assert claimed() is False
+    api.post(f"/_mock/world/claims/{claim['id']}/verify")
+    assert claimed() is True
+
+
+def test_documented_error_examples_field_for_field() -> None:
+    documented = {
+        "UNAUTHORIZED": ("Invalid API key", "The provided API key is invalid or has been revoked"),
+        "KEY_REVOKED": ("API key has been revoked", "This key was revoked on 2024-01-15T10:00:00Z"),
+        "KEY_EXPIRED": ("API key has expired", "This key expired after rotation. Use the new key."),
+    }
+    with LMIFServer(clock=VirtualClock()) as server:
+        wrong = Client(server.url, "lmif_test_not_issued").get("/v1/lmif/boxes")
+        revoked_key = server.api_key
+        server.rotate_api_key()
+        Client(server.url, server.api_key).post("/_mock/keys/revoke", {"apiKey": revoked_key})
+        revoked = Client(server.url, revoked_key).get("/v1/lmif/boxes")
+        expiring_key = server.api_key
+        server.rotate_api_key()
+        server.clock.advance(hours=24)
+        expired = Client(server.url, expiring_key).get("/v1/lmif/boxes")
+        invalid = Client(server.url, server.api_key).post("/v1/lmif/claims", {"name": 7})
+    for answer, code in (
+        (wrong, "UNAUTHORIZED"),
+        (revoked, "KEY_REVOKED"),
+        (expired, "KEY_EXPIRED"),
+    ):
+        message, details = documented[code]
+        assert answer.status == 401
+        assert answer.body["error"] == {"code": code, "message": message, "details": details}
+        assert answer.body["meta"]["requestId"].startswith("req_")
+    assert invalid.status == 400
+    assert invalid.body["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "Invalid request",
+        "details": [{"field": "name", "message": "must be a non-empty string"}],
+    }
+
+
+def test_license_request_answers_as_documented(api: Client, sandbox: LMIFServer) -> None:
+    pending_doc = {"id": "req_xyz789", "boxId": "box_abc123", "status": "pending",
+                   "tier": "commercial", "submittedAt": "2024-01-15T10:00:00Z",
+                   "estimatedReviewTime": "48-72 hours"}  # fmt: skip
+    approved_license_doc = {"id": "lic_abc123", "boxId": "box_abc123", "tier": "commercial",
+                            "monthlyFee": 500, "currency": "USD",
+                            "validFrom": "2024-01-17T00:00:00Z",
+                            "expiresAt": "2025-01-17T00:00:00Z", "terms": {"maxUsers": 50000}}  # fmt: skip
+    box = sandbox.world.box_named("Test Celebrity C")  # LICENSE: waits for approval
+    body = {"boxId": box.id, "tier": "commercial", "useCase": "AI companion platform",
+            "estimatedUsers": 10000, "acceptGuidelines": True}  # fmt: skip
+    pending = api.post("/v1/lmif/licenses/request", body)
+    assert pending.status == 201
+    assert set(pending.data) == set(pending_doc) | {"useCase"}  # useCase echoed: designed
+    same_fields({k: pending.data[k] for k in pending_doc}, pending_doc)
+    assert pending.data["estimatedReviewTime"] == "48-72 hours"
+    api.post(f"/_mock/world/license-requests/{pending.data['id']}/approve")
+    status = api.get(f"/v1/lmif/licenses/request/{pending.data['id']}").data
+    assert status["status"] == "approved"
+    license_ = status["license"]
+    same_fields(
+        {k: license_[k] for k in approved_license_doc if k != "terms"},
+        {k: v for k, v in approved_license_doc.items() if k != "terms"},
+    )
+    assert license_["terms"]["maxUsers"] == 50000
+    assert (license_["validFrom"], license_["expiresAt"]) == (
+        "2024-01-15T10:00:00Z",
+        "2025-01-15T10:00:00Z",
+    )
+    concepts_body = {**body, "platformId": "p1", "contentGuidelines": True}
+    concepts_body.pop("acceptGuidelines")
+    refused = api.post("/v1/lmif/licenses/request", concepts_body)
+    assert (refused.status, refused.code) == (400, "VALIDATION_ERROR")
+    assert {p["field"] for p in refused.body["error"]["details"]} == {
+        "acceptGuidelines",
+        "contentGuidelines",
+        "platformId",
+    }

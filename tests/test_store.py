@@ -15,6 +15,7 @@ import pytest
 from lmif_mock import Faults, RetryPolicy
 from lmif_mock.api_keys import KeyRing
 from lmif_mock.clock import DEFAULT_START
+from lmif_mock.durable import DurableServer
 from lmif_mock.events import Event
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.sqlite_store import SCHEMA_VERSION, DatabaseFileError, SQLiteStore
@@ -279,3 +280,34 @@ def test_a_damaged_key_ring_snapshot_changes_nothing(junk: dict[str, object]) ->
     with pytest.raises(ValueError, match="not a saved key ring"):
         ring.restore(junk)
     assert ring.snapshot() == before
+
+
+def test_a_durable_server_keeps_its_key_unless_given_another(tmp_path: Path) -> None:
+    path = tmp_path / "lmif.db"
+
+    def key_of(api_key: str | None = None) -> str:
+        server = DurableServer(store=SQLiteStore(path), api_key=api_key)
+        try:
+            return server.api_key
+        finally:
+            server.close()
+            server.database.close()
+
+    generated = key_of()
+    assert generated.startswith("lmif_test_")
+    assert key_of() == generated
+    assert key_of("lmif_test_chosen") == "lmif_test_chosen"
+    assert key_of() == "lmif_test_chosen"  # a given key replaces the saved one
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("api_keys", '{"initial": 1}'), ("retry_policy", '"x"')]
+)
+def test_unreadable_saved_settings_are_a_database_file_error(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    store = SQLiteStore(tmp_path / "lmif.db")
+    store.put_meta(key, value)
+    with pytest.raises(DatabaseFileError, match="unreadable"):
+        DurableServer(store=store)
+    store.close()

@@ -39,7 +39,7 @@ from lmif_mock.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Ses
 from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.timestamps import format_timestamp
-from lmif_mock.webhooks import WebhookError
+from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 
 if TYPE_CHECKING:
     from lmif_mock.fake import FakeLMIF
@@ -257,8 +257,12 @@ class Dashboard:
             event_type = request.form.get("event_type", "")
             if event_type not in EVENT_TYPES:
                 raise NotFoundError(f"no event type {event_type!r}")
-            event = self.fake.emit(event_type, webhook_ids=[webhook.id])
-            session.flash = Flash(f"Test event {event.id} ({event_type}) sent.")
+            try:
+                event = self.fake.webhooks.test(event_type, webhook_id=webhook.id)
+            except SandboxOnlyError:
+                session.flash = Flash("Test events are a sandbox feature: none sent.")
+            else:
+                session.flash = Flash(f"Test event {event.id} ({event_type}) sent.")
         return redirect(views.webhook_path(webhook.id))
 
     def _retry(self, request: Request, session: Session, args: dict[str, str]) -> Response:
