@@ -413,6 +413,18 @@ def test_retry_is_offered_only_where_it_means_something(client: Client, fake: Fa
     assert 'data-status="failed"' in failed_page
     assert "<button>Retry</button>" in failed_page
     assert "one more attempt now; the schedule is used up" in failed_page
+    # The event page (the one `serve` links to when a delivery fails for good) has it too,
+    # and the button brings you back there.
+    (delivery,) = fake.deliveries(webhook_id=down.id)
+    event_page = f"/dashboard/events/{delivery.event_id}"
+    listed = client.get(event_page).get_data(as_text=True)
+    assert listed.count("<button>Retry</button>") == 1  # the succeeded copy has none
+    token = re.search(r'name=csrf value="([0-9a-f]{64})"', listed).group(1)  # type: ignore[union-attr]
+    retried = client.post(
+        f"/dashboard/deliveries/{delivery.id}/retry", data={"csrf": token, "next": event_page}
+    )
+    assert retried.headers["Location"] == event_page
+    assert len(fake.delivery(delivery.id).attempts) == 3
 
 
 def test_the_timeline_shows_attempts_made_the_next_due_and_those_planned(fake: FakeLMIF) -> None:

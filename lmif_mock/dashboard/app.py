@@ -268,13 +268,15 @@ class Dashboard:
     def _retry(self, request: Request, session: Session, args: dict[str, str]) -> Response:
         delivery = self.fake.retry(args["delivery_id"])
         session.flash = Flash(f"Attempted {delivery.id} again: {delivery.status}.")
+        if request.form.get("next"):
+            return redirect(self._return_path(request))  # the page the button was on
         return redirect(views.webhook_path(delivery.webhook_id))
 
     def _event(self, request: Request, session: Session, args: dict[str, str]) -> Response:
         event = self.fake.store.get_event(args["event_id"])
         if event is None:
             raise NotFoundError(f"no event {args['event_id']!r}")
-        body = views.event_details(event, self.fake.deliveries(event_id=event.id))
+        body = views.event_details(event, self.fake.deliveries(event_id=event.id), session.csrf)
         return self._page(session, f"Event {event.id}", body)
 
     def _advance(self, request: Request, session: Session, args: dict[str, str]) -> Response:

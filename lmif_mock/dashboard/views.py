@@ -169,19 +169,25 @@ def webhook_details(webhook: Webhook, csrf: str) -> Markup:
     )
 
 
+def delivery_action(delivery: Delivery, csrf: str, back: str) -> Markup:
+    """Retry (failed) or Attempt now (pending), saying what it does; nothing once it succeeded."""
+    path = f"{PREFIX}/deliveries/{quote(delivery.id, safe='')}/retry"
+    if delivery.status == "failed":
+        button, meaning = "Retry", "one more attempt now; the schedule is used up"
+    elif delivery.status == "pending":
+        button, meaning = "Attempt now", "instead of waiting for the next scheduled attempt"
+    else:
+        return Markup()
+    inner = Markup('<input type=hidden name=next value="{}"><button>{}</button>').format(
+        back, button
+    )
+    return form(csrf, path, inner) + Markup(" <span class=muted>{}</span>").format(meaning)
+
+
 def delivery_card(delivery: Delivery, csrf: str, now: datetime) -> Markup:
     """One delivery: its state, its retry schedule as a timeline, and what can be done."""
     css = {"succeeded": "ok", "failed": "bad"}.get(delivery.status, "pending")
-    action = Markup()
-    path = f"{PREFIX}/deliveries/{quote(delivery.id, safe='')}/retry"
-    if delivery.status == "failed":
-        action = form(csrf, path, Markup("<button>Retry</button>")) + Markup(
-            " <span class=muted>one more attempt now; the schedule is used up</span>"
-        )
-    elif delivery.status == "pending":
-        action = form(csrf, path, Markup("<button>Attempt now</button>")) + Markup(
-            " <span class=muted>instead of waiting for the next scheduled attempt</span>"
-        )
+    action = delivery_action(delivery, csrf, webhook_path(delivery.webhook_id))
     rows = join(_timeline_row(step, now) for step in timeline(delivery))
     return Markup(
         '<div class="card delivery" id="{id}" data-status="{status}">'
@@ -228,8 +234,10 @@ def _timeline_row(step: Step, now: datetime) -> Markup:
     )
 
 
-def event_details(event: Event, deliveries: Sequence[Delivery]) -> Markup:
-    """An event: for each delivery, the exact bytes sent and each attempt's signature header."""
+def event_details(event: Event, deliveries: Sequence[Delivery], csrf: str) -> Markup:
+    """An event: for each delivery, its state, the exact bytes sent and each attempt's
+    signature header."""
+    back = f"{PREFIX}/events/{quote(event.id, safe='')}"
     parts = [
         Markup("<p>Type <strong>{}</strong>, created {}</p>").format(
             event.type, format_timestamp(event.created_at)
@@ -244,11 +252,16 @@ def event_details(event: Event, deliveries: Sequence[Delivery]) -> Markup:
         )
         parts.append(
             Markup(
-                '<div class=card><h2>Delivery {id} to <a href="{href}">{webhook}</a></h2>'
+                '<div class="card delivery" id="{id}" data-status="{status}">'
+                '<h2>Delivery {id} to <a href="{href}">{webhook}</a></h2>'
+                '<p><span class="{css}">{status}</span> {action}</p>'
                 "<p>Exact payload ({size} bytes):</p>"
                 '<pre class=payload id="payload-{id}">{payload}</pre><ul>{headers}</ul></div>'
             ).format(
                 id=delivery.id,
+                status=delivery.status,
+                css={"succeeded": "ok", "failed": "bad"}.get(delivery.status, "pending"),
+                action=delivery_action(delivery, csrf, back),
                 href=webhook_path(delivery.webhook_id),
                 webhook=delivery.webhook_id,
                 size=len(delivery.body),
