@@ -490,7 +490,9 @@ def _operation(route: Route) -> Schema:
     }
     errors = {400, 405, *route.extra_statuses}
     if route.auth:
-        errors |= {401, 429}
+        errors.add(401)
+    if route.path.startswith("/v1/"):  # only the provider's API is rate limited
+        errors.add(429)
     if route.request is not None or route.method in ("POST", "PUT", "PATCH"):
         errors |= {413, 415}
     for status in sorted(errors):

@@ -850,3 +850,23 @@ def test_license_request_answers_as_documented(api: Client, sandbox: LMIFServer)
         "contentGuidelines",
         "platformId",
     }
+
+
+def test_openapi_describes_the_new_routes_and_where_429_can_happen() -> None:
+    from lmif_mock.openapi import document
+
+    paths = document()["paths"]
+    for path, method in (
+        ("/v1/lmif/claims", "post"),
+        ("/v1/lmif/claims/{id}", "patch"),
+        ("/v1/lmif/claims/{id}", "delete"),
+        ("/v1/lmif/licenses/{id}/renew", "post"),
+        ("/v1/lmif/licenses/{id}/usage", "post"),
+    ):
+        operation = paths[path][method]
+        assert "429" in operation["responses"], path
+        headers = operation["responses"]["401"]["headers"]
+        assert set(headers) == set(RATE_HEADERS)
+    box_create = document()["components"]["schemas"]["BoxCreate"]
+    assert box_create["required"] == ["claimId", "policy"]
+    assert "429" not in paths["/_mock/clock"]["get"]["responses"]

@@ -347,7 +347,7 @@ def test_the_user_class_imports_where_locust_came_first() -> None:
     ("extra", "message"),
     [
         (["--target", "http://example.com/hook"], "not allowed"),
-        (["--target", "ftp://127.0.0.1/hook"], "http or https"),
+        (["--target", "ftp://127.0.0.1/hook"], "http:// or https://"),
         (["--duplicates", "1.5"], "duplicates must be between 0 and 1"),
         (["--bad-signatures", "-0.1"], "bad_signatures must be between 0 and 1"),
         (["--mix", "box.exploded=1"], "unknown LMIF event type"),
