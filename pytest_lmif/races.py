@@ -29,7 +29,7 @@ class RaceProbe:
     fresh events, the switch interval (seconds, ``None`` to leave it) while copies are in flight,
     and whether in-process WSGI apps are gated."""
 
-    copies: int = 4
+    copies: int = 8
     rounds: int = 100
     switch_interval: float | None = None
     gate: bool = True

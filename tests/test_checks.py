@@ -153,7 +153,7 @@ def test_a_real_check_then_insert_race_is_caught(transport: str) -> None:
 def test_an_atomic_receiver_is_never_failed_by_the_race_probe(transport: str) -> None:
     report = run(Receiver(), transport, only=["idempotent_concurrent"])
     assert report["idempotent_concurrent"].passed, str(report)
-    assert "100 rounds of 4 simultaneous copies" in report["idempotent_concurrent"].summary
+    assert "100 rounds of 8 simultaneous copies" in report["idempotent_concurrent"].summary
 
 
 def test_background_workers_are_judged_not_skipped(receivers: list[Receiver]) -> None:
