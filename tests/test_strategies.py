@@ -205,3 +205,14 @@ def test_the_property_catches_a_receiver_without_dedup(lmif_shared_server: LMIFS
 
 def test_from_type_gives_events() -> None:
     can_generate(st.from_type(Event), lambda e: e.type == "box.created")
+
+
+def test_a_race_found_by_the_property_is_named_as_one(lmif_shared_server: LMIFServer) -> None:
+    receiver = Receiver("racy_dedup")
+    plan = DeliveryPlan("box.created", concurrent_duplicates=7)
+    with pytest.raises(AssertionError, match="check-then-insert race") as raised:
+        for _ in range(10):  # stops at the first round that shows the race
+            assert_idempotent(lmif_shared_server, receiver.app, plan, secret=SECRET,
+                              processed=receiver.processed, path="/webhooks/lmif",
+                              race_rounds=20)  # fmt: skip
+    assert "may report this failure as flaky" in str(raised.value)
