@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from lmif_mock import LMIFServer, RetryPolicy, VirtualClock
+from lmif_mock import LMIFServer, RateLimits, RetryPolicy, VirtualClock
 from pytest_lmif.builder import EventBuilder
 from pytest_lmif.report import ReceiverCheckFailed
 
 _SEED = pytest.StashKey[tuple[int, int]]()  # (the test's seed, the session's base seed)
 _RUNNING = pytest.StashKey[list[LMIFServer]]()
-_MARKER_KEYS = {"seed", "retry_policy", "timeout"}
+_MARKER_KEYS = {"seed", "retry_policy", "timeout", "rate_limits"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,8 +39,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "lmif(seed=None, retry_policy=None, timeout=None): configure lmif_server for this test "
-        "(timeout in seconds replaces the retry policy's response timeout)",
+        "lmif(seed=None, retry_policy=None, timeout=None, rate_limits=None): configure "
+        "lmif_server for this test (timeout in seconds replaces the retry policy's response "
+        "timeout; rate_limits=True enforces the plan's documented limits, or a "
+        "lmif_mock.RateLimits)",
     )
 
 
@@ -93,7 +95,9 @@ def lmif_server(lmif_shared_server: LMIFServer) -> LMIFServer:
 
     ``url`` and ``api_key`` for HTTP clients; ``webhooks``, ``emit``, ``deliveries``, ``retry``,
     ``clock.advance`` for Python. Configure with ``@pytest.mark.lmif(seed=..., retry_policy=...,
-    timeout=...)``. It is the session's server, reset and configured before each test that uses
+    timeout=..., rate_limits=...)``; requests are counted against the plan's rate limits but
+    refused only with ``rate_limits=True`` (or a ``RateLimits``), so tests are not throttled
+    by accident. It is the session's server, reset and configured before each test that uses
     it (by the autouse ``_lmif_fresh_server``), which is why ``@given`` tests can take it
     without hypothesis's function-scoped-fixture health check: examples share it, and
     ``assert_idempotent`` gives every example fresh event ids.
@@ -141,6 +145,11 @@ def _lmif_fresh_server(request: pytest.FixtureRequest) -> None:
     timeout = options.get("timeout")
     if timeout is not None:
         server.retry_policy = RetryPolicy(server.retry_policy.delays, timeout=timeout)
+    limits = options.get("rate_limits")
+    if limits is not None:
+        if not isinstance(limits, (bool, RateLimits)):
+            raise pytest.UsageError("lmif marker: rate_limits must be a bool or a RateLimits")
+        server.set_rate_limits(limits)
     request.node.stash[_SEED] = (seed, lmif_seed)
 
 

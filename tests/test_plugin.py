@@ -133,7 +133,9 @@ def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     ):
         result.stdout.fnmatch_lines([f"{name}*"])
     markers = pytester.runpytest("--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.lmif(seed=None, retry_policy=None, timeout=None)*"])
+    markers.stdout.fnmatch_lines(
+        ["@pytest.mark.lmif(seed=None, retry_policy=None, timeout=None, rate_limits=None)*"]
+    )
 
 
 def test_works_under_xdist(pytester: pytest.Pytester) -> None:
