@@ -48,12 +48,15 @@ RUN_TIMEOUT = 180  # seconds a whole Locust run may take on a very busy machine
 class CountingReceiver:
     """A keep-alive HTTP receiver that verifies signatures and counts every POST per event id.
 
-    ``fail_with`` makes it answer that status to every valid event instead of 200. It also
+    ``fail_with`` makes it answer that status instead of 200 to every valid event, or with
+    ``fail_every=n`` to every n-th one. It also
     notes when two copies of one event were being handled at the same moment.
     """
 
-    def __init__(self, fail_with: int | None = None) -> None:
+    def __init__(self, fail_with: int | None = None, fail_every: int = 1) -> None:
         self.fail_with = fail_with
+        self.fail_every = fail_every
+        self.valid = 0
         self.lock = threading.Lock()
         self.seen: Counter[str] = Counter()
         self.bad = 0
@@ -76,7 +79,9 @@ class CountingReceiver:
             self.in_flight[event_id] += 1
             if self.in_flight[event_id] > 1:
                 self.overlapping.add(event_id)
-        return self.fail_with or 200
+            self.valid += 1
+            failing = self.fail_with is not None and self.valid % self.fail_every == 0
+        return self.fail_with if failing and self.fail_with is not None else 200
 
     def done(self, body: bytes) -> None:
         try:
@@ -207,15 +212,16 @@ def test_master_with_two_workers_counts_exactly_what_the_receiver_saw(tmp_path: 
 
 
 def test_every_request_carries_the_providers_bytes_and_headers(tmp_path: Path) -> None:
-    receiver = CountingReceiver()
+    receiver = CountingReceiver(fail_with=503, fail_every=5)  # 20% fail: within the rate allowed
     with serving(receiver) as url:
         result = run_load(
             "--target", f"{url}/hook", "--secret", SECRET, "--users", "2", "--run-time", "2s",
             "--spawn-rate", "100", "--mix", "detection.match_found=3,box.created=1",
-            "--json", str(tmp_path / "run.json"),
+            "--max-error-rate", "0.5", "--json", str(tmp_path / "run.json"),
         )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((tmp_path / "run.json").read_text())
+    assert summary["status"]["5xx"] == summary["requests"] // 5 > 0
     # The run lasts its whole run time: Locust once scheduled it from gevent's stale clock,
     # which ended a run as early as the locustfile's import had been slow.
     assert summary["requests"] / summary["rps"] >= 1.8
@@ -237,13 +243,13 @@ def test_a_receiver_answering_500_makes_the_command_fail(tmp_path: Path) -> None
     with serving(receiver) as url:
         result = run_load(
             "--target", f"{url}/hook", "--secret", SECRET, "--users", "2", "--run-time", "1s",
-            "--spawn-rate", "100", "--json", str(json_path),
+            "--spawn-rate", "100", "--max-error-rate", "0.5", "--json", str(json_path),
         )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     summary = json.loads(json_path.read_text())
     assert summary["status"]["5xx"] == summary["requests"] == sum(receiver.seen.values()) > 0
     assert summary["status"]["2xx"] == 0
-    assert "FAILED" in result.stdout
+    assert "FAILED: error rate 100.00% is above --max-error-rate 50.00%" in result.stdout
 
 
 def test_a_receiver_that_is_not_there_is_counted_as_errors(tmp_path: Path) -> None:
