@@ -25,7 +25,7 @@ import pytest
 from lmif_mock.cli import main
 from lmif_mock.commands.load import UsageError as LoadUsageError
 from lmif_mock.commands.load import failure_verdict, parse_run_time
-from lmif_mock.events import Event
+from lmif_mock.events import EVENT_TYPES, Event
 from lmif_mock.hosts import BlockedHostError
 from lmif_mock.load import (
     LoadPlan,
@@ -338,7 +338,15 @@ def test_importing_the_package_never_imports_locust() -> None:
 
 
 def test_the_user_class_imports_where_locust_came_first() -> None:
-    code = "import locust\nfrom lmif_mock.load import LMIFUser\nassert LMIFUser.abstract\n"
+    code = (
+        "import locust\n"
+        "from lmif_mock.load import LMIFUser\n"
+        "from lmif_mock.load.user import LATER_AFTER_EVENTS, LOAD_SIGNATURE_FAULTS\n"
+        "assert LMIFUser.abstract and LMIFUser.simultaneous == 0.5 and LATER_AFTER_EVENTS == 3\n"
+        "assert LOAD_SIGNATURE_FAULTS == (\n"
+        "    'missing', 'wrong_secret', 'tampered_body', 'truncated', 'wrong_prefix'\n"
+        "), LOAD_SIGNATURE_FAULTS\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
@@ -404,6 +412,7 @@ def test_run_time_spellings() -> None:
 
 
 def test_plan_round_trips_and_rejects_nonsense() -> None:
+    assert LoadPlan(secret="s").mix == dict.fromkeys(EVENT_TYPES, 1.0)  # every type, equally
     plan = LoadPlan(secret="s", mix={"box.created": 2}, duplicates=0.25, profile="catch-up")
     assert LoadPlan.from_dict(plan.to_dict()) == plan
     assert plan.webhook_id.startswith("wh_")
