@@ -371,6 +371,7 @@ def test_the_user_class_imports_where_locust_came_first() -> None:
         (["--max-error-rate", "2"], "--max-error-rate"),
         (["--remote-workers", "2"], "--remote-workers needs --workers"),
         (["--profile", "catch-up", "--time-scale", "0"], "time_scale must be a positive"),
+        (["--workers", "1", "--master-bind-host", "256.0.0.1"], "cannot be listened on"),
     ],
 )
 def test_bad_options_are_usage_errors_before_anything_runs(
