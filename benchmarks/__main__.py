@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_delivery, bench_http, bench_plugin, bench_world, bench_xdist
+from benchmarks import (
+    bench_delivery,
+    bench_detection,
+    bench_http,
+    bench_plugin,
+    bench_world,
+    bench_xdist,
+)
 
 
 def main() -> None:
-    for module in (bench_delivery, bench_http, bench_world, bench_plugin, bench_xdist):
+    modules = (bench_delivery, bench_http, bench_world, bench_plugin, bench_xdist, bench_detection)
+    for module in modules:
         print(f"# {module.__name__}", flush=True)
         sys.argv = [module.__name__, *sys.argv[1:]]
         module.main()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lmif_mock.clock import Clock, RealClock, SystemClock, VirtualClock
+from lmif_mock.clock import Clock, ClockError, RealClock, SystemClock, VirtualClock
 from lmif_mock.errors import (
     ConflictError,
     EncodingError,
@@ -17,12 +17,16 @@ from lmif_mock.errors import (
 )
 from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
 from lmif_mock.fake import FakeLMIF
-from lmif_mock.faults import SIGNATURE_FAULTS, Faults
+from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
+from lmif_mock.hosts import BlockedHostError
 from lmif_mock.payloads import REMOVE, EventFactory
+from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.records import Attempt, Delivery, Webhook
-from lmif_mock.retry import RetryPolicy
+from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.server import LMIFServer
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
+from lmif_mock.webhooks import SandboxOnlyError, WebhookError
+from lmif_mock.world import WorldError
 
 if TYPE_CHECKING:
     from lmif_mock.provider import LMIFProvider
@@ -41,28 +45,37 @@ __all__ = [
     "API_VERSION",
     "CATEGORIES",
     "EVENT_TYPES",
+    "PLAN_LIMITS",
     "REMOVE",
     "SIGNATURE_FAULTS",
     "SIGNATURE_HEADER",
     "Attempt",
+    "BlockedHostError",
     "Clock",
+    "ClockError",
     "ConflictError",
     "Delivery",
     "EncodingError",
     "Event",
     "EventFactory",
     "FakeLMIF",
+    "FaultError",
     "Faults",
     "LMIFMockError",
     "LMIFProvider",
     "LMIFServer",
     "NotFoundError",
+    "RateLimits",
     "RealClock",
     "RetryPolicy",
+    "RetryPolicyError",
+    "SandboxOnlyError",
     "SystemClock",
     "UnknownEventType",
     "VirtualClock",
     "Webhook",
+    "WebhookError",
+    "WorldError",
     "encode",
     "generate_secret",
     "sign",

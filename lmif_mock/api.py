@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
@@ -27,17 +23,25 @@ from lmif_mock.api_keys import ROTATION_GRACE, KeyRing
 from lmif_mock.clock import ClockError, RealClock, VirtualClock, to_timedelta
 from lmif_mock.dashboard import PREFIX as DASHBOARD_PREFIX
 from lmif_mock.dashboard import Dashboard
-from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError, UnknownEventType
-from lmif_mock.events import EVENT_TYPES
+from lmif_mock.errors import (
+    ConflictError,
+    EncodingError,
+    LMIFMockError,
+    NotFoundError,
+    UnknownEventType,
+)
+from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import FaultError, Faults
 from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
+from lmif_mock.records import Delivery
 from lmif_mock.representations import delivery_json, event_json, webhook_json
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.routes import route_for, url_map
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.validation import Fields
-from lmif_mock.webhooks import WebhookError
+from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 from lmif_mock.world_api import WorldRoutes
 
 log = logging.getLogger("lmif_mock.api")
@@ -47,32 +51,22 @@ MAX_LIMIT = 100
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
 ENVIRONMENTS = {"sandbox": "lmif_test_", "live": "lmif_live_"}
+#: How the docs name each environment in WRONG_ENVIRONMENT details.
+_ENVIRONMENT_WORDS = {"sandbox": "sandbox", "live": "production"}
 #: The provider's plans, in order; batch identity checks need Standard or above.
-PLANS = ("Sandbox", "Basic", "Standard", "Enterprise")
+PLANS = tuple(PLAN_LIMITS)
 _STATUSES = ("pending", "succeeded", "failed")
 
 Handler = Callable[[Request, dict[str, str]], tuple[int, Any]]
-
-
-class RateLimiter:
-    """Fixed one-minute windows on the wall clock, like the provider's per-minute limits."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._window = -1
-        self._used = 0
-        self._lock = threading.Lock()
-
-    def take(self) -> tuple[bool, int, int]:
-        """Use one request; returns (allowed, remaining, reset as a Unix time)."""
-        now = time.time()
-        window = int(now // 60)
-        with self._lock:
-            if window != self._window:
-                self._window, self._used = window, 0
-            self._used += 1
-            remaining = max(0, self.per_minute - self._used)
-            return self._used <= self.per_minute, remaining, (window + 1) * 60
+#: Body nesting allowed: event data's cap plus the request's own envelope around it.
+MAX_BODY_DEPTH = MAX_DATA_DEPTH + 2
+#: The one table from the library's typed errors to API error codes, most specific first. A
+#: handler that lets one escape still answers a 4xx in the provider's shape, never a 500.
+DOMAIN_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (NotFoundError, "NOT_FOUND"),
+    (ConflictError, "CONFLICT"),
+    (LMIFMockError, "VALIDATION_ERROR"),
+)
 
 
 def _reject_constant(name: str) -> Any:
@@ -88,20 +82,23 @@ class API(WorldRoutes):
         api_key: str,
         *,
         environment: str = "sandbox",
-        rate_limit: int = 100_000,
+        rate_limits: RateLimits | bool = False,
         max_body_bytes: int = MAX_BODY_BYTES,
         on_clock_change: Callable[[], None] | None = None,
-        plan: str = "Standard",
+        plan: str | None = None,
     ) -> None:
         if environment not in ENVIRONMENTS:
             raise LMIFMockError(f"environment must be one of {sorted(ENVIRONMENTS)}")
         self.fake = fake
         self.keys = KeyRing(api_key)
         self.environment = environment
+        plan = plan or default_plan(environment)
         if plan not in PLANS:
             raise LMIFMockError(f"plan must be one of {list(PLANS)}")
         self.plan = plan
-        self.limiter = RateLimiter(rate_limit)
+        limits = rate_limits if isinstance(rate_limits, RateLimits) else PLAN_LIMITS[plan]
+        #: Counts every authenticated /v1 request on the fake's clock; refuses only if enforced.
+        self.limiter = RateLimiter(limits, fake.clock.now, enforced=rate_limits is not False)
         self.max_body_bytes = max_body_bytes
         self._on_clock_change = on_clock_change
         self._map = url_map()
@@ -123,17 +120,25 @@ class API(WorldRoutes):
     def handle(self, request: Request) -> Response:
         """Answer one request; never raises."""
         request_id = new_id(PREFIXES["request"], self._request_ids)
-        headers: dict[str, str] = {}
+        # Every answer carries the rate-limit headers (the docs: "every response"); answers that
+        # are not counted (401s, /_mock, /openapi.json) show the window without using it.
+        headers: dict[str, str] = self.limiter.peek().headers()
         try:
             adapter = self._map.bind_to_environ(request.environ)
+            not_allowed: MethodNotAllowed | None = None
             try:
                 endpoint, args = adapter.match()
             except NotFound:
                 endpoint, args = None, {}
+            except MethodNotAllowed as exc:  # answered after the key is checked and counted
+                endpoint, args, not_allowed = None, {}, exc
             route = route_for(str(endpoint)) if endpoint is not None else None
             if route is None or route.auth:
                 self._authenticate(request)
-                headers.update(self._rate_limit())
+                if request.path.startswith("/v1/"):
+                    headers.update(self._rate_limit())
+            if not_allowed is not None:
+                raise not_allowed
             if endpoint is None:
                 raise APIError("NOT_FOUND", f"No route for {request.method} {request.path}")
             handler: Handler = getattr(self, f"_{endpoint}")
@@ -164,6 +169,10 @@ class API(WorldRoutes):
             )
         if isinstance(exc, HTTPException):
             return APIError("VALIDATION_ERROR", exc.description or "Bad request")
+        for kind, code in DOMAIN_ERRORS:
+            if isinstance(exc, kind):
+                details = [{"field": "body", "message": str(exc)}]
+                return APIError(code, str(exc), details if code == "VALIDATION_ERROR" else None)
         log.exception("internal error answering %s %s", request.method, request.path)
         return APIError("INTERNAL_ERROR", "lmif-mock failed to answer; see its log")
 
@@ -202,28 +211,24 @@ class API(WorldRoutes):
             if key.startswith(prefix) and prefix != expected_prefix:
                 raise APIError(
                     "WRONG_ENVIRONMENT",
-                    details=f"Using a {environment} key ({prefix}*) with the {self.environment} "
-                    f"endpoint, which takes {expected_prefix}* keys",
+                    details=f"Using {_ENVIRONMENT_WORDS[environment]} key ({prefix}*) with "
+                    f"{_ENVIRONMENT_WORDS[self.environment]} endpoint",
                 )
         raise APIError(
             "UNAUTHORIZED", details="The provided API key is invalid or has been revoked"
         )
 
     def _rate_limit(self) -> dict[str, str]:
-        allowed, remaining, reset = self.limiter.take()
-        headers = {
-            "X-RateLimit-Limit": str(self.limiter.per_minute),
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(reset),
-        }
-        if not allowed:
-            retry_after = max(1, math.ceil(reset - time.time()))
+        verdict = self.limiter.take()
+        headers = verdict.headers()
+        if not verdict.allowed:
+            retry_after = verdict.retry_after(self.fake.clock.now())
             raise APIError(
                 "RATE_LIMITED",
                 details={
-                    "limit": self.limiter.per_minute,
+                    "limit": verdict.exhausted_limit,
                     "remaining": 0,
-                    "resetAt": format_timestamp(_utc_from_unix(reset)),
+                    "resetAt": format_timestamp(verdict.exhausted_reset or verdict.reset),
                     "retryAfter": retry_after,
                 },
                 headers={**headers, "Retry-After": str(retry_after)},
@@ -247,13 +252,21 @@ class API(WorldRoutes):
                 f"Send JSON with 'Content-Type: application/json', not {sent!r}",
             )
         try:
-            return json.loads(raw, parse_constant=_reject_constant)
+            body = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             raise APIError(
                 "VALIDATION_ERROR",
                 f"Malformed JSON: {exc}",
                 [{"field": "body", "message": f"malformed JSON: {exc}"}],
             ) from None
+        try:
+            # Numbers that overflow to infinity, lone surrogates, absurd nesting: refused here,
+            # before any handler can store them (every body, every route).
+            check_json_value(body, "body", MAX_BODY_DEPTH)
+        except EncodingError as exc:
+            problem = [{"field": "body", "message": str(exc)}]
+            raise APIError("VALIDATION_ERROR", f"Unusable JSON: {exc}", problem) from None
+        return body
 
     def _page(
         self, request: Request, items: list[Any], render: Callable[[Any], Any]
@@ -312,9 +325,11 @@ class API(WorldRoutes):
         event = self.fake.store.get_event(event_id)
         if event is None:
             raise not_found("event", event_id)
+        deliveries = self.fake.deliveries(event_id=event_id)
         return {
             "event": event_json(event),
-            "deliveries": [delivery_json(d) for d in self.fake.deliveries(event_id=event_id)],
+            "copies": _copies(deliveries),
+            "deliveries": [delivery_json(d) for d in deliveries],
         }
 
     # -- /v1/lmif/webhooks --------------------------------------------------------------------
@@ -388,16 +403,21 @@ class API(WorldRoutes):
             fields.fail("endpoint", "give endpoint (a registered URL) or webhookId")
         fields.done()
         if webhook_id is not None:
-            targets = [self._webhook(webhook_id).id]
-        else:
-            targets = [w.id for w in self.fake.webhooks.list() if w.url == endpoint]
-            if not targets:
-                raise APIError(
-                    "NOT_FOUND",
-                    f"No webhook is registered for {endpoint!r}; create one first",
-                    {"resource": "webhook", "endpoint": endpoint},
-                )
-        event = self.fake.emit(str(event_type), webhook_ids=targets)
+            self._webhook(webhook_id)
+        try:
+            event = self.fake.webhooks.test(str(event_type), endpoint, webhook_id=webhook_id)
+        except SandboxOnlyError:
+            raise APIError(
+                "FORBIDDEN",
+                details="Test events are a sandbox feature: send them with a sandbox key "
+                "(lmif_test_*) to the sandbox endpoint",
+            ) from None
+        except NotFoundError:
+            raise APIError(
+                "NOT_FOUND",
+                f"No webhook is registered for {endpoint!r}; create one first",
+                {"resource": "webhook", "endpoint": endpoint},
+            ) from None
         self._settle_first_attempts(event.id)
         return 201, {"data": self._emitted(event.id)}
 
@@ -494,7 +514,7 @@ class API(WorldRoutes):
         if not isinstance(raw, list) or not raw:
             fields.fail("events", "must be a non-empty list of {type, data?}")
         elif len(raw) > MAX_BATCH:
-            fields.fail("events", f"must have at most {MAX_BATCH} items")
+            fields.fail("events", f"must have at most {MAX_BATCH} items (the cap)")
         else:
             for index, item in enumerate(raw):
                 one = Fields(item, prefix=f"events[{index}].", allowed={"type", "data"})
@@ -615,12 +635,6 @@ class API(WorldRoutes):
             raise APIError(
                 "VALIDATION_ERROR", str(exc), [{"field": "retryPolicy", "message": str(exc)}]
             ) from None
-        if policy.max_attempts > 100:
-            raise APIError(
-                "VALIDATION_ERROR",
-                "At most 100 attempts",
-                [{"field": "delays", "message": "at most 100"}],
-            )
         self.fake.retry_policy = policy
         return 200, {"data": policy.to_seconds()}
 
@@ -647,13 +661,29 @@ class API(WorldRoutes):
         return 200, document(request.host_url.rstrip("/"))
 
 
+def _copies(deliveries: list[Delivery]) -> list[dict[str, Any]]:
+    """The event as each webhook received it: ``meta.webhookId`` differs per webhook, so the
+    bare ``event`` says null and each copy names its webhook and the deliveries that carried it."""
+    by_webhook: dict[str, dict[str, Any]] = {}
+    for delivery in deliveries:
+        copy = by_webhook.get(delivery.webhook_id)
+        if copy is None:
+            by_webhook[delivery.webhook_id] = {
+                "webhookId": delivery.webhook_id,
+                "deliveryIds": [delivery.id],
+                "envelope": json.loads(delivery.body),
+            }
+        else:
+            copy["deliveryIds"].append(delivery.id)
+    return list(by_webhook.values())
+
+
 def _field_error(exc: WebhookError) -> APIError:
     message = str(exc)
     field = "events" if "event" in message else "secret" if "secret" in message else "url"
-    return APIError(
-        "VALIDATION_ERROR", f"Invalid request: {message}", [{"field": field, "message": message}]
-    )
+    return validation_error([{"field": field, "message": message}])
 
 
-def _utc_from_unix(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+def default_plan(environment: str) -> str:
+    """The plan a server has unless told: Sandbox in the sandbox, Standard in live."""
+    return "Sandbox" if environment == "sandbox" else "Standard"

@@ -58,9 +58,9 @@ class APIError(LMIFMockError):
 
 
 def validation_error(problems: list[dict[str, str]]) -> APIError:
-    """VALIDATION_ERROR whose details list each field and what is wrong with it."""
-    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    return APIError("VALIDATION_ERROR", f"Invalid request: {summary}", problems)
+    """VALIDATION_ERROR with the documented message ("Invalid request"); its details list each
+    field and what is wrong with it."""
+    return APIError("VALIDATION_ERROR", details=problems)
 
 
 def not_found(kind: str, ident: str) -> APIError:

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmif_mock import fixture_files
-from lmif_mock.commands import listen, load, scenario, serve, trigger
+from lmif_mock.commands import listen, load, retry, scenario, serve, signature, trigger
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.payloads import EventFactory
-from lmif_mock.signing import SIGNATURE_HEADER, sign, verify
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -37,27 +36,6 @@ def _cmd_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_payload(args: argparse.Namespace) -> bytes:
-    if args.payload is not None:
-        return str(args.payload).encode("utf-8")
-    if args.file is not None:
-        return Path(args.file).read_bytes()
-    return sys.stdin.buffer.read()
-
-
-def _cmd_sign(args: argparse.Namespace) -> int:
-    print(f"{SIGNATURE_HEADER}: {sign(_read_payload(args), args.secret)}")
-    return EXIT_OK
-
-
-def _cmd_verify(args: argparse.Namespace) -> int:
-    if verify(_read_payload(args), args.signature, args.secret):
-        print("valid")
-        return EXIT_OK
-    print("invalid")
-    return EXIT_FAILED
-
-
 def _cmd_fixtures(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     if args.check:
@@ -75,12 +53,6 @@ def _cmd_fixtures(args: argparse.Namespace) -> int:
     changed = fixture_files.write(directory)
     print(f"wrote {len(changed)} changed file(s) under {directory}")
     return EXIT_OK
-
-
-def _payload_options(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--payload", help="the body as text (UTF-8)")
-    source.add_argument("--file", help="read the body from this file (exact bytes)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,16 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--seed", type=int, default=0, help="seed for the sample data (default 0)")
     events.set_defaults(handler=_cmd_events)
 
-    signer = commands.add_parser("sign", help="print the X-LMIF-Signature header for a body")
-    signer.add_argument("--secret", required=True)
-    _payload_options(signer)
-    signer.set_defaults(handler=_cmd_sign)
+    retry_parser = commands.add_parser("retry", help="attempt a delivery again now")
+    retry.add_arguments(retry_parser)
+    retry_parser.set_defaults(handler=retry.run)
 
-    verifier = commands.add_parser("verify", help="check a signature; exit 0 if valid, 1 if not")
-    verifier.add_argument("--secret", required=True, action="append", help="repeat for several")
-    verifier.add_argument("--signature", required=True)
-    _payload_options(verifier)
-    verifier.set_defaults(handler=_cmd_verify)
+    signer = commands.add_parser("sign", help="print the X-LMIF-Signature value for a body")
+    signature.add_sign_arguments(signer)
+    signer.set_defaults(handler=signature.run_sign)
+
+    verifier = commands.add_parser(
+        "verify", help="check a signature; exit 0 if valid, 1 (saying why) if not"
+    )
+    signature.add_verify_arguments(verifier)
+    verifier.set_defaults(handler=signature.run_verify)
 
     fixtures = commands.add_parser(
         "fixtures", help="regenerate (or --check) the fixtures directory"

@@ -56,7 +56,10 @@ def forward_step(
     days: float,
 ) -> timedelta:
     """The step an ``advance`` call asks for; a negative one is a :class:`ClockError`."""
-    step = to_timedelta(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+    try:
+        step = to_timedelta(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+    except (TypeError, ValueError, OverflowError) as exc:  # NaN, infinity, past timedelta's range
+        raise ClockError(f"not a usable step for a clock: {exc}") from None
     if step < timedelta():
         raise ClockError(f"a clock cannot go backwards (asked to advance by {step})")
     return step

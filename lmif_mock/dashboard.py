@@ -29,7 +29,7 @@ from lmif_mock.errors import LMIFMockError, NotFoundError
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.records import ALL_EVENTS, Delivery, Webhook
 from lmif_mock.timestamps import format_timestamp
-from lmif_mock.webhooks import WebhookError
+from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 
 if TYPE_CHECKING:
     from lmif_mock.fake import FakeLMIF
@@ -374,8 +374,12 @@ class Dashboard:
             event_type = request.form.get("event_type", "")
             if event_type not in EVENT_TYPES:
                 raise NotFoundError(f"no event type {event_type!r}")
-            event = self.fake.emit(event_type, webhook_ids=[webhook.id])
-            self._flash(session, f"Test event {event.id} ({event_type}) sent.")
+            try:
+                event = self.fake.webhooks.test(event_type, webhook_id=webhook.id)
+            except SandboxOnlyError:
+                self._flash(session, "Test events are a sandbox feature: none sent.")
+            else:
+                self._flash(session, f"Test event {event.id} ({event_type}) sent.")
         else:
             raise NotFoundError(f"no action {action!r}")
         return _redirect(base)

@@ -13,6 +13,7 @@ due attempts to a bounded pool of workers.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import logging
@@ -50,6 +51,15 @@ EXCERPT_CHARS = 1024
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
 
 AttemptListener = Callable[[Delivery, Attempt], None]
+#: At most this many deliveries come from one event (webhooks x (1 + duplicates of each kind)).
+MAX_DELIVERIES_PER_EMIT = 10_000
+
+
+def _applicable(faults: Faults, webhook: Webhook) -> Faults:
+    """``faults`` as they can apply to ``webhook``: a previous secret needs a rotation."""
+    if faults.signature == "previous_secret" and webhook.previous_secret is None:
+        return replace(faults, signature=None)
+    return faults
 
 
 class Dispatcher:
@@ -80,6 +90,11 @@ class Dispatcher:
         self._listeners: list[AttemptListener] = []
         self._pool: ThreadPoolExecutor | None = None
         self._max_workers = max_workers
+        #: On a real clock a webhook may hold at most this many workers, so that slow receivers
+        #: behind one webhook leave the rest of the pool to the others.
+        self.per_webhook_workers = max(1, max_workers // 4)
+        self._lane_busy: dict[str, int] = {}
+        self._lane_waiting: dict[str, collections.deque[Callable[[], None]]] = {}
         self.enforce_inprocess_timeout = enforce_inprocess_timeout
 
     # -- public -------------------------------------------------------------------------------
@@ -104,20 +119,51 @@ class Dispatcher:
         faults: Faults = NO_FAULTS,
         policy: RetryPolicy | None = None,
         webhooks: Iterable[Webhook] | None = None,
+        strict_faults: bool = True,
     ) -> list[Delivery]:
-        """Record ``event`` and start one delivery per subscribed webhook (plus fault copies)."""
+        """Record ``event`` and start one delivery per subscribed webhook (plus fault copies).
+
+        Everything that can be refused is refused before anything is stored, and the event is
+        stored together with all its deliveries in one step: an emit is all or nothing.
+        ``strict_faults=False`` (the global default faults) applies a ``previous_secret`` fault
+        only to webhooks that have a previous secret, and no cap refuses the emit.
+        """
         targets = list(webhooks) if webhooks is not None else self.subscribers(event.type)
-        if faults.signature == "previous_secret":
+        chosen = policy or self.policy
+        self.check(event, faults, targets, strict_faults=strict_faults)
+        plans = [
+            self._plan(event, webhook, _applicable(faults, webhook), chosen) for webhook in targets
+        ]
+        self.store.add_event_with_deliveries(event, [d for plan in plans for d in plan])
+        for plan in plans:
+            self._begin(plan)
+        found = [self.store.get_delivery(d.id) for plan in plans for d in plan]
+        return [d for d in found if d is not None]
+
+    def check(
+        self, event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
+    ) -> int:
+        """Refuse (typed errors) what :meth:`dispatch` could not send; else how many deliveries
+        it would make. Encodes the event, so an event that cannot be sent is never stored.
+
+        Faults given with the emit are checked strictly. The global defaults are not refused
+        (``strict_faults=False``): they also ride on world events and timers, where a refusal
+        would leave a transition half done or stop a clock advance part way.
+        """
+        if faults.signature == "previous_secret" and strict_faults:
             unrotated = [w.id for w in targets if w.previous_secret is None]
             if unrotated:
                 raise FaultError(
                     f"previous_secret needs rotated webhooks; not rotated: {', '.join(unrotated)}"
                 )
-        self.store.add_event(event)
-        created: list[Delivery] = []
-        for webhook in targets:
-            created.extend(self._start(event, webhook, faults, policy or self.policy))
-        return created
+        copies = (1 + faults.duplicates + faults.concurrent_duplicates) * len(targets)
+        if copies > MAX_DELIVERIES_PER_EMIT and strict_faults:
+            raise FaultError(
+                f"this emit would make {copies} deliveries; at most {MAX_DELIVERIES_PER_EMIT} "
+                "per emit (the cap)"
+            )
+        event.body  # noqa: B018 - computed (and cached) now, or EncodingError
+        return copies
 
     def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
         """Deliver a stored event again: new deliveries, same event id and same bytes."""
@@ -133,10 +179,12 @@ class Dispatcher:
                 if webhook is None:
                     raise NotFoundError(f"no webhook {webhook_id!r}")
                 targets.append(webhook)
-        created: list[Delivery] = []
-        for webhook in targets:
-            created.extend(self._start(event, webhook, NO_FAULTS, self.policy))
-        return created
+        plans = [self._plan(event, webhook, NO_FAULTS, self.policy) for webhook in targets]
+        self.store.add_event_with_deliveries(event, [d for plan in plans for d in plan])
+        for plan in plans:
+            self._begin(plan)
+        found = [self.store.get_delivery(d.id) for plan in plans for d in plan]
+        return [d for d in found if d is not None]
 
     def retry(self, delivery_id: str) -> Delivery:
         """Attempt a delivery again now, whatever its state, and resettle it on the result."""
@@ -151,7 +199,8 @@ class Dispatcher:
             timer.cancel()
         self._attempt(delivery_id, manual=True)
         settled = self.store.get_delivery(delivery_id)
-        assert settled is not None
+        if settled is None:  # a reset (or another owner) cleared the store meanwhile
+            raise NotFoundError(f"no delivery {delivery_id!r}")
         return settled
 
     def recover(self) -> int:
@@ -224,12 +273,17 @@ class Dispatcher:
 
     # -- delivery life cycle ------------------------------------------------------------------
 
-    def _start(
+    def _plan(
         self, event: Event, webhook: Webhook, faults: Faults, policy: RetryPolicy
     ) -> list[Delivery]:
+        """The deliveries one webhook gets for ``event``: the original first, then the
+        concurrent copies, then the sequential ones. Nothing is stored or sent yet."""
         copy = event.for_webhook(webhook.id)
         now = self.clock.now()
-        due = now + faults.delay
+        try:
+            due = now + faults.delay
+        except OverflowError:
+            raise FaultError("delay runs past the year 9999 on this clock") from None
         original = Delivery(
             id=new_id(PREFIXES["delivery"], self.rng),
             event_id=event.id,
@@ -242,26 +296,31 @@ class Dispatcher:
             policy=policy,
         )
         copies_faults = replace(faults, duplicates=0, concurrent_duplicates=0)
-        sequential = [self._copy(original, copies_faults) for _ in range(faults.duplicates)]
         concurrent = [
             self._copy(original, copies_faults) for _ in range(faults.concurrent_duplicates)
         ]
-        for delivery in (original, *concurrent, *sequential):
-            self.store.put_delivery(delivery)
+        sequential = [self._copy(original, copies_faults) for _ in range(faults.duplicates)]
+        return [original, *concurrent, *sequential]
+
+    def _begin(self, plan: list[Delivery]) -> None:
+        """Start the first attempts of one webhook's stored deliveries, as its faults ask."""
+        original, faults = plan[0], plan[0].faults
+        concurrent = plan[1 : 1 + faults.concurrent_duplicates]
+        sequential = plan[1 + faults.concurrent_duplicates :]
         if faults.delay:
-            for delivery in (original, *concurrent, *sequential):
-                self._schedule(delivery.id, due)
+            for delivery in plan:
+                assert delivery.next_attempt_at is not None
+                self._schedule(delivery.id, delivery.next_attempt_at)
         elif concurrent:
             self._run_now(
-                lambda: self._release_together([original.id, *(d.id for d in concurrent)])
+                lambda: self._release_together([original.id, *(d.id for d in concurrent)]),
+                original.webhook_id,
             )
             for delivery in sequential:
-                self._run_now(functools.partial(self._attempt, delivery.id))
+                self._run_now(functools.partial(self._attempt, delivery.id), original.webhook_id)
         else:
-            for delivery in (original, *sequential):
-                self._run_now(functools.partial(self._attempt, delivery.id))
-        found = [self.store.get_delivery(d.id) for d in (original, *concurrent, *sequential)]
-        return [d for d in found if d is not None]
+            for delivery in plan:
+                self._run_now(functools.partial(self._attempt, delivery.id), original.webhook_id)
 
     def _copy(self, original: Delivery, faults: Faults) -> Delivery:
         return replace(
@@ -285,24 +344,60 @@ class Dispatcher:
         for thread in threads:
             thread.join()
 
-    def _run_now(self, work: Callable[[], None]) -> None:
+    def _run_now(self, work: Callable[[], None], lane: str) -> None:
         if self.synchronous:
             work()
         else:
-            self._submit(work)
+            self._submit(work, lane)
 
-    def _submit(self, work: Callable[[], None]) -> None:
+    def _submit(self, work: Callable[[], None], lane: str) -> None:
+        """Hand ``work`` to the pool, or queue it behind its lane (webhook) if that lane already
+        holds ``per_webhook_workers`` workers: one webhook's hung receivers never take them all.
+        """
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="lmif-send")
+                self._lane_busy.clear()  # a closed pool ran (or cancelled) all it had
+                self._lane_waiting.clear()
+            busy = self._lane_busy.get(lane, 0)
+            if busy >= self.per_webhook_workers:
+                self._lane_waiting.setdefault(lane, collections.deque()).append(work)
+                return
+            self._lane_busy[lane] = busy + 1
             pool = self._pool
-        pool.submit(work)
+        with contextlib.suppress(RuntimeError):  # shut down: pending work stays pending
+            pool.submit(self._run_in_lane, work, lane)
+
+    def _run_in_lane(self, work: Callable[[], None], lane: str) -> None:
+        """Run ``work``, then send the lane's next waiting work to the back of the pool's queue,
+        so lanes with a backlog take turns with every other lane."""
+        try:
+            work()
+        except Exception:  # pragma: no cover - _attempt records its own errors
+            log.exception("delivery work failed")
+        with self._lock:
+            waiting = self._lane_waiting.get(lane)
+            pool = self._pool
+            if not waiting or pool is None:
+                busy = self._lane_busy.get(lane, 1) - 1
+                if busy > 0:
+                    self._lane_busy[lane] = busy
+                else:
+                    self._lane_busy.pop(lane, None)
+                return
+            following = waiting.popleft()
+            if not waiting:
+                del self._lane_waiting[lane]
+        with contextlib.suppress(RuntimeError):
+            pool.submit(self._run_in_lane, following, lane)
 
     def _schedule(self, delivery_id: str, when: datetime) -> None:
         def due() -> None:
             with self._lock:
                 self._timers.pop(delivery_id, None)
-            self._run_now(lambda: self._attempt(delivery_id))
+            found = self.store.get_delivery(delivery_id)
+            lane = found.webhook_id if found is not None else delivery_id
+            self._run_now(lambda: self._attempt(delivery_id), lane)
 
         with self._lock:
             old = self._timers.pop(delivery_id, None)
@@ -313,21 +408,41 @@ class Dispatcher:
     def _attempt(
         self, delivery_id: str, *, manual: bool = False, barrier: threading.Barrier | None = None
     ) -> None:
-        """Make one attempt and record it; never raises (a bug here is recorded, not thrown)."""
+        """Make one attempt and record it; never raises (a bug here is recorded, not thrown).
+
+        On a virtual clock, an attempt that settles after the clock has already moved past its
+        retry's due time (the clock was advanced on another thread while it was in flight) makes
+        that retry at once, recorded at its due time, and so on until the schedule catches up:
+        a retry is never left overdue by an advance that could not see it yet.
+        """
+        due: datetime | None = None
+        while True:
+            overdue = self._attempt_once(delivery_id, manual, barrier, due)
+            if overdue is None:
+                return
+            manual, barrier, due = False, None, overdue
+
+    def _attempt_once(
+        self,
+        delivery_id: str,
+        manual: bool,
+        barrier: threading.Barrier | None,
+        due: datetime | None,
+    ) -> datetime | None:
         with self._lock:
             delivery = self.store.get_delivery(delivery_id)
             if delivery is None or delivery_id in self._in_flight:
-                return
+                return None
             if delivery.status != "pending" and not manual:
-                return
+                return None
             self._in_flight.add(delivery_id)
         try:
-            attempt = self._make_attempt(delivery, manual, barrier)
+            attempt = self._make_attempt(delivery, manual, barrier, due)
         except Exception as exc:  # pragma: no cover - defensive: the dispatcher must live on
             log.exception("internal error while attempting %s", delivery_id)
             attempt = Attempt(
                 number=delivery.attempt_count + 1,
-                at=self.clock.now(),
+                at=due or self.clock.now(),
                 status_code=None,
                 error="internal_error",
                 duration=0.0,
@@ -335,18 +450,22 @@ class Dispatcher:
                 trigger="manual" if manual else "scheduled",
             )
         try:
-            self._settle(delivery_id, attempt)
+            return self._settle(delivery_id, attempt)
         finally:
             with self._idle:
                 self._in_flight.discard(delivery_id)
                 self._idle.notify_all()
 
     def _make_attempt(
-        self, delivery: Delivery, manual: bool, barrier: threading.Barrier | None
+        self,
+        delivery: Delivery,
+        manual: bool,
+        barrier: threading.Barrier | None,
+        due: datetime | None = None,
     ) -> Attempt:
         number = delivery.attempt_count + 1
         trigger: Trigger = "manual" if manual else "scheduled"
-        at = self.clock.now()
+        at = due or self.clock.now()
         webhook = self.store.get_webhook(delivery.webhook_id)
         if webhook is None or not webhook.enabled:
             if barrier is not None:
@@ -403,10 +522,7 @@ class Dispatcher:
         status = response.status
         error: str | None = None
         message: str | None = None
-        if response.truncated:
-            limit = len(response.body)
-            error, message = "response_too_large", f"HTTP {status}, answer over {limit} bytes"
-        elif duration > delivery.policy.timeout.total_seconds():
+        if duration > delivery.policy.timeout.total_seconds():
             error, message = (
                 "timeout",
                 f"answered {status} after the {delivery.policy.timeout} timeout",
@@ -426,11 +542,14 @@ class Dispatcher:
         return Attempt(number, at, status, error, duration, message, excerpt,
                        trigger=trigger, signature=signature)  # fmt: skip
 
-    def _settle(self, delivery_id: str, attempt: Attempt) -> None:
+    def _settle(self, delivery_id: str, attempt: Attempt) -> datetime | None:
+        """Record ``attempt`` and schedule the next; returns the next due time instead when a
+        virtual clock has already passed it (the caller makes that attempt at once)."""
+        overdue: datetime | None = None
         with self._lock:
             delivery = self.store.get_delivery(delivery_id)
             if delivery is None:
-                return
+                return None
             status: DeliveryStatus
             next_at: datetime | None = None
             if attempt.succeeded:
@@ -442,7 +561,10 @@ class Dispatcher:
                 delay = delivery.policy.delay_before(used + 1)
                 was_open = delivery.status == "pending"
                 if delay is not None and (was_open or attempt.trigger == "scheduled"):
-                    status, next_at = "pending", attempt.at + delay
+                    try:
+                        status, next_at = "pending", attempt.at + delay
+                    except OverflowError:  # past the year 9999: no retry can ever fall due
+                        status = "failed"
                 else:
                     status = "failed"
             updated = delivery.with_attempt(attempt, status, next_at)
@@ -451,12 +573,16 @@ class Dispatcher:
             # due at once, and an attempt that found this one still in flight would be dropped.
             self._in_flight.discard(delivery_id)
             if next_at is not None:
-                self._schedule(delivery_id, next_at)
+                if self.synchronous and next_at < self.clock.now():
+                    overdue = next_at
+                else:
+                    self._schedule(delivery_id, next_at)
         for listener in self._listeners:
             try:
                 listener(updated, attempt)
             except Exception:
                 log.exception("attempt listener failed")
+        return overdue
 
     # -- transports ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ class UnknownEventType(LMIFMockError, ValueError):
     def __init__(self, event_type: object) -> None:
         super().__init__(
             f"unknown LMIF event type {event_type!r}; "
-            "see lmif_mock.EVENT_TYPES for the 24 known ones"
+            "see lmif_mock.EVENT_TYPES for the 19 known ones"
         )
         self.event_type = event_type
 

@@ -42,10 +42,16 @@ CATEGORIES: Mapping[str, tuple[str, ...]] = {
     "detection": ("detection.match_found", "detection.scan_complete"),
 }
 
-#: All 24 event types, in the order the provider documents them.
+#: All 19 event types, in the order the provider documents them.
 EVENT_TYPES: tuple[str, ...] = tuple(t for types in CATEGORIES.values() for t in types)
 
 _KNOWN = frozenset(EVENT_TYPES)
+
+#: How deeply event data may nest. The provider's own shapes need four levels; the cap keeps a
+#: hostile payload from exhausting the interpreter's stack anywhere data is walked or encoded.
+MAX_DATA_DEPTH = 32
+#: Integers JSON can carry here: Python refuses to print ones much longer (``int_max_str_digits``).
+_MAX_INT_BITS = 13_000
 
 
 def check_event_type(event_type: object) -> str:
@@ -112,6 +118,63 @@ class Event:
         object.__setattr__(self, "created_at", utc(self.created_at))
 
 
+def check_json_value(
+    value: Any,
+    where: str = "data",
+    max_depth: int = MAX_DATA_DEPTH,
+    *,
+    markers: tuple[object, ...] = (),
+) -> None:
+    """Raise :class:`EncodingError` naming the first part of ``value`` the wire cannot carry.
+
+    Run on every piece of outside data before anything is stored, so nothing half-stored can
+    later make an encoder or a list endpoint fail: non-finite numbers, lone surrogates (not
+    UTF-8), non-string keys, objects JSON has no form for, and nesting past ``max_depth``. It
+    walks with an explicit stack, so depth itself can never raise ``RecursionError``.
+    ``markers`` are objects let through as they are (``REMOVE`` in overrides).
+    """
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > max_depth:
+            raise EncodingError(f"{where}: nested deeper than {max_depth} levels (the cap)")
+        if item is None or isinstance(item, bool) or any(item is m for m in markers):
+            continue
+        if isinstance(item, str):
+            _check_text(item, path)
+        elif isinstance(item, int):
+            if item.bit_length() > _MAX_INT_BITS:
+                raise EncodingError(f"{path}: integer too large for JSON")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise EncodingError(f"{path}: {item!r} is not a JSON number")
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise EncodingError(f"{path}: key {key!r} is not a string")
+                _check_text(key, f"{path}.{key!r}")
+                stack.append((inner, f"{path}.{key}", depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, f"{path}[{i}]", depth + 1) for i, inner in enumerate(item))
+        else:
+            raise EncodingError(f"{path}: a {type(item).__name__} has no JSON form")
+
+
+def check_text(value: str, where: str) -> str:
+    """``value`` if it can be sent as UTF-8, else :class:`EncodingError` naming ``where``."""
+    _check_text(value, where)
+    return value
+
+
+def _check_text(value: str, where: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError(
+            f"{where}: not valid Unicode text (lone surrogate at position {exc.start})"
+        ) from None
+
+
 def encode(event: Event) -> bytes:
     """Serialise ``event`` the way the provider's JavaScript does: ``JSON.stringify`` then UTF-8.
 
@@ -127,9 +190,9 @@ def encode(event: Event) -> bytes:
             separators=(",", ":"),
             allow_nan=False,
         )
-    except (TypeError, ValueError) as exc:
-        raise EncodingError(f"event {event.id} cannot be encoded as JSON: {exc}") from exc
-    return text.encode("utf-8")
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise EncodingError(f"event {event.id} cannot be encoded as JSON: {exc}") from None
 
 
 def _javascript_numbers(value: Any) -> Any:

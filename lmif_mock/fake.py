@@ -11,20 +11,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
-from lmif_mock.dispatcher import Dispatcher
-from lmif_mock.errors import NotFoundError
-from lmif_mock.events import Event, check_event_type
-from lmif_mock.faults import NO_FAULTS, Faults, shuffled
+from lmif_mock.dispatcher import MAX_DELIVERIES_PER_EMIT, Dispatcher
+from lmif_mock.errors import EncodingError, NotFoundError, UnknownEventType
+from lmif_mock.events import Event, check_event_type, check_json_value, check_text
+from lmif_mock.faults import NO_FAULTS, FaultError, Faults, shuffled
 from lmif_mock.hosts import HostPolicy
-from lmif_mock.payloads import EventFactory
+from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.records import Delivery, DeliveryStatus, Webhook
-from lmif_mock.retry import RetryPolicy
+from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.store import MemoryStore, Store
 from lmif_mock.transports import HTTPTransport
-from lmif_mock.webhooks import Webhooks
+from lmif_mock.webhooks import WebhookError, Webhooks
 from lmif_mock.world import World
 
 EventSpec = str | tuple[str, Mapping[str, Any]]
+#: Longest event type (with ``allow_unknown``) or chosen event id accepted.
+MAX_TYPE_LENGTH = 200
 
 
 def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
@@ -74,13 +76,14 @@ class FakeLMIF:
         #: Faults applied to every emit that does not pass its own (the control API sets these).
         self.default_faults: Faults = NO_FAULTS
         #: Boxes, violations, grace periods and licenses, whose transitions emit events.
-        self.world = World(self)
+        self.world = World(self.clock, self.factory.new_id, self.factory.random, self.publish)
         self.webhooks = Webhooks(
             self.store,
             self.clock,
             lambda: self.factory.random,
             self.hosts,
             on_delete=self._forget,
+            send_test=lambda event_type, ids: self.emit(event_type, webhook_ids=ids),
         )
 
     @property
@@ -112,12 +115,21 @@ class FakeLMIF:
         enabled webhook, since none can subscribe to them by name. ``webhook_ids`` sends to those
         webhooks only, subscribed or not (what a "send test event" button does).
         """
-        targets = None
-        if webhook_ids is not None:
-            targets = [self.webhooks.get(w) for w in webhook_ids]
+        targets = None if webhook_ids is None else self._targets(webhook_ids)
+        explicit = as_faults(faults) if faults is not None else None
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise RetryPolicyError(f"retry_policy must be a RetryPolicy, not {retry_policy!r}")
         event = self._build(event_type, data, allow_unknown, event_id)
-        chosen = as_faults(faults) if faults is not None else self.default_faults
-        return self._deliver(event, chosen, retry_policy, targets)
+        return self._deliver(event, explicit, retry_policy, targets)
+
+    def publish(self, event_type: str, data: Mapping[str, Any]) -> Event:
+        """Send an event whose ``data`` is already complete (the world's), generating nothing.
+
+        The world calls this after releasing its lock, with the global default faults."""
+        check_event_type(event_type)
+        check_json_value(data, "data")
+        event = Event(self.factory.new_id("event"), event_type, self.clock.now(), dict(data))
+        return self._deliver(event, None, None)
 
     def emit_many(
         self,
@@ -136,8 +148,14 @@ class FakeLMIF:
             event_type, data = (spec, None) if isinstance(spec, str) else spec
             built.append(self._build(event_type, data, False, None))
         order = shuffled(built, self.factory.random) if shuffle else built
-        chosen = as_faults(faults) if faults is not None else self.default_faults
-        sent = {event.id: self._deliver(event, chosen, None) for event in order}
+        explicit = as_faults(faults) if faults is not None else None
+        total = sum(self._preflight(event, explicit) for event in order)
+        if total > MAX_DELIVERIES_PER_EMIT and explicit is not None:
+            raise FaultError(
+                f"this batch would make {total} deliveries; at most {MAX_DELIVERIES_PER_EMIT} "
+                "per emit (the cap)"
+            )
+        sent = {event.id: self._deliver(event, explicit, None) for event in order}
         return [sent[event.id] for event in built]
 
     def deliveries(
@@ -187,6 +205,11 @@ class FakeLMIF:
         if isinstance(self.clock, RealClock):
             self.clock.stop()
 
+    def _targets(self, webhook_ids: Iterable[str]) -> list[Webhook]:
+        if isinstance(webhook_ids, (str, bytes)):
+            raise WebhookError("webhook_ids must be a list of webhook ids, not one string")
+        return [self.webhooks.get(w) for w in webhook_ids]
+
     def _build(
         self,
         event_type: str,
@@ -194,21 +217,49 @@ class FakeLMIF:
         allow_unknown: bool,
         event_id: str | None,
     ) -> Event:
+        """The event, once everything given has been checked (before anything is stored)."""
         if not allow_unknown:
             check_event_type(event_type)
+        elif not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_TYPE_LENGTH:
+            raise UnknownEventType(event_type)
+        else:
+            check_text(event_type, "type")
+        if data is not None and not isinstance(data, Mapping):
+            kind = type(data).__name__
+            raise EncodingError(f"data must be a mapping (a JSON object), not a {kind}")
+        check_json_value(data, "data", markers=(REMOVE,))
+        if event_id is not None:
+            if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_TYPE_LENGTH:
+                raise EncodingError(f"event_id must be a short non-empty string, not {event_id!r}")
+            check_text(event_id, "event_id")
         return self.factory.build(
             event_type, self.clock.now(), data, event_id=event_id, allow_unknown=allow_unknown
+        )
+
+    def _preflight(self, event: Event, explicit: Faults | None) -> int:
+        """Refuse now what :meth:`_deliver` would refuse, so a batch is all or nothing; returns
+        how many deliveries the event would make."""
+        return self.dispatcher.check(
+            event,
+            explicit if explicit is not None else self.default_faults,
+            self.dispatcher.subscribers(event.type),
+            strict_faults=explicit is not None,
         )
 
     def _deliver(
         self,
         event: Event,
-        faults: Faults,
+        explicit: Faults | None,
         policy: RetryPolicy | None,
         webhooks: list[Webhook] | None = None,
     ) -> Event:
+        """Store and send; faults given with the emit are strict, the global defaults lenient."""
         deliveries = self.dispatcher.dispatch(
-            event, faults=faults, policy=policy, webhooks=webhooks
+            event,
+            faults=explicit if explicit is not None else self.default_faults,
+            policy=policy,
+            webhooks=webhooks,
+            strict_faults=explicit is not None,
         )
         if deliveries:
             return event.for_webhook(deliveries[0].webhook_id)

@@ -39,6 +39,16 @@ LAYOUTS: Mapping[str, str] = {
 
 T = TypeVar("T")
 
+#: The most each count may ask for in one emit. Every copy is a stored delivery and a request to
+#: the receiver, and every concurrent copy is a thread, so one request must not ask for millions.
+COUNT_CAPS: Mapping[str, int] = {
+    "duplicates": 100,
+    "concurrent_duplicates": 32,
+    "drop_after_response": 100,
+}
+#: The longest a first attempt can be held back (a year and a day on the fake's clock).
+MAX_DELAY = timedelta(days=366)
+
 
 class FaultError(LMIFMockError, ValueError):
     """A fault that cannot be applied as asked (unknown name, negative count...)."""
@@ -66,16 +76,20 @@ class Faults:
     layout: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("duplicates", "concurrent_duplicates", "drop_after_response"):
+        for name, cap in COUNT_CAPS.items():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise FaultError(f"{name} must be a whole number >= 0, not {value!r}")
+            if value > cap:
+                raise FaultError(f"{name} must be at most {cap} (the cap), not {value}")
         try:
             delay = to_timedelta(self.delay)
         except (TypeError, ValueError, OverflowError) as exc:
             raise FaultError(f"delay is not a usable duration: {exc}") from exc
         if delay < timedelta():
             raise FaultError("delay cannot be negative")
+        if delay > MAX_DELAY:
+            raise FaultError(f"delay must be at most {MAX_DELAY.days} days (the cap)")
         object.__setattr__(self, "delay", delay)
         if self.signature is not None and (
             not isinstance(self.signature, str) or self.signature not in SIGNATURE_FAULTS

@@ -25,6 +25,7 @@ PREFIXES: dict[str, str] = {
     "license": "lic_",
     "license_request": "req_",
     "scan": "scan_",
+    "image": "img_",
     "delivery": "dlv_",
     "request": "req_",
 }

@@ -20,9 +20,11 @@ from lmif_mock.payloads import (
     LICENSE_TIERS,
     POLICIES,
     RESOLUTIONS,
+    REVENUE_TYPES,
 )
 from lmif_mock.routes import ROUTES, Route, openapi_path
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
+from lmif_mock.world import VERIFICATION_TIERS
 
 Schema = dict[str, Any]
 VERSION = "0.1.0"
@@ -45,6 +47,29 @@ NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 SECONDS: Schema = {"type": "number", "minimum": 0}
 EVENT_TYPE: Schema = {"enum": list(EVENT_TYPES)}
 SUBSCRIPTION: Schema = {"enum": [*EVENT_TYPES, "*"]}
+_REFERENCE_IMAGES: Schema = {
+    "type": "array",
+    "maxItems": 20,
+    "items": _obj(["url"], url={"type": "string", "minLength": 1}, isPrimary={"type": "boolean"}),
+}
+#: The documented headers on every answer (counted or not).
+RATE_LIMIT_HEADERS: Schema = {
+    "X-RateLimit-Limit": {
+        "description": "requests allowed per minute",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "requests left in the current window",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Unix time (seconds) when the window resets",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
 
 COMPONENTS: dict[str, Schema] = {
     "Error": _obj(
@@ -132,7 +157,22 @@ COMPONENTS: dict[str, Schema] = {
             "meta": _obj(apiVersion=STRING, webhookId={"type": "null"}),
         },
     },
-    "Emitted": _obj(event=_ref("Event"), deliveries={"type": "array", "items": _ref("Delivery")}),
+    "Emitted": _obj(
+        event=_ref("Event"),
+        copies={
+            "type": "array",
+            "description": "The event as each webhook received it (meta.webhookId set)",
+            "items": _obj(
+                webhookId=STRING,
+                deliveryIds={"type": "array", "items": STRING},
+                envelope={
+                    **envelope_schema(),
+                    "properties": {**envelope_schema()["properties"], "type": STRING},
+                },
+            ),
+        },
+        deliveries={"type": "array", "items": _ref("Delivery")},
+    ),
     "Resend": _obj([], webhookIds={"type": "array", "items": STRING}),
     "Faults": _obj(
         [],
@@ -188,13 +228,31 @@ COMPONENTS: dict[str, Schema] = {
         name=STRING,
         variations={"type": "array", "items": STRING},
         entityType={"enum": list(ENTITY_TYPES)},
-        status=STRING,
-        verificationTier=STRING,
+        status={"enum": ["pending", "verified", "rejected"]},
+        verificationTier={"enum": [*VERIFICATION_TIERS, None]},
         createdAt=TIMESTAMP,
-        verifiedAt=TIMESTAMP,
+        verifiedAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
         hasBox={"type": "boolean"},
         boxId=NULLABLE_STRING,
+        referenceImages={
+            "type": "array",
+            "items": _obj(id=STRING, url=STRING, isPrimary={"type": "boolean"}),
+        },
     ),
+    "ClaimCreate": _obj(
+        ["name"],
+        name={"type": "string", "minLength": 1, "maxLength": 200},
+        variations={"type": "array", "items": {"type": "string", "minLength": 1}},
+        entityType={"enum": list(ENTITY_TYPES)},
+        referenceImages=_REFERENCE_IMAGES,
+    ),
+    "ClaimUpdate": _obj(
+        [],
+        name={"type": "string", "minLength": 1, "maxLength": 200},
+        variations={"type": "array", "items": {"type": "string", "minLength": 1}},
+        referenceImages=_REFERENCE_IMAGES,
+    ),
+    "ClaimVerify": _obj([], verificationTier={"enum": list(VERIFICATION_TIERS)}),
     "Box": _obj(
         ["id", "claimId", "identityName", "policy", "enforcement", "status", "createdAt", "stats"],
         id=STRING,
@@ -210,6 +268,19 @@ COMPONENTS: dict[str, Schema] = {
         stats={"type": "object"},
     ),
     "BoxCreate": _obj(
+        ["claimId", "policy"],
+        claimId={"type": "string", "description": "a verified claim without a box"},
+        policy={"enum": list(POLICIES)},
+        enforcement={"enum": list(ENFORCEMENTS)},
+        policyConfig=_obj(
+            [],
+            royaltyRate={"type": "number", "minimum": 0, "maximum": 1},
+            revenueTypes={"type": "array", "items": {"enum": list(REVENUE_TYPES)}},
+            minimumPayout={"type": "integer", "minimum": 0},
+            nsfw={"type": "boolean"},
+        ),
+    ),
+    "WorldBoxCreate": _obj(
         ["identityName", "policy"],
         identityName=STRING,
         policy={"enum": list(POLICIES)},
@@ -279,6 +350,23 @@ COMPONENTS: dict[str, Schema] = {
         validFrom=TIMESTAMP,
         expiresAt=TIMESTAMP,
         autoRenew={"type": "boolean"},
+        cancelledAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
+    ),
+    "UsageReport": _obj(
+        [],
+        period={"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
+        subscribers={"type": "integer", "minimum": 0},
+        messages={"type": "integer", "minimum": 0},
+        revenue={"type": "number", "minimum": 0},
+    ),
+    "UsageRecord": _obj(
+        licenseId=STRING,
+        period=STRING,
+        subscribers={"type": "integer", "minimum": 0},
+        messages={"type": "integer", "minimum": 0},
+        revenue={"type": "number", "minimum": 0},
+        royaltyDue={"type": "number", "minimum": 0},
+        reportedAt=TIMESTAMP,
     ),
     "LicenseRequestCreate": _obj(
         ["boxId", "tier", "useCase", "acceptGuidelines"],
@@ -319,10 +407,14 @@ COMPONENTS: dict[str, Schema] = {
     ),
     "IdentityCheckBatch": {
         "type": "array",
+        "minItems": 1,
         "maxItems": 100,
         "items": _obj(["id", "name", "imageUrl"], id=STRING, name=STRING, imageUrl=STRING),
     },
-    "IdentityCheckResults": _obj(results={"type": "object"}),
+    "IdentityCheckResults": {
+        "type": "array",
+        "items": {"allOf": [_obj(id=STRING), _ref("IdentityCheck")]},
+    },
     "AvatarCreate": _obj(["name"], name=STRING, userCount={"type": "integer"}, creatorId=STRING),
     "Avatar": _obj(
         ["id", "name", "creatorId"],
@@ -370,7 +462,7 @@ _PARAMETERS: dict[str, Schema] = {
 _ERROR_TEXT = {
     400: "Invalid request (VALIDATION_ERROR, details list each field)",
     401: "Missing, wrong, expired, revoked or wrong-environment API key",
-    403: "The plan does not include this feature (INSUFFICIENT_TIER)",
+    403: "The plan lacks the feature (INSUFFICIENT_TIER) or it is sandbox-only (FORBIDDEN)",
     404: "No such object",
     405: "Method not allowed",
     409: "Conflict with the current state",
@@ -392,6 +484,7 @@ def _operation(route: Route) -> Schema:
     responses: Schema = {
         str(route.status): {
             "description": route.summary,
+            "headers": RATE_LIMIT_HEADERS,
             "content": {"application/json": {"schema": body}},
         }
     }
@@ -403,6 +496,7 @@ def _operation(route: Route) -> Schema:
     for status in sorted(errors):
         responses[str(status)] = {
             "description": _ERROR_TEXT[status],
+            "headers": RATE_LIMIT_HEADERS,
             "content": {"application/json": {"schema": _ref("Error")}},
         }
     operation: Schema = {

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from lmif_mock.events import Event, check_event_type
 from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.terms import years_after
 from lmif_mock.timestamps import format_timestamp, utc
 
 POLICIES: Final = ("BLOCK_ALL", "BLOCK_COMMERCIAL", "MONETIZE", "LICENSE", "TEAM", "OPEN")
@@ -48,7 +49,6 @@ REMINDER_DAYS: Final = (7, 21, 28)
 GRACE_PERIOD_DAYS: Final = 30
 ENDING_DAYS_BEFORE_EXPIRY: Final = 2
 LICENSE_EXPIRING_DAYS: Final = 30
-LICENSE_TERM_DAYS: Final = 365
 ROYALTY_RATES: Final = (0.05, 0.1, 0.15, 0.2, 0.25)
 
 #: What the identity check tells a platform to do, by box policy.
@@ -360,7 +360,7 @@ def _license_approved(d: _Draw) -> dict[str, Any]:
         "currency": "USD",
         "royaltyRate": d.rng.choice(ROYALTY_RATES),
         "validFrom": d.time(),
-        "expiresAt": d.time(days=LICENSE_TERM_DAYS),
+        "expiresAt": format_timestamp(years_after(d.at)),
         "autoRenew": d.rng.random() < 0.5,
     }
 

@@ -74,7 +74,7 @@ class LMIFProvider(BaseProvider):
         return self._id("creator")
 
     def lmif_event_type(self) -> str:
-        """One of the 24 documented event types."""
+        """One of the 19 documented event types."""
         return str(self.random_element(EVENT_TYPES))
 
     def lmif_policy(self) -> str:

@@ -24,6 +24,11 @@ PROVIDER_DELAYS: tuple[timedelta, ...] = (
     timedelta(hours=24),
 )
 PROVIDER_TIMEOUT = timedelta(seconds=30)
+#: Caps on what a policy may ask for: every attempt is a scheduled timer and a recorded attempt,
+#: and a due time must stay on the calendar, so one request cannot ask for unbounded work.
+MAX_ATTEMPTS = 100
+MAX_RETRY_DELAY = timedelta(days=366)
+MAX_TIMEOUT = timedelta(hours=1)
 
 
 class RetryPolicyError(LMIFMockError, ValueError):
@@ -59,10 +64,21 @@ class RetryPolicy:
             raise RetryPolicyError(f"not a usable duration: {exc}") from exc
         if not normal:
             raise RetryPolicyError("a retry policy needs at least one attempt")
+        if len(normal) > MAX_ATTEMPTS:
+            raise RetryPolicyError(
+                f"a retry policy has at most {MAX_ATTEMPTS} attempts (the cap), not {len(normal)}"
+            )
         if any(d < timedelta() for d in normal):
             raise RetryPolicyError("retry delays cannot be negative")
+        if any(d > MAX_RETRY_DELAY for d in normal):
+            cap = MAX_RETRY_DELAY.days
+            raise RetryPolicyError(f"a retry delay is at most {cap} days (the cap)")
         if wait <= timedelta():
             raise RetryPolicyError("the response timeout must be positive")
+        if wait > MAX_TIMEOUT:
+            raise RetryPolicyError(
+                f"the response timeout is at most {MAX_TIMEOUT.total_seconds():g} s (the cap)"
+            )
         object.__setattr__(self, "delays", normal)
         object.__setattr__(self, "timeout", wait)
 
@@ -109,6 +125,10 @@ class RetryPolicy:
             raise RetryPolicyError(f"unknown retry policy field(s) {unknown}; use delays, timeout")
         delays = value.get("delays", [d.total_seconds() for d in PROVIDER_DELAYS])
         timeout = value.get("timeout", PROVIDER_TIMEOUT.total_seconds())
+        if isinstance(delays, list) and len(delays) > MAX_ATTEMPTS:
+            raise RetryPolicyError(
+                f"a retry policy has at most {MAX_ATTEMPTS} attempts (the cap), not {len(delays)}"
+            )
         if not isinstance(delays, list) or not all(
             isinstance(d, (int, float)) and not isinstance(d, bool) for d in delays
         ):

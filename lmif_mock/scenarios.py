@@ -29,16 +29,14 @@ class Scenario:
 
 
 def _violation(world: World, policy: str) -> tuple[Any, Any]:
-    box = world.box_identity(
-        f"Scenario Star {world.fake.factory.new_id('box')[-4:]}", policy=policy
-    )
+    box = world.box_identity(f"Scenario Star {world.new_id('box')[-4:]}", policy=policy)
     avatar = world.add_avatar(f"{box.identity_name.split()[0]} AI")
     return box, world.detect_violation(box.id, avatar.id)
 
 
 def _expires(world: World) -> dict[str, Any]:
     box, violation = _violation(world, "LICENSE")
-    world.fake.clock.advance(timedelta(days=30))
+    world.clock.advance(timedelta(days=30))
     return {
         "boxId": box.id,
         "violationId": violation.id,
@@ -48,11 +46,11 @@ def _expires(world: World) -> dict[str, Any]:
 
 def _licensed_in_time(world: World) -> dict[str, Any]:
     box, violation = _violation(world, "LICENSE")
-    world.fake.clock.advance(timedelta(days=10))
+    world.clock.advance(timedelta(days=10))
     request = world.request_license(box.id, tier="creator", use_case="AI companion chat")
-    world.fake.clock.advance(timedelta(days=2))
+    world.clock.advance(timedelta(days=2))
     license_ = world.approve_license(request.id)
-    world.fake.clock.advance(timedelta(days=30))
+    world.clock.advance(timedelta(days=30))
     return {
         "boxId": box.id,
         "violationId": violation.id,
@@ -65,11 +63,11 @@ def _licensed_in_time(world: World) -> dict[str, Any]:
 def _appeal(upheld: bool) -> Callable[[World], dict[str, Any]]:
     def steps(world: World) -> dict[str, Any]:
         box, violation = _violation(world, "BLOCK_COMMERCIAL")
-        world.fake.clock.advance(timedelta(days=3))
+        world.clock.advance(timedelta(days=3))
         world.appeal(violation.id, "parody")
-        world.fake.clock.advance(timedelta(days=5))
+        world.clock.advance(timedelta(days=5))
         world.decide_appeal(violation.id, upheld=upheld)
-        world.fake.clock.advance(timedelta(days=30))
+        world.clock.advance(timedelta(days=30))
         return {
             "boxId": box.id,
             "violationId": violation.id,
@@ -81,9 +79,9 @@ def _appeal(upheld: bool) -> Callable[[World], dict[str, Any]]:
 
 def _policy_tightened(world: World) -> dict[str, Any]:
     box = world.box_identity("Scenario Policy Star", policy="MONETIZE")
-    world.fake.clock.advance(timedelta(days=1))
+    world.clock.advance(timedelta(days=1))
     world.update_box(box.id, policy="BLOCK_ALL", enforcement="STRICT")
-    world.fake.clock.advance(timedelta(days=1))
+    world.clock.advance(timedelta(days=1))
     world.delete_box(box.id)
     return {"boxId": box.id}
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES, PLANS
+from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES, PLANS, default_plan
 from lmif_mock.clock import Clock
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.fake import FakeLMIF
+from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.store import Store
 
@@ -49,9 +50,13 @@ class LMIFServer(FakeLMIF):
     """A running fake LMIF: ``server.url`` for HTTP clients, the FakeLMIF API for Python tests.
 
     ``api_key`` is generated when absent (``lmif_test_…`` in the sandbox environment);
-    ``rate_limit`` is requests per minute before RATE_LIMITED; ``plan`` (Sandbox, Basic,
-    Standard, Enterprise) decides features such as batch identity checks; ``port=0`` picks a
-    free port.
+    ``environment="live"`` has no sandbox test identities and no test events; ``plan`` (Sandbox,
+    Basic, Standard, Enterprise; by default Sandbox in the sandbox, Standard in live) decides
+    features such as batch identity checks and the rate limits. Requests are counted against
+    the plan's limits on the fake's clock but, so that tests are not throttled by accident, not
+    refused unless ``rate_limits=True`` (the plan's documented limits), ``rate_limits=
+    RateLimits(per_minute, per_day)`` (custom, e.g. Enterprise) or ``rate_limit=N`` (N per
+    minute, the plan's daily quota) is given. ``port=0`` picks a free port.
     """
 
     def __init__(
@@ -66,8 +71,9 @@ class LMIFServer(FakeLMIF):
         port: int = 0,
         api_key: str | None = None,
         environment: str = "sandbox",
-        rate_limit: int = 100_000,
-        plan: str = "Standard",
+        rate_limit: int | None = None,
+        rate_limits: RateLimits | bool = False,
+        plan: str | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_workers: int = 8,
         enforce_inprocess_timeout: bool = True,
@@ -83,21 +89,34 @@ class LMIFServer(FakeLMIF):
         )
         if environment not in ENVIRONMENTS:
             raise ServerError(f"environment must be one of {sorted(ENVIRONMENTS)}")
+        plan = plan or default_plan(environment)
         if plan not in PLANS:
             raise ServerError(f"plan must be one of {list(PLANS)}")
+        if rate_limit is not None:
+            rate_limits = RateLimits(rate_limit, PLAN_LIMITS[plan].per_day)
+        self.environment = environment
+        self._configured_rate_limits = rate_limits
         self.host = host
         self.port = port
         self.api = API(
             self,
             api_key or generate_api_key(environment),
             environment=environment,
-            rate_limit=rate_limit,
+            rate_limits=rate_limits,
             plan=plan,
             max_body_bytes=max_body_bytes,
             on_clock_change=self._clock_changed,
         )
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._apply_environment()
+
+    def _apply_environment(self) -> None:
+        """Live has neither the sandbox's test identities nor its test events."""
+        live = self.environment == "live"
+        self.webhooks.sandbox = not live
+        if live:
+            self.world.remove_sandbox_identities()
 
     @property
     def api_key(self) -> str:
@@ -105,9 +124,22 @@ class LMIFServer(FakeLMIF):
         return self.api.api_key
 
     def reset(self) -> None:
-        """Forget everything (see FakeLMIF.reset) and go back to the starting API key."""
+        """Forget everything (see FakeLMIF.reset), the requests counted against the rate limits
+        included, and go back to the starting API key."""
         super().reset()
         self.api.keys.reset()
+        self.set_rate_limits(self._configured_rate_limits)
+        self._apply_environment()
+
+    def set_rate_limits(self, rate_limits: RateLimits | bool) -> None:
+        """Count from zero under new limits until the next :meth:`reset` (which goes back to
+        the constructor's): ``True`` the plan's documented limits, enforced; ``False`` the
+        plan's limits counted but never enforced; ``RateLimits(...)`` those, enforced."""
+        with_plan = PLAN_LIMITS[self.api.plan]
+        self.api.limiter.configure(
+            rate_limits if isinstance(rate_limits, RateLimits) else with_plan,
+            enforced=rate_limits is not False,
+        )
 
     def rotate_api_key(self, new_key: str | None = None) -> str:
         """Issue a new key; the old one keeps working for 24 hours of the fake's clock."""

@@ -7,21 +7,44 @@ BLOB, so a delivery retried after a restart sends byte-for-byte what it sent bef
 
 In-process (WSGI/ASGI) webhook targets are Python objects and cannot be persisted: they live only
 as long as the process, and a reloaded webhook without its app is left as its ``wsgi://`` URL.
+
+The file holds the API key and every webhook secret, so it (and its ``-wal`` journal, which SQLite
+creates with the same mode) is readable by its owner only. It carries a schema version
+(``PRAGMA user_version``): an unversioned file from lmif-mock 0.1 is migrated in place, anything
+else this code cannot read (another program's database, a newer lmif-mock's, a damaged file) is
+refused with one :class:`DatabaseFileError` line saying why, before anything is written to it.
+One server at a time: the file is locked exclusively while open.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from lmif_mock.errors import LMIFMockError
 from lmif_mock.events import Event
 from lmif_mock.faults import Faults
 from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Webhook
 from lmif_mock.retry import RetryPolicy
+
+#: The layout this code writes; bump it with a migration in :data:`MIGRATIONS` when it changes.
+SCHEMA_VERSION = 1
+#: Owner read/write only: the file holds the API key and every webhook secret.
+FILE_MODE = 0o600
+#: The tables and columns every readable layout has (the unversioned 0.1 layout included).
+REQUIRED_COLUMNS = {
+    "webhooks": {"id", "doc"},
+    "events": {"id", "type", "doc"},
+    "deliveries": {"id", "event_id", "webhook_id", "status", "doc", "body"},
+    "meta": {"key", "value"},
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -39,6 +62,129 @@ CREATE INDEX IF NOT EXISTS deliveries_webhook ON deliveries (webhook_id);
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class DatabaseFileError(LMIFMockError):
+    """The ``--db`` file cannot be used; the message is one line saying why and what to do."""
+
+
+def _migrate_unversioned(db: sqlite3.Connection) -> None:
+    """lmif-mock 0.1 wrote today's layout without a version: only the stamp is missing."""
+
+
+#: ``from_version -> step``; each step brings a file one version forward inside one transaction.
+MIGRATIONS = {0: _migrate_unversioned}
+
+
+def _owner_only(path: Path) -> None:
+    """Create ``path`` readable by its owner only, or narrow an existing file to that mode.
+
+    Created before SQLite opens it, so the secrets are never in a world-readable file, not even
+    for a moment; SQLite gives its ``-wal``/``-shm`` files the database file's mode.
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+        return
+    except FileExistsError:
+        pass
+    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            info = companion.stat()
+        except FileNotFoundError:
+            continue
+        if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.geteuid():
+            companion.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+
+
+def _check_path(path: Path) -> None:
+    """Refuse what is plainly not a database file before SQLite sees it (clearer messages)."""
+    if path.is_dir():
+        raise DatabaseFileError(
+            f"{path} is a directory; give --db a file path, e.g. {path}/lmif.db"
+        )
+    if not path.parent.is_dir():
+        raise DatabaseFileError(f"cannot create {path}: directory {path.parent} does not exist")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseFileError(
+            f"{path} is read-only; lmif-mock records every delivery in it: make it writable "
+            "or pass another --db"
+        )
+
+
+def _tables(db: sqlite3.Connection) -> dict[str, set[str]]:
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {name: {row[1] for row in db.execute(f'PRAGMA table_info("{name}")')} for name in names}
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> str:
+    """SQLite's complaint about ``path`` as one line a user can act on."""
+    text = str(exc)
+    advice = "move it aside or pass another --db"
+    if "locked" in text:
+        return f"{path} is in use by another lmif-mock (or program); stop it or pass another --db"
+    if "readonly" in text:
+        return f"{path} is read-only; lmif-mock records every delivery in it: make it writable"
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not an SQLite database or is damaged ({text}); {advice}"
+    return f"cannot use {path} as the database ({text}); {advice}"
+
+
+def _missing(tables: dict[str, set[str]]) -> list[str]:
+    """What a readable layout needs and ``tables`` lacks, as ``table`` or ``table.column``."""
+    absent = [name for name in REQUIRED_COLUMNS if name not in tables]
+    short = [
+        f"{name}.{column}"
+        for name, columns in REQUIRED_COLUMNS.items()
+        if name in tables
+        for column in sorted(columns - tables[name])
+    ]
+    return absent + short
+
+
+def _inspect(db: sqlite3.Connection, path: Path) -> tuple[int, bool]:
+    """Check the file's integrity, version and layout without writing a byte to it; returns its
+    version and whether it is new (empty)."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+    if problems != ["ok"]:
+        raise DatabaseFileError(
+            f"{path} is damaged ({problems[0]}); move it aside and start with a new --db file"
+        )
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise DatabaseFileError(
+            f"{path} was written by a newer lmif-mock (schema {version}; this one reads up to "
+            f"{SCHEMA_VERSION}); upgrade lmif-mock or pass another --db"
+        )
+    tables = _tables(db)
+    fresh = version == 0 and not tables
+    missing = [] if fresh else _missing(tables)
+    if missing:
+        ours = set(tables) & set(REQUIRED_COLUMNS)
+        kind = (
+            "an lmif-mock layout that cannot be migrated" if ours else "not an lmif-mock database"
+        )
+        raise DatabaseFileError(
+            f"{path} is {kind} (schema {version}, missing {', '.join(missing)}); "
+            "move it aside or pass another --db"
+        )
+    return version, fresh
+
+
+def _upgrade(db: sqlite3.Connection, version: int, fresh: bool) -> None:
+    """Create or migrate the layout in one transaction: a failed step leaves the file as it was."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        while not fresh and version < SCHEMA_VERSION:
+            MIGRATIONS[version](db)
+            version += 1
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _time(value: datetime | None) -> str | None:
@@ -120,11 +266,26 @@ class SQLiteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
         self._apps: dict[str, Any] = {}
+        _check_path(self.path)
+        try:
+            _owner_only(self.path)
+        except OSError as exc:
+            raise DatabaseFileError(f"cannot create {self.path}: {exc.strerror}") from None
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            # Exclusive: a second server on the same file would send every pending retry twice.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            version, fresh = _inspect(self._db, self.path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            _upgrade(self._db, version, fresh)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise DatabaseFileError(_explain(self.path, exc)) from None
+        except DatabaseFileError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         """Close the database file."""
@@ -140,10 +301,11 @@ class SQLiteStore:
             self._db.execute(sql, params)
 
     def clear(self) -> None:
+        """Forget every record; settings in ``meta`` (the API key, the clock...) stay, since a
+        reset starts the records again, not the server's identity (their owner resets them)."""
         with self._lock:
             self._db.executescript(
-                "BEGIN; DELETE FROM webhooks; DELETE FROM events; DELETE FROM deliveries; "
-                "DELETE FROM meta; COMMIT;"
+                "BEGIN; DELETE FROM webhooks; DELETE FROM events; DELETE FROM deliveries; COMMIT;"
             )
             self._apps.clear()
 
@@ -199,6 +361,18 @@ class SQLiteStore:
             event.type,
             json.dumps(envelope, ensure_ascii=False),
         )
+
+    def add_event_with_deliveries(self, event: Event, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self.add_event(event)
+                for delivery in deliveries:
+                    self.put_delivery(delivery)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def get_event(self, event_id: str) -> Event | None:
         rows = self._rows("SELECT doc FROM events WHERE id = ?", event_id)
@@ -277,6 +451,10 @@ class SQLiteStore:
             key,
             value,
         )
+
+    def delete_meta(self, key: str) -> None:
+        """Forget the value saved under ``key`` (nothing happens if there is none)."""
+        self._write("DELETE FROM meta WHERE key = ?", key)
 
     def get_meta(self, key: str) -> str | None:
         """The value saved under ``key``, if any."""

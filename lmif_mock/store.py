@@ -38,6 +38,11 @@ class Store(Protocol):
         """Keep an emitted event (once; adding the same id again is ignored)."""
         ...
 
+    def add_event_with_deliveries(self, event: Event, deliveries: Iterable[Delivery]) -> None:
+        """Keep an event and its first deliveries together, in one step: a reader (or a crash)
+        sees all of them or none."""
+        ...
+
     def get_event(self, event_id: str) -> Event | None:
         """The event, or ``None``."""
         ...
@@ -101,6 +106,12 @@ class MemoryStore:
     def add_event(self, event: Event) -> None:
         with self._lock:
             self._events.setdefault(event.id, event)
+
+    def add_event_with_deliveries(self, event: Event, deliveries: Iterable[Delivery]) -> None:
+        with self._lock:
+            self.add_event(event)
+            for delivery in deliveries:
+                self.put_delivery(delivery)
 
     def get_event(self, event_id: str) -> Event | None:
         return self._events.get(event_id)

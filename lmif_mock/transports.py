@@ -3,199 +3,95 @@
 All three answer the same way: a :class:`Response`, or a :class:`TransportError` whose ``kind``
 says what went wrong (``timeout``, ``connection_refused``, ``connection_reset``...). The dispatcher
 records both alike, so a test can move a receiver from a socket to in-process without changing a
-single assertion.
-
-HTTP uses urllib3: it pools keep-alive connections per host (a receiver that keeps connections
-open gets them reused), can be told never to follow redirects and never to retry on its own, takes
-separate connect and read timeouts, and streams the response so a huge body is cut off at the cap
-rather than read into memory. It is already what most Python HTTP clients are built on.
+single assertion. HTTP goes through :mod:`lmif_mock.http_client` (keep-alive ``http.client``,
+checked at connect time, one deadline per exchange).
 """
 
 from __future__ import annotations
 
 import asyncio
-import http.client
+import concurrent.futures
 import inspect
 import io
 import queue
-import socket
+import ssl
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
+from lmif_mock.exchanges import (
+    MAX_RESPONSE_BYTES,
+    USER_AGENT,
+    OutgoingRequest,
+    Response,
+    Transport,
+    TransportError,
 )
-
-from lmif_mock.errors import LMIFMockError
 from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.http_client import Dialer, KeepAliveClient, Resolver, dial, resolve
+from lmif_mock.webhook_url import WebhookURL
 
-#: The most of a receiver's answer that is read. An answer past it is cut off unread (the
-#: connection is dropped rather than drained) and the attempt fails as ``response_too_large``:
-#: a webhook acknowledgement has no reason to be megabytes long.
-MAX_RESPONSE_BYTES = 1024 * 1024
-USER_AGENT = "LMIF-Webhooks/1.0 (lmif-mock)"
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "USER_AGENT",
+    "ASGITransport",
+    "HTTPTransport",
+    "OutgoingRequest",
+    "Response",
+    "Transport",
+    "TransportError",
+    "WSGITransport",
+    "is_asgi_app",
+    "transport_for_app",
+]
 
-
-@dataclass(frozen=True)
-class OutgoingRequest:
-    """What is sent: always a POST of ``body`` with ``headers`` to ``url`` (or an app's path)."""
-
-    url: str
-    body: bytes
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Response:
-    """What came back: the status, headers, and at most the first ``MAX_RESPONSE_BYTES`` of body."""
-
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    truncated: bool = False
-
-
-class TransportError(LMIFMockError):
-    """Nothing usable came back; ``kind`` names why, for the attempt record."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-class Transport(Protocol):
-    """Sends one request and waits at most ``timeout`` seconds for the whole answer."""
-
-    def send(self, request: OutgoingRequest, timeout: float) -> Response:
-        """Deliver ``request``; raise :class:`TransportError` on anything but an HTTP answer."""
-        ...
-
-    def close(self) -> None:
-        """Release connections and threads."""
-        ...
+#: How many parsed webhook URLs are remembered (parsing is pure, so a cached result is exact).
+_PARSED_URLS = 1024
 
 
 class HTTPTransport:
-    """Real HTTP over sockets with pooled keep-alive connections and no redirects or retries."""
+    """Real HTTP over kept-alive sockets, to permitted addresses only, never following redirects
+    or retrying on its own. ``tls`` replaces the default context (system CAs, names checked)."""
 
     def __init__(
         self,
         hosts: HostPolicy | None = None,
         *,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
-        pool_size: int = 16,
+        max_idle: int = 32,
+        resolver: Resolver = resolve,
+        dialer: Dialer = dial,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.hosts = hosts or HostPolicy()
         self.max_response_bytes = max_response_bytes
-        self._pool = urllib3.PoolManager(
-            num_pools=64, maxsize=pool_size, block=False, retries=False
+        self._client = KeepAliveClient(
+            self.hosts,
+            max_response_bytes=max_response_bytes,
+            max_idle=max_idle,
+            resolver=resolver,
+            dialer=dialer,
+            tls=tls,
         )
+        self._parsed: dict[str, WebhookURL] = {}
 
     def send(self, request: OutgoingRequest, timeout: float) -> Response:
-        try:
-            self.hosts.check_url(request.url)
-        except BlockedHostError as exc:
-            raise TransportError("blocked_host", str(exc)) from None
-        started = time.monotonic()
-        try:
-            response = self._pool.urlopen(
-                "POST",
-                request.url,
-                body=request.body,
-                headers=dict(request.headers),
-                redirect=False,
-                retries=False,
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                preload_content=False,
-            )
-        except Exception as exc:  # every failure becomes a recorded attempt, never an escape
-            raise _classify(exc) from None
-        try:
-            body, truncated = self._read(response, started + timeout)
-        except TransportError:
-            response.close()
-            raise
-        except Exception as exc:
-            response.close()
-            raise _classify(exc) from None
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        if truncated:
-            response.close()  # do not drain megabytes just to reuse the connection
-        else:
-            response.release_conn()
-        return Response(response.status, headers, body, truncated)
-
-    def _read(self, response: urllib3.BaseHTTPResponse, deadline: float) -> tuple[bytes, bool]:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            chunk = response.read(8192)
-            if not chunk:
-                return b"".join(chunks), False
-            if time.monotonic() > deadline:
-                raise TransportError(
-                    "timeout", "the response body was still arriving at the timeout"
-                )
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                return b"".join(chunks)[: self.max_response_bytes], True
+        url = self._parsed.get(request.url)
+        if url is None:
+            try:
+                url = self.hosts.parse(request.url)
+            except BlockedHostError as exc:
+                raise TransportError("blocked_host", str(exc)) from None
+            if len(self._parsed) >= _PARSED_URLS:
+                self._parsed.clear()
+            self._parsed[request.url] = url
+        return self._client.post(url, request.body, request.headers, timeout)
 
     def close(self) -> None:
-        self._pool.clear()
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything it wraps (causes, contexts, exceptions passed as arguments)."""
-    seen: list[BaseException] = []
-    todo = [exc]
-    while todo:
-        error = todo.pop()
-        if any(error is e for e in seen):
-            continue
-        seen.append(error)
-        todo.extend(e for e in (error.__cause__, error.__context__) if e is not None)
-        todo.extend(a for a in getattr(error, "args", ()) if isinstance(a, BaseException))
-        reason = getattr(error, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-    return seen
-
-
-def _classify(exc: BaseException) -> TransportError:
-    """Name what went wrong on the wire in the words the attempt record uses."""
-    chain = _causes(exc)
-    text = str(exc)
-
-    def has(*kinds: type[BaseException]) -> bool:
-        return any(isinstance(e, kinds) for e in chain)
-
-    if has(ConnectionRefusedError):
-        return TransportError("connection_refused", f"connection refused ({text})")
-    if has(ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
-        return TransportError("connection_reset", f"the receiver dropped the connection ({text})")
-    timed_out = has(ReadTimeoutError, socket.timeout, TimeoutError) or any(
-        isinstance(e, ConnectTimeoutError) and not isinstance(e, NewConnectionError) for e in chain
-    )
-    if timed_out:
-        return TransportError("timeout", f"no answer within the timeout ({text})")
-    if has(http.client.HTTPException, ProtocolError):
-        return TransportError("invalid_response", f"not a valid HTTP response ({text})")
-    if has(NewConnectionError, OSError, HTTPError):
-        return TransportError("connection_error", f"could not connect ({text})")
-    return TransportError("connection_error", f"{type(exc).__name__}: {text}")
+        self._client.close()
 
 
 class _Job:
@@ -390,38 +286,66 @@ class WSGITransport:
 
 
 class _LoopThread:
-    """One event loop in a daemon thread, shared by every ASGI transport."""
-
-    _instance: _LoopThread | None = None
-    _guard = threading.Lock()
+    """An event loop running in a daemon thread of its own."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="lmif-asgi", daemon=True).start()
+        threading.Thread(target=self._run, name="lmif-asgi", daemon=True).start()
 
-    @classmethod
-    def get(cls) -> asyncio.AbstractEventLoop:
-        with cls._guard:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance.loop
+    def _run(self) -> None:
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()
+
+    def stop(self) -> None:
+        """Let the thread end once the loop is free (at once, unless an app is blocking it)."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 class ASGITransport:
-    """Delivers to an ASGI app in this process (FastAPI, Starlette...), no socket involved."""
+    """Delivers to an ASGI app in this process (FastAPI, Starlette...), no socket involved.
+
+    Each app gets an event loop of its own: an app that blocks its loop (a ``time.sleep`` in a
+    handler) then delays only itself, never another app's deliveries. A call still unfinished
+    after its timeout marks the loop as stuck, and the next call starts on a fresh loop.
+    """
 
     def __init__(
         self, app: Callable[..., Any], *, max_response_bytes: int = MAX_RESPONSE_BYTES
     ) -> None:
         self.app = app
         self.max_response_bytes = max_response_bytes
+        self._loop: _LoopThread | None = None
+        self._overdue: threading.Event | None = None
+        self._lock = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is not None and self._overdue is not None and not self._overdue.is_set():
+                self._loop.stop()  # leave the stuck loop to its app; it ends if the app returns
+                self._loop = None
+            self._overdue = None
+            if self._loop is None:
+                self._loop = _LoopThread()
+            return self._loop.loop
 
     def send(self, request: OutgoingRequest, timeout: float) -> Response:
-        future = asyncio.run_coroutine_threadsafe(self._call(request), _LoopThread.get())
+        finished = threading.Event()
+
+        async def call() -> Response:
+            try:
+                return await self._call(request)
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(call(), self._running_loop())
         try:
             result: Response = future.result(timeout)
-        except TimeoutError:
+        except concurrent.futures.TimeoutError:  # not the built-in TimeoutError on 3.10
             future.cancel()
+            with self._lock:
+                self._overdue = finished
             raise TransportError("timeout", f"no answer within {timeout:g} s") from None
         return result
 
@@ -493,7 +417,10 @@ class ASGITransport:
         return Response(status, headers, body, truncated)
 
     def close(self) -> None:
-        return None
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.stop()
 
 
 def is_asgi_app(app: object) -> bool:

@@ -1,21 +1,21 @@
 """Managing webhook endpoints, named after the provider's SDK: create, list, get, update, delete,
-rotate_secret.
+rotate_secret, test (a sandbox feature) and verify.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from lmif_mock.clock import Clock
 from lmif_mock.errors import LMIFMockError, NotFoundError
-from lmif_mock.events import EVENT_TYPES
+from lmif_mock.events import EVENT_TYPES, Event, check_event_type
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.ids import PREFIXES, new_id
 from lmif_mock.records import ALL_EVENTS, Webhook
-from lmif_mock.signing import generate_secret
+from lmif_mock.signing import generate_secret, verify
 from lmif_mock.store import Store
 from lmif_mock.transports import is_asgi_app
 
@@ -25,6 +25,10 @@ MAX_SECRET_LENGTH = 512
 
 class WebhookError(LMIFMockError, ValueError):
     """A webhook definition that cannot work (bad URL, unknown event type, empty secret...)."""
+
+
+class SandboxOnlyError(LMIFMockError):
+    """A sandbox feature (test events) asked of a fake in the live environment."""
 
 
 def check_events(events: object) -> tuple[str, ...]:
@@ -49,7 +53,18 @@ def check_secret(secret: object) -> str:
         raise WebhookError("secret must be a non-empty string")
     if len(secret) > MAX_SECRET_LENGTH:
         raise WebhookError(f"secret must be at most {MAX_SECRET_LENGTH} characters")
+    if not _is_utf8(secret):
+        raise WebhookError("secret must be valid Unicode text (no lone surrogates)")
     return secret
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` can become bytes at all (HMAC keys and URLs are sent as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Webhooks:
@@ -62,12 +77,46 @@ class Webhooks:
         rng: Callable[[], random.Random],
         hosts: HostPolicy,
         on_delete: Callable[[Webhook], None] | None = None,
+        send_test: Callable[[str, list[str]], Event] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._rng = rng
         self.hosts = hosts
         self._on_delete = on_delete
+        self._send_test = send_test
+        #: Test events are a sandbox feature; a live fake sets this False.
+        self.sandbox = True
+
+    def test(
+        self, event_type: str, endpoint: str | None = None, *, webhook_id: str | None = None
+    ) -> Event:
+        """The SDK's ``webhooks.test({eventType, endpoint})``: send a sample ``event_type`` to the
+        webhook(s) registered for ``endpoint`` (or to ``webhook_id``), subscribed or not.
+
+        Raises :class:`SandboxOnlyError` in the live environment, :class:`NotFoundError` when no
+        webhook is registered for ``endpoint``, :class:`UnknownEventType` for a type outside the
+        catalogue.
+        """
+        if not self.sandbox:
+            raise SandboxOnlyError("test events are a sandbox feature (use an lmif_test_ key)")
+        check_event_type(event_type)
+        if webhook_id is not None:
+            targets = [self.get(webhook_id).id]
+        elif endpoint is not None:
+            targets = [w.id for w in self.list() if w.url == endpoint]
+            if not targets:
+                raise NotFoundError(f"no webhook is registered for {endpoint!r}; create one first")
+        else:
+            raise WebhookError("give endpoint (a registered URL) or webhook_id")
+        if self._send_test is None:
+            raise SandboxOnlyError("this webhook registry has no fake to send test events from")
+        return self._send_test(event_type, targets)
+
+    @staticmethod
+    def verify(payload: bytes | str, signature: str | None, secret: str | Sequence[str]) -> bool:
+        """The SDK's ``webhooks.verify(payload, signature, secret)``: :func:`lmif_mock.verify`."""
+        return verify(payload, signature, secret)
 
     def create(
         self,
@@ -151,6 +200,8 @@ class Webhooks:
         if not isinstance(path, str) or not path.startswith("/"):
             raise WebhookError(f"path must start with '/', not {path!r}")
         if isinstance(url, str):
+            if not _is_utf8(url):
+                raise WebhookError("url must be valid Unicode text (no lone surrogates)")
             try:
                 return self.hosts.check_url(url), url
             except BlockedHostError as exc:

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import functools
 import math
+import random
+import re
 import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lmif_mock.clock import Timer
-from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
+from lmif_mock.clock import Clock, Timer
+from lmif_mock.errors import ConflictError, EncodingError, LMIFMockError, NotFoundError
+from lmif_mock.events import check_text
 from lmif_mock.payloads import (
     ACTION_FOR_POLICY,
     APPEAL_REASONS,
@@ -32,21 +38,22 @@ from lmif_mock.payloads import (
     ENTITY_TYPES,
     GRACE_PERIOD_DAYS,
     LICENSE_EXPIRING_DAYS,
-    LICENSE_TERM_DAYS,
     LICENSE_TIERS,
     POLICIES,
     REMINDER_DAYS,
-    REMOVE,
     RESOLUTIONS,
     REVENUE_TYPES,
     REVOCATION_REASONS,
 )
+from lmif_mock.terms import years_after
 from lmif_mock.timestamps import format_timestamp
 
-if TYPE_CHECKING:
-    from lmif_mock.fake import FakeLMIF
-
+#: The largest user count or estimate a transition accepts (the API's bound too).
+MAX_COUNT = 10**9
 GUIDELINES_URL = "https://www.lookmaimfamous.com/guidelines/{box_id}"
+#: The provider's per-request cap on batch identity checks (Rate Limits page).
+MAX_BATCH_CHECKS = 100
+VERIFICATION_TIERS = ("GOLD", "SILVER")
 MONTHLY_FEES = {"personal": 5, "creator": 50, "commercial": 500, "enterprise": 5000}
 TIER_MAX_USERS = {"personal": 100, "creator": 5000, "commercial": 50000, "enterprise": 1000000}
 #: The provider's sandbox identities, present in every fresh fake (no events are sent for them).
@@ -76,9 +83,17 @@ class Claim:
     entity_type: str
     variations: list[str]
     created_at: datetime
-    verification_tier: str = "GOLD"
+    verification_tier: str | None = "GOLD"
     status: str = "verified"
     box_id: str | None = None
+    #: When verification completed; ``None`` while pending (claims made with a box are verified).
+    verified_at: datetime | None = None
+    #: ``{"id": "img_…", "url", "isPrimary"}`` as the claim detail shows them.
+    reference_images: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.status == "verified" and self.verified_at is None:
+            self.verified_at = self.created_at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,7 +104,7 @@ class Claim:
             "status": self.status,
             "verificationTier": self.verification_tier,
             "createdAt": _ts(self.created_at),
-            "verifiedAt": _ts(self.created_at),
+            "verifiedAt": _ts(self.verified_at),
             "hasBox": self.box_id is not None,
             "boxId": self.box_id,
         }
@@ -185,6 +200,10 @@ class License:
     auto_renew: bool
     status: str = "active"
     timers: list[Timer] = field(default_factory=list, repr=False)
+    #: Set when the platform cancels (``DELETE /licenses/{id}``): no renewal, ends at expiresAt.
+    cancelled_at: datetime | None = None
+    #: Usage reported with ``POST /licenses/{id}/usage``, by period ("2024-01").
+    usage: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -203,12 +222,38 @@ class LicenseRequest:
     reason: str | None = None
 
 
-class World:
-    """The provider's resources inside one fake, and the transitions that emit their events."""
+Publish = Callable[[str, dict[str, Any]], object]
 
-    def __init__(self, fake: FakeLMIF) -> None:
-        self.fake = fake
+
+class World:
+    """The provider's resources inside one fake, and the transitions that emit their events.
+
+    The world is a publisher: a transition changes state and records ``(type, data)`` in an
+    outbox while holding the world's lock, and the outbox is handed to ``publish`` only after the
+    lock is released. A receiver that calls the API back while an event is being delivered (say,
+    requests a license on ``box.created``) therefore never waits for the world: its transition
+    runs at once and its events go out, in order, right after the delivery in progress.
+
+    ``clock`` schedules the time-driven steps, ``new_id(kind)`` names resources, ``rng`` draws
+    the little randomness the world needs; none of it refers to the fake, so a world can be
+    tested with a list's ``append`` as its publisher.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        new_id: Callable[[str], str],
+        rng: random.Random,
+        publish: Publish,
+    ) -> None:
+        self.clock = clock
+        self.new_id = new_id
+        self.rng = rng
+        self._publish = publish
         self._lock = threading.RLock()
+        self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        self._publishing = threading.Lock()
+        self._depth = 0
         self.reset()
 
     # -- bookkeeping ----------------------------------------------------------------------------
@@ -216,6 +261,7 @@ class World:
     def reset(self) -> None:
         """Forget everything but the sandbox identities (timers go with the clock's reset)."""
         with self._lock:
+            self._outbox.clear()
             self.claims: dict[str, Claim] = {}
             self.boxes: dict[str, Box] = {}
             self.avatars: dict[str, Avatar] = {}
@@ -228,13 +274,52 @@ class World:
 
     @property
     def now(self) -> datetime:
-        return self.fake.clock.now()
+        return self.clock.now()
 
     def _id(self, kind: str) -> str:
-        return self.fake.factory.new_id(kind)
+        return self.new_id(kind)
 
     def _emit(self, event_type: str, data: dict[str, Any]) -> None:
-        self.fake.emit(event_type, data=data)
+        """Record an event for the outbox; only legal while the world's lock is held."""
+        self._outbox.append((event_type, data))
+
+    @contextmanager
+    def _transition(self) -> Iterator[None]:
+        """Hold the lock while state changes; publish what was recorded once it is released."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                outermost = self._depth == 0
+        if outermost:
+            self.flush()
+
+    def flush(self) -> None:
+        """Publish the outbox, oldest first, unless another thread is already doing so.
+
+        That thread drains what is queued after its current event, so events leave in the
+        order the transitions happened and a call made from inside a delivery never waits on it.
+        """
+        failure: Exception | None = None
+        while self._outbox:
+            if not self._publishing.acquire(blocking=False):
+                break
+            try:
+                while True:
+                    with self._lock:
+                        if not self._outbox:
+                            break
+                        event_type, data = self._outbox.popleft()
+                    try:
+                        self._publish(event_type, data)
+                    except Exception as exc:  # the rest still go out; the caller hears of it
+                        failure = failure or exc
+            finally:
+                self._publishing.release()
+        if failure is not None:
+            raise failure
 
     def _find(self, table: dict[str, Any], ident: str, kind: str) -> Any:
         found = table.get(ident)
@@ -309,13 +394,11 @@ class World:
         _choice("policy", policy, POLICIES)
         _choice("enforcement", enforcement, ENFORCEMENTS)
         _choice("entityType", entity_type, ENTITY_TYPES)
-        if not 0 <= royalty_rate <= 1:
-            raise WorldError("royaltyRate must be between 0 and 1")
-        if not name.strip():
-            raise WorldError("identity name must not be empty")
+        _fraction("royaltyRate", royalty_rate)
+        _text("identity name", name)
         for kind in revenue_types or []:
             _choice("revenueTypes", kind, REVENUE_TYPES)
-        with self._lock:
+        with self._transition():
             try:
                 self.box_named(name)
             except NotFoundError:
@@ -331,9 +414,9 @@ class World:
         self, box_id: str, *, policy: str | None = None, enforcement: str | None = None
     ) -> Box:
         """Change a box's policy or enforcement; ``box.updated`` lists only what changed."""
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
-            changes: dict[str, Any] = {"policy": REMOVE, "enforcement": REMOVE}
+            changes: dict[str, Any] = {}
             if policy is not None and policy != box.policy:
                 _choice("policy", policy, POLICIES)
                 changes["policy"] = {"from": box.policy, "to": policy}
@@ -342,7 +425,7 @@ class World:
                 _choice("enforcement", enforcement, ENFORCEMENTS)
                 changes["enforcement"] = {"from": box.enforcement, "to": enforcement}
                 box.enforcement = enforcement
-            if all(value is REMOVE for value in changes.values()):
+            if not changes:
                 return box  # nothing changed, nothing to tell
             box.updated_at = self.now
             self._emit("box.updated", {"boxId": box.id, "changes": changes})
@@ -350,7 +433,7 @@ class World:
 
     def delete_box(self, box_id: str) -> Box:
         """Remove a box: the identity is no longer protected (licenses stay valid)."""
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
             box.status = "deleted"
             box.updated_at = self.now
@@ -373,15 +456,17 @@ class World:
         self, name: str, *, creator_id: str | None = None, user_count: int = 1000
     ) -> Avatar:
         """An avatar on the platform (what scans look at and violations name)."""
-        if not name.strip():
-            raise WorldError("avatar name must not be empty")
-        rng = self.fake.factory.random
+        _text("avatar name", name)
+        if creator_id is not None:
+            _text("creatorId", creator_id)
+        _count("userCount", user_count)
+        rng = self.rng
         creator = f"{name.split()[0]} Creator"
         avatar = Avatar(
             self._id("avatar"), name, creator_id or self._id("creator"), creator,
             f"creator{rng.randrange(10_000)}@example.com", user_count, self.now,
         )  # fmt: skip
-        with self._lock:
+        with self._transition():
             self.avatars[avatar.id] = avatar
         return avatar
 
@@ -398,7 +483,7 @@ class World:
     def scan(self, box_id: str, *, trigger: str = "manual") -> list[Avatar]:
         """Scan the platform's avatars for one box: ``detection.match_found`` per match, then
         ``detection.scan_complete``. Matching is by name (the identity or its variations)."""
-        with self._lock:
+        with self._transition():
             box = self._active_box(box_id)
             started = self.now
             scan_id = self._id("scan")
@@ -440,9 +525,8 @@ class World:
     ) -> Violation:
         """LMIF finds an avatar matching a boxed identity: ``violation.detected`` and
         ``grace_period.started``; reminders, ``ending`` and ``expired`` are scheduled."""
-        if not 0 <= confidence <= 1:
-            raise WorldError("confidence must be between 0 and 1")
-        with self._lock:
+        _fraction("confidence", confidence)
+        with self._transition():
             box = self._active_box(box_id)
             if avatar_id is None:
                 avatar = self.add_avatar(f"{box.identity_name.split()[0]} AI")
@@ -502,16 +586,14 @@ class World:
             when = period.expires_at - timedelta(days=GRACE_PERIOD_DAYS - day)
             if when > now:
                 remind = functools.partial(self._remind, period, day)
-                period.timers.append(self.fake.clock.call_at(when, remind))
+                period.timers.append(self.clock.call_at(when, remind))
         ending = period.expires_at - timedelta(days=ENDING_DAYS_BEFORE_EXPIRY)
         if ending > now:
-            period.timers.append(self.fake.clock.call_at(ending, lambda: self._ending(period)))
-        period.timers.append(
-            self.fake.clock.call_at(period.expires_at, lambda: self._expire(period))
-        )
+            period.timers.append(self.clock.call_at(ending, lambda: self._ending(period)))
+        period.timers.append(self.clock.call_at(period.expires_at, lambda: self._expire(period)))
 
     def _remind(self, period: GracePeriod, day: int) -> None:
-        with self._lock:
+        with self._transition():
             if period.status != "active":
                 return
             period.notifications[f"day{day}"] = self.now
@@ -529,7 +611,7 @@ class World:
             )
 
     def _ending(self, period: GracePeriod) -> None:
-        with self._lock:
+        with self._transition():
             if period.status != "active":
                 return
             self._emit(
@@ -545,7 +627,7 @@ class World:
             )
 
     def _expire(self, period: GracePeriod) -> None:
-        with self._lock:
+        with self._transition():
             if period.status != "active":
                 return
             period.status = "expired"
@@ -570,7 +652,7 @@ class World:
         """The platform resolves a violation (license, removal, modification, parody approval):
         ``violation.resolved`` and, for its open grace period, ``grace_period.resolved``."""
         _choice("resolution", resolution, (*RESOLUTIONS, "dismissed"))
-        with self._lock:
+        with self._transition():
             violation = self._find(self.violations, violation_id, "violation")
             if violation.status in ("resolved", "dismissed", "enforced"):
                 raise ConflictError(f"violation {violation_id} is already {violation.status}")
@@ -614,7 +696,7 @@ class World:
     def appeal(self, violation_id: str, reason: str = "parody") -> Violation:
         """The platform appeals: ``violation.appealed``; the grace period pauses."""
         _choice("reason", reason, APPEAL_REASONS)
-        with self._lock:
+        with self._transition():
             violation: Violation = self._find(self.violations, violation_id, "violation")
             if violation.status != "pending":
                 raise ConflictError(
@@ -644,7 +726,7 @@ class World:
     def decide_appeal(self, violation_id: str, *, upheld: bool) -> Violation:
         """LMIF decides an appeal. Upheld: the violation is dismissed (``violation.resolved``,
         ``grace_period.resolved``). Rejected: the grace period resumes with the time it had left."""
-        with self._lock:
+        with self._transition():
             violation: Violation = self._find(self.violations, violation_id, "violation")
             if violation.status != "appealed":
                 raise ConflictError(f"violation {violation_id} has no open appeal")
@@ -672,11 +754,17 @@ class World:
         estimated_users: int | None = None,
         message: str | None = None,
     ) -> LicenseRequest:
-        """The platform applies for a license: ``license.requested``. A MONETIZE box approves at
-        once (revenue share), BLOCK_ALL and TEAM deny at once, LICENSE waits for
-        :meth:`approve_license` or :meth:`deny_license`."""
+        """The platform applies for a license: ``license.requested``. As the Licensing page says,
+        only LICENSE (explicit approval: waits for :meth:`approve_license` or
+        :meth:`deny_license`) and MONETIZE (approved at once, revenue share) boxes are licensable;
+        a request for any other policy is denied at once (``use_case_not_permitted``)."""
         _choice("tier", tier, LICENSE_TIERS)
-        with self._lock:
+        _text("useCase", use_case, max_length=2000)
+        if message is not None:
+            _text("message", message, max_length=2000)
+        if estimated_users is not None:
+            _count("estimatedUsers", estimated_users)
+        with self._transition():
             box = self._active_box(box_id)
             request = LicenseRequest(
                 self._id("license_request"), box, tier, use_case, estimated_users, self.now, message
@@ -694,9 +782,9 @@ class World:
                     "submittedAt": _ts(request.submitted_at),
                 },
             )
-            if box.policy in ("MONETIZE", "OPEN", "BLOCK_COMMERCIAL"):
+            if box.policy == "MONETIZE":
                 self.approve_license(request.id)
-            elif box.policy in ("BLOCK_ALL", "TEAM"):
+            elif box.policy != "LICENSE":
                 self.deny_license(request.id, "use_case_not_permitted")
             return request
 
@@ -704,7 +792,7 @@ class World:
         """Approve a pending request: a license becomes active (``license.approved``); open
         violations of the same box are resolved as licensed; ``expiring`` and ``expired`` (or a
         renewal) are scheduled."""
-        with self._lock:
+        with self._transition():
             request: LicenseRequest = self._find(self.requests, request_id, "license request")
             if request.status != "pending":
                 raise ConflictError(f"license request {request_id} is already {request.status}")
@@ -712,7 +800,7 @@ class World:
             box = request.box
             license_ = License(
                 self._id("license"), box, request.tier, MONTHLY_FEES[request.tier],
-                box.royalty_rate, now, now + timedelta(days=LICENSE_TERM_DAYS), auto_renew,
+                box.royalty_rate, now, years_after(now), auto_renew,
             )  # fmt: skip
             request.status = "approved"
             request.license = license_
@@ -742,7 +830,7 @@ class World:
     def deny_license(self, request_id: str, reason: str = "content_guidelines") -> LicenseRequest:
         """Deny a pending request: ``license.denied``."""
         _choice("reason", reason, DENIAL_REASONS)
-        with self._lock:
+        with self._transition():
             request: LicenseRequest = self._find(self.requests, request_id, "license request")
             if request.status != "pending":
                 raise ConflictError(f"license request {request_id} is already {request.status}")
@@ -764,7 +852,7 @@ class World:
     def _schedule_license(self, license_: License) -> None:
         for timer in license_.timers:
             timer.cancel()
-        clock = self.fake.clock
+        clock = self.clock
         warn_at = license_.expires_at - timedelta(days=LICENSE_EXPIRING_DAYS)
         license_.timers = [
             clock.call_at(warn_at, functools.partial(self._license_expiring, license_)),
@@ -780,7 +868,7 @@ class World:
         }
 
     def _license_expiring(self, license_: License) -> None:
-        with self._lock:
+        with self._transition():
             if license_.status != "active":
                 return
             self._emit(
@@ -794,11 +882,11 @@ class World:
             )
 
     def _license_expired(self, license_: License) -> None:
-        with self._lock:
+        with self._transition():
             if license_.status != "active":
                 return
             if license_.auto_renew:
-                license_.expires_at += timedelta(days=LICENSE_TERM_DAYS)
+                license_.expires_at = years_after(license_.expires_at)
                 self._schedule_license(license_)
                 return
             license_.status = "expired"
@@ -809,7 +897,7 @@ class World:
     def revoke_license(self, license_id: str, reason: str = "terms_violation") -> License:
         """Revoke an active license: ``license.revoked``."""
         _choice("reason", reason, REVOCATION_REASONS)
-        with self._lock:
+        with self._transition():
             license_: License = self._find(self.licenses, license_id, "license")
             if license_.status != "active":
                 raise ConflictError(f"license {license_id} is {license_.status}, not active")
@@ -830,7 +918,12 @@ class World:
             box = self.box_named(name)
         except NotFoundError:
             claim = next(
-                (c for c in self.claims.values() if c.name.casefold() == name.casefold()), None
+                (
+                    c
+                    for c in self.claims.values()
+                    if c.status == "verified" and c.name.casefold() == name.casefold()
+                ),
+                None,
             )
             return {
                 "isBoxed": False,
@@ -868,6 +961,263 @@ class World:
             },
             "action": ACTION_FOR_POLICY[box.policy],
         }
+
+    # -- the documented REST calls the first model lacked (issue 16) ---------------------------
+    # Claims made through the API start pending; boxes are made on a verified claim; licenses are
+    # renewed, cancelled (no renewal, they end at expiresAt) and have usage reported. No event is
+    # sent for any of these: the catalogue's 19 types have none for them.
+
+    def create_claim(
+        self,
+        name: str,
+        *,
+        variations: list[str] | None = None,
+        entity_type: str = "INDIVIDUAL",
+        reference_images: list[dict[str, Any]] | None = None,
+    ) -> Claim:
+        """A claim as ``POST /claims`` makes it: ``pending`` until :meth:`verify_claim`."""
+        if not name.strip():
+            raise WorldError("name must not be empty")
+        _choice("entityType", entity_type, ENTITY_TYPES)
+        with self._transition():
+            claim = Claim(
+                self._id("claim"), name.strip(), entity_type, list(variations or []), self.now,
+                verification_tier=None, status="pending",
+            )  # fmt: skip
+            claim.reference_images = self._images(reference_images or [])
+            self.claims[claim.id] = claim
+            return claim
+
+    def _images(self, images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        shown = [
+            {"id": self._id("image"), "url": str(i["url"]), "isPrimary": bool(i.get("isPrimary"))}
+            for i in images
+        ]
+        if shown and not any(i["isPrimary"] for i in shown):
+            shown[0]["isPrimary"] = True  # designed: the first image is primary unless one is
+        return shown
+
+    def claim(self, claim_id: str) -> Claim:
+        """The claim with ``claim_id``."""
+        return self._find(self.claims, claim_id, "claim")  # type: ignore[no-any-return]
+
+    def verify_claim(self, claim_id: str, *, tier: str = "GOLD") -> Claim:
+        """LMIF finishes verifying a pending claim: ``verified``, with a verification tier."""
+        _choice("verificationTier", tier, VERIFICATION_TIERS)
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.status != "pending":
+                raise ConflictError(f"claim {claim_id} is {claim.status}, not pending")
+            claim.status = "verified"
+            claim.verification_tier = tier
+            claim.verified_at = self.now
+            return claim
+
+    def reject_claim(self, claim_id: str) -> Claim:
+        """LMIF turns a pending claim down: ``rejected`` (it can never be boxed)."""
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.status != "pending":
+                raise ConflictError(f"claim {claim_id} is {claim.status}, not pending")
+            claim.status = "rejected"
+            return claim
+
+    def update_claim(
+        self,
+        claim_id: str,
+        *,
+        name: str | None = None,
+        variations: list[str] | None = None,
+        reference_images: list[dict[str, Any]] | None = None,
+    ) -> Claim:
+        """Change a claim. The name can change only while pending (what was verified stays)."""
+        with self._transition():
+            claim = self.claim(claim_id)
+            if name is not None and name.strip() != claim.name:
+                if not name.strip():
+                    raise WorldError("name must not be empty")
+                if claim.status != "pending":
+                    raise ConflictError(f"claim {claim_id} is {claim.status}: its name is fixed")
+                claim.name = name.strip()
+            if variations is not None:
+                claim.variations = list(variations)
+            if reference_images is not None:
+                claim.reference_images = self._images(reference_images)
+            return claim
+
+    def delete_claim(self, claim_id: str) -> Claim:
+        """Withdraw a claim; refused while an active box stands on it."""
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.box_id is not None:
+                raise ConflictError(
+                    f"claim {claim_id} has box {claim.box_id}; delete the box first"
+                )
+            del self.claims[claim_id]
+            return claim
+
+    def create_box(
+        self,
+        claim_id: str,
+        *,
+        policy: str,
+        enforcement: str = "MODERATE",
+        royalty_rate: float = 0.1,
+        revenue_types: list[str] | None = None,
+        minimum_payout: int = 100,
+        nsfw: bool = False,
+    ) -> Box:
+        """Box a verified claim (``POST /boxes``): ``box.created``."""
+        _choice("policy", policy, POLICIES)
+        _choice("enforcement", enforcement, ENFORCEMENTS)
+        if not 0 <= royalty_rate <= 1:
+            raise WorldError("royaltyRate must be between 0 and 1")
+        for kind in revenue_types or []:
+            _choice("revenueTypes", kind, REVENUE_TYPES)
+        with self._transition():
+            claim = self.claim(claim_id)
+            if claim.status != "verified":
+                raise ConflictError(f"claim {claim_id} is {claim.status}; only a verified claim")
+            if claim.box_id is not None:
+                raise ConflictError(f"claim {claim_id} is already boxed ({claim.box_id})")
+            try:
+                taken = self.box_named(claim.name)
+            except NotFoundError:
+                pass
+            else:
+                raise ConflictError(f"{claim.name!r} is already boxed ({taken.id})")
+            now = self.now
+            box = Box(
+                self._id("box"), claim, policy, enforcement, royalty_rate,
+                list(revenue_types or REVENUE_TYPES), now, now,
+                minimum_payout=minimum_payout, nsfw=nsfw,
+            )  # fmt: skip
+            claim.box_id = box.id
+            self.boxes[box.id] = box
+            self._emit(
+                "box.created",
+                {
+                    "boxId": box.id,
+                    "claimId": claim.id,
+                    "identityName": claim.name,
+                    "entityType": claim.entity_type,
+                    "policy": policy,
+                    "enforcement": enforcement,
+                    "policyConfig": {
+                        "royaltyRate": royalty_rate,
+                        "revenueTypes": box.revenue_types,
+                    },
+                },
+            )
+            return box
+
+    def license(self, license_id: str) -> License:
+        """The license with ``license_id``."""
+        return self._find(self.licenses, license_id, "license")  # type: ignore[no-any-return]
+
+    def license_request(self, request_id: str) -> LicenseRequest:
+        """A license request by id (the SDK's ``licenses.getStatus``)."""
+        return self._find(self.requests, request_id, "license request")  # type: ignore[no-any-return]
+
+    def renew_license(self, license_id: str) -> License:
+        """Renew for another calendar year: an active license from its current end, an expired
+        one from now. A cancellation is undone. Revoked licenses cannot be renewed."""
+        with self._transition():
+            license_ = self.license(license_id)
+            if license_.status not in ("active", "expired"):
+                raise ConflictError(f"license {license_id} is {license_.status}")
+            if license_.status == "expired":
+                license_.valid_from = self.now
+                license_.expires_at = years_after(self.now)
+                license_.status = "active"
+            else:
+                license_.expires_at = years_after(license_.expires_at)
+            license_.cancelled_at = None
+            self._schedule_license(license_)
+            return license_
+
+    def cancel_license(self, license_id: str) -> License:
+        """The platform cancels (``DELETE /licenses/{id}``): it will not renew and ends at
+        ``expiresAt`` with ``license.expired``. Not a revocation: see :meth:`revoke_license`."""
+        with self._transition():
+            license_ = self.license(license_id)
+            if license_.status != "active":
+                raise ConflictError(f"license {license_id} is {license_.status}, not active")
+            if license_.cancelled_at is not None:
+                raise ConflictError(f"license {license_id} is already cancelled")
+            license_.cancelled_at = self.now
+            license_.auto_renew = False
+            return license_
+
+    def report_usage(
+        self,
+        license_id: str,
+        *,
+        period: str | None = None,
+        subscribers: int = 0,
+        messages: int = 0,
+        revenue: float = 0,
+    ) -> dict[str, Any]:
+        """Report a period's usage of an active license; the royalty due follows from its rate.
+        A second report for the same period replaces the first."""
+        chosen = period or self.now.strftime("%Y-%m")
+        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", chosen):
+            raise WorldError("period must be a month, YYYY-MM")
+        if chosen > self.now.strftime("%Y-%m"):
+            raise WorldError("period must not be in the future")
+        if min(subscribers, messages, revenue) < 0:
+            raise WorldError("usage figures must not be negative")
+        with self._transition():
+            license_ = self.license(license_id)
+            if license_.status != "active":
+                raise ConflictError(f"license {license_id} is {license_.status}, not active")
+            report = {
+                "licenseId": license_.id,
+                "period": chosen,
+                "subscribers": subscribers,
+                "messages": messages,
+                "revenue": revenue,
+                "royaltyDue": round(revenue * license_.royalty_rate, 2),
+                "reportedAt": _ts(self.now),
+            }
+            license_.usage[chosen] = report
+            return report
+
+    def check_batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``identity.checkBatch``: each ``{id, name, imageUrl}`` checked, answered with its id."""
+        if len(items) > MAX_BATCH_CHECKS:
+            raise WorldError(f"at most {MAX_BATCH_CHECKS} identities per batch")
+        return [{"id": item["id"], **self.identity_check(str(item["name"]))} for item in items]
+
+    def remove_sandbox_identities(self) -> None:
+        """Take the sandbox's test identities away (the live environment has none)."""
+        names = {entry[0] for entry in SANDBOX_IDENTITIES}
+        with self._transition():
+            for box in [b for b in self.boxes.values() if b.identity_name in names]:
+                del self.boxes[box.id]
+                self.claims.pop(box.claim.id, None)
+
+
+def _text(name: str, value: object, max_length: int = 200) -> None:
+    """Free text a transition keeps and sends: a non-empty, sendable string of sane length."""
+    if not isinstance(value, str) or not value.strip():
+        raise WorldError(f"{name} must be a non-empty string")
+    if len(value) > max_length:
+        raise WorldError(f"{name} must be at most {max_length} characters")
+    try:
+        check_text(value, name)
+    except EncodingError as exc:
+        raise WorldError(str(exc)) from None
+
+
+def _fraction(name: str, value: object) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise WorldError(f"{name} must be a number between 0 and 1")
+
+
+def _count(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise WorldError(f"{name} must be a whole number between 0 and {MAX_COUNT}")
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

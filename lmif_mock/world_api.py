@@ -17,12 +17,19 @@ from werkzeug.wrappers import Request
 
 from lmif_mock.api_errors import APIError, not_found, validation_error
 from lmif_mock.errors import ConflictError, NotFoundError
-from lmif_mock.payloads import GRACE_PERIOD_DAYS, REMINDER_DAYS
+from lmif_mock.payloads import (
+    ENFORCEMENTS,
+    ENTITY_TYPES,
+    GRACE_PERIOD_DAYS,
+    POLICIES,
+    REMINDER_DAYS,
+)
 from lmif_mock.scenarios import SCENARIOS
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.validation import Fields
 from lmif_mock.world import (
     GUIDELINES_URL,
+    MAX_BATCH_CHECKS,
     MONTHLY_FEES,
     TIER_MAX_USERS,
     Box,
@@ -39,7 +46,6 @@ if TYPE_CHECKING:
     from lmif_mock.fake import FakeLMIF
 
 Result = tuple[int, Any]
-MAX_BATCH_CHECKS = 100
 
 
 def _ts(moment: datetime | None) -> str | None:
@@ -94,11 +100,11 @@ def claim_json(world: World, claim: Claim, *, detail: bool = False) -> dict[str,
     if detail:
         shown["verification"] = {
             "method": "stripe_identity",
-            "completedAt": _ts(claim.created_at),
+            "completedAt": _ts(claim.verified_at),
             "documents": ["government_id"],
         }
         shown["proofs"] = []
-        shown["referenceImages"] = []
+        shown["referenceImages"] = [dict(image) for image in claim.reference_images]
     return shown
 
 
@@ -231,13 +237,16 @@ def license_json(world: World, license_: License, *, detail: bool = False) -> di
             "exclusivity": False,
             "territory": "worldwide",
         }
+        period = world.now.strftime("%Y-%m")
+        reported = license_.usage.get(period, {})
         shown["usage"] = {
-            "currentPeriod": world.now.strftime("%Y-%m"),
-            "subscribers": 0,
-            "messages": 0,
-            "revenue": 0,
-            "royaltyDue": 0,
+            "currentPeriod": period,
+            "subscribers": reported.get("subscribers", 0),
+            "messages": reported.get("messages", 0),
+            "revenue": reported.get("revenue", 0),
+            "royaltyDue": reported.get("royaltyDue", 0),
         }
+        shown["cancelledAt"] = _ts(license_.cancelled_at)
     return shown
 
 
@@ -324,25 +333,107 @@ class WorldRoutes:
 
     def _create_box(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(
-            self._body(request),
-            allowed={"identityName", "policy", "enforcement", "entityType", "policyConfig"},
+            self._body(request), allowed={"claimId", "policy", "enforcement", "policyConfig"}
         )
-        name = fields.string("identityName", required=True, max_length=200)
+        claim_id = fields.string("claimId", required=True, max_length=200)
         policy = fields.string("policy", required=True)
         enforcement = fields.string("enforcement") or "MODERATE"
-        entity_type = fields.string("entityType") or "INDIVIDUAL"
-        config = fields.obj("policyConfig") or {}
-        rate = config.get("royaltyRate", 0.1)
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool):
-            fields.fail("policyConfig.royaltyRate", "must be a number")
+        if policy is not None and policy not in POLICIES:
+            fields.fail("policy", f"must be one of {list(POLICIES)}")
+        if enforcement not in ENFORCEMENTS:
+            fields.fail("enforcement", f"must be one of {list(ENFORCEMENTS)}")
+        raw_config = fields.obj("policyConfig")
         fields.done()
+        config = Fields(
+            raw_config or {},
+            prefix="policyConfig.",
+            allowed={"royaltyRate", "revenueTypes", "minimumPayout", "nsfw"},
+        )
+        rate = config.number("royaltyRate", maximum=1)
+        revenue_types = config.strings("revenueTypes", max_items=10)
+        minimum_payout = config.integer("minimumPayout", maximum=10**9)
+        nsfw = config.boolean("nsfw")
+        config.done()
         box = self._transition(
-            lambda: self._world.box_identity(
-                str(name), policy=str(policy), enforcement=enforcement,
-                entity_type=entity_type, royalty_rate=float(rate),
+            lambda: self._world.create_box(
+                str(claim_id), policy=str(policy), enforcement=enforcement,
+                royalty_rate=0.1 if rate is None else rate, revenue_types=revenue_types,
+                minimum_payout=100 if minimum_payout is None else minimum_payout,
+                nsfw=bool(nsfw),
             )
         )  # fmt: skip
         return 201, {"data": box_json(self._world, box, detail=True)}
+
+    # claims made through the API (pending until verified; no events: there are no claim.* types)
+
+    def _claim_fields(self, fields: Fields) -> tuple[list[str] | None, list[dict[str, Any]] | None]:
+        variations = fields.strings("variations", max_items=50)
+        raw = fields.body.get("referenceImages")
+        images: list[dict[str, Any]] | None = None
+        if raw is not None:
+            if not isinstance(raw, list) or len(raw) > 20:
+                fields.fail("referenceImages", "must be a list of at most 20 {url, isPrimary?}")
+            else:
+                images = []
+                for index, item in enumerate(raw):
+                    one = Fields(
+                        item, prefix=f"referenceImages[{index}].", allowed={"url", "isPrimary"}
+                    )
+                    url = one.string("url", required=True)
+                    primary = one.boolean("isPrimary")
+                    fields.problems.extend(one.problems)
+                    images.append({"url": url, "isPrimary": bool(primary)})
+        return variations, images
+
+    def _create_claim(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(
+            self._body(request),
+            allowed={"name", "variations", "entityType", "referenceImages"},
+        )
+        name = fields.string("name", required=True, max_length=200)
+        entity_type = fields.string("entityType") or "INDIVIDUAL"
+        if entity_type not in ENTITY_TYPES:
+            fields.fail("entityType", f"must be one of {list(ENTITY_TYPES)}")
+        variations, images = self._claim_fields(fields)
+        fields.done()
+        claim = self._transition(
+            lambda: self._world.create_claim(
+                str(name), variations=variations, entity_type=entity_type,
+                reference_images=images,
+            )
+        )  # fmt: skip
+        return 201, {"data": claim_json(self._world, claim, detail=True)}
+
+    def _update_claim(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.claims, args["id"], "claim")
+        fields = Fields(self._body(request), allowed={"name", "variations", "referenceImages"})
+        name = fields.string("name", max_length=200)
+        variations, images = self._claim_fields(fields)
+        fields.done()
+        claim = self._transition(
+            lambda: self._world.update_claim(
+                args["id"], name=name, variations=variations, reference_images=images
+            )
+        )
+        return 200, {"data": claim_json(self._world, claim, detail=True)}
+
+    def _delete_claim(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.claims, args["id"], "claim")
+        claim = self._transition(lambda: self._world.delete_claim(args["id"]))
+        return 200, {"data": {"id": claim.id, "deleted": True}}
+
+    def _world_verify_claim(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.claims, args["id"], "claim")
+        fields = Fields(self._body(request, optional=True), allowed={"verificationTier"})
+        tier = fields.string("verificationTier") or "GOLD"
+        fields.done()
+        claim = self._transition(lambda: self._world.verify_claim(args["id"], tier=tier))
+        return 200, {"data": claim_json(self._world, claim, detail=True)}
+
+    def _world_reject_claim(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.claims, args["id"], "claim")
+        claim = self._transition(lambda: self._world.reject_claim(args["id"]))
+        return 200, {"data": claim_json(self._world, claim, detail=True)}
 
     def _update_box(self, request: Request, args: dict[str, str]) -> Result:
         self._get(self._world.boxes, args["id"], "box")
@@ -431,10 +522,32 @@ class WorldRoutes:
 
     def _cancel_license(self, request: Request, args: dict[str, str]) -> Result:
         self._get(self._world.licenses, args["id"], "license")
-        license_ = self._transition(
-            lambda: self._world.revoke_license(args["id"], "terms_violation")
-        )
+        license_ = self._transition(lambda: self._world.cancel_license(args["id"]))
         return 200, {"data": license_json(self._world, license_, detail=True)}
+
+    def _renew_license(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.licenses, args["id"], "license")
+        Fields(self._body(request, optional=True), allowed=set()).done()
+        license_ = self._transition(lambda: self._world.renew_license(args["id"]))
+        return 200, {"data": license_json(self._world, license_, detail=True)}
+
+    def _report_usage(self, request: Request, args: dict[str, str]) -> Result:
+        self._get(self._world.licenses, args["id"], "license")
+        fields = Fields(
+            self._body(request), allowed={"period", "subscribers", "messages", "revenue"}
+        )
+        period = fields.string("period", max_length=7)
+        subscribers = fields.integer("subscribers", maximum=10**12)
+        messages = fields.integer("messages", maximum=10**15)
+        revenue = fields.number("revenue")
+        fields.done()
+        report = self._transition(
+            lambda: self._world.report_usage(
+                args["id"], period=period, subscribers=subscribers or 0,
+                messages=messages or 0, revenue=revenue or 0,
+            )
+        )  # fmt: skip
+        return 201, {"data": report}
 
     def _request_license(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(
@@ -483,34 +596,52 @@ class WorldRoutes:
                     "currentTier": "Basic",
                 },
             )
-        body = self._body(request)
-        items = body.get("items") if isinstance(body, dict) else body
+        items = self._body(request)
         if not isinstance(items, list) or not items:
             raise validation_error(
-                [{"field": "items", "message": "a non-empty list of {id, name, imageUrl}"}]
+                [{"field": "body", "message": "a non-empty JSON array of {id, name, imageUrl}"}]
             )
         if len(items) > MAX_BATCH_CHECKS:
             raise validation_error(
                 [{"field": "items", "message": f"at most {MAX_BATCH_CHECKS} per request"}]
             )
-        results: dict[str, Any] = {}
         problems: list[dict[str, str]] = []
+        checked: list[dict[str, Any]] = []
         for index, item in enumerate(items):
             one = Fields(item, prefix=f"items[{index}].", allowed={"id", "name", "imageUrl"})
             ident = one.string("id", required=True, max_length=200)
             name = one.string("name", required=True, max_length=200)
-            one.string("imageUrl", required=True)
+            image = one.string("imageUrl", required=True)
             problems += one.problems
-            if not one.problems:
-                results[str(ident)] = self._world.identity_check(str(name))
+            checked.append({"id": ident, "name": name, "imageUrl": image})
         if problems:
             raise validation_error(problems)
-        return 200, {"results": results}
+        return 200, self._world.check_batch(checked)
 
     # world control
 
     def _world_box(self, request: Request, args: dict[str, str]) -> Result:
-        return self._create_box(request, args)
+        """A creator claims and boxes an identity in one step (no pending claim)."""
+        fields = Fields(
+            self._body(request),
+            allowed={"identityName", "policy", "enforcement", "entityType", "policyConfig"},
+        )
+        name = fields.string("identityName", required=True, max_length=200)
+        policy = fields.string("policy", required=True)
+        enforcement = fields.string("enforcement") or "MODERATE"
+        entity_type = fields.string("entityType") or "INDIVIDUAL"
+        config = fields.obj("policyConfig") or {}
+        rate = config.get("royaltyRate", 0.1)
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool):
+            fields.fail("policyConfig.royaltyRate", "must be a number")
+        fields.done()
+        box = self._transition(
+            lambda: self._world.box_identity(
+                str(name), policy=str(policy), enforcement=enforcement,
+                entity_type=entity_type, royalty_rate=float(rate),
+            )
+        )  # fmt: skip
+        return 201, {"data": box_json(self._world, box, detail=True)}
 
     def _world_avatar(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(self._body(request), allowed={"name", "userCount", "creatorId"})

@@ -10,13 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_lmif.builder import EventBuilder, SignedEvent
-from pytest_lmif.checks import (
-    CHECK_NAMES,
-    CheckResult,
-    ReceiverCheckFailed,
-    ReceiverReport,
-    check_receiver,
-)
+from pytest_lmif.checks import CHECK_NAMES
+from pytest_lmif.report import CheckResult, ReceiverCheckFailed, ReceiverReport
+from pytest_lmif.runner import check_receiver
 
 
 def assert_receiver(target: Any, **options: Any) -> ReceiverReport:
@@ -27,6 +23,7 @@ def assert_receiver(target: Any, **options: Any) -> ReceiverReport:
     """
     import pytest
 
+    __tracebackhide__ = True  # a skip or failure points at the calling test, not at this line
     report = check_receiver(target, **options)
     if report.results and all(r.skipped for r in report.results):
         pytest.skip("; ".join(r.summary for r in report.results))

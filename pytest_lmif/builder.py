@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lmif_mock import Event, EventFactory
-from lmif_mock.faults import signed_request
-from lmif_mock.payloads import EPOCH
-from lmif_mock.signing import SIGNATURE_HEADER, sign
+from lmif_mock import SIGNATURE_HEADER, Event, EventFactory, sign
+from lmif_mock.faults import signed_request  # the one internal name left: no public signer yet
 
 DEFAULT_SECRET = "lmif_whsec_pytest"
 
@@ -55,13 +53,14 @@ class EventBuilder:
         secret: str | None = None,
         signature_fault: str | None = None,
         layout: str | None = None,
-        created_at: datetime = EPOCH,
+        created_at: datetime | None = None,
         allow_unknown: bool = False,
     ) -> SignedEvent:
         """A signed event; ``signature_fault`` / ``layout`` as in :class:`lmif_mock.Faults`."""
-        event = self.factory.build(
-            event_type, created_at, data, webhook_id=self.webhook_id, allow_unknown=allow_unknown
-        )
+        options: dict[str, Any] = {"webhook_id": self.webhook_id, "allow_unknown": allow_unknown}
+        if created_at is not None:  # otherwise the factory's default moment
+            options["created_at"] = created_at
+        event = self.factory.build(event_type, data=data, **options)
         request = signed_request(
             event.body,
             secret or self.secret,

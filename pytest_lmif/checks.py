@@ -1,126 +1,38 @@
-"""Receiver checks: one call that tells whether a webhook receiver is correct, check by check.
+"""The receiver checks: each one sends what a real provider (or attacker) sends and judges what
+came back and, where the caller says how to read them, the receiver's side effects.
 
-Each check drives the receiver through a fake LMIF and judges what came back (and, where the
-caller says how to read them, the receiver's side effects). Every check is proven in this
-project's own tests to fail on a receiver with exactly the bug it names and to pass on a correct
-one.
-
-``processed(event_id) -> int`` is how the checks see side effects: how many times the receiver
-*acted* on that event (sent the email, created the row...). Count the effect, not the
-deduplication record, or a receiver that records an id twice-safely but acts twice looks fine.
+Every check is proven in this project's own tests to fail on a receiver with exactly the bug it
+names (``tests/buggy_receivers.py``) and to pass on correct receivers written three ways. A check
+only names a cause it has seen: a timeout is reported as a timeout, a refused duplicate as a
+refusal, and a check that could not judge says so instead of passing.
 """
 
 from __future__ import annotations
 
-import secrets as _secrets
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
-from lmif_mock import EVENT_TYPES, FakeLMIF, Faults, RetryPolicy
-from lmif_mock.faults import SIGNATURE_FAULTS
-from lmif_mock.records import Attempt, Delivery
+from lmif_mock import SIGNATURE_FAULTS, Faults, RetryPolicy, VirtualClock
+from pytest_lmif.races import switch_interval
+from pytest_lmif.report import CheckResult
+from pytest_lmif.session import (
+    CheckSession,
+    answer,
+    first_attempts,
+    new_event_id,
+    ok,
+)
 
-Processed = Callable[[str], int]
-UNKNOWN_TYPE = "avatar.teleported"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The verdict of one check, with what was seen, in words a person can act on."""
-
-    name: str
-    passed: bool | None  # None: could not be judged (skipped)
-    summary: str
-    problems: tuple[str, ...] = ()
-
-    @property
-    def skipped(self) -> bool:
-        """Whether the check could not run (e.g. no ``processed`` callable was given)."""
-        return self.passed is None
-
-    def __str__(self) -> str:
-        mark = "SKIP" if self.passed is None else "PASS" if self.passed else "FAIL"
-        lines = [f"[{mark}] {self.name}: {self.summary}"]
-        lines += [f"         - {problem}" for problem in self.problems]
-        return "\n".join(lines)
-
-
-class ReceiverCheckFailed(AssertionError):
-    """Raised by :meth:`ReceiverReport.assert_ok` with the whole report as its message."""
-
-
-@dataclass
-class ReceiverReport:
-    """All check results for one receiver."""
-
-    target: str
-    results: list[CheckResult] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        """No check failed (skipped checks do not count as failures)."""
-        return all(r.passed is not False for r in self.results)
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        """The checks that failed."""
-        return [r for r in self.results if r.passed is False]
-
-    def __getitem__(self, name: str) -> CheckResult:
-        for result in self.results:
-            if result.name == name:
-                return result
-        raise KeyError(name)
-
-    def assert_ok(self) -> None:
-        """Raise :class:`ReceiverCheckFailed` listing every result if any check failed."""
-        if not self.passed:
-            raise ReceiverCheckFailed(str(self))
-
-    def __str__(self) -> str:
-        failed = len(self.failures)
-        verdict = f"{failed} failed" if failed else "all passed"
-        head = f"LMIF receiver checks for {self.target}: {verdict}"
-        return "\n".join([head, *(str(r) for r in self.results)])
-
-
-@dataclass
-class _Context:
-    fake: FakeLMIF
-    webhook_id: str
-    secret: str
-    processed: Processed | None
-    event_type: str
-    event_types: Sequence[str]
-    concurrency: int
-    timeout: float
-
-    def emit(self, event_type: str | None = None, **kwargs: Any) -> list[Delivery]:
-        # Fresh ids every run: a receiver's database outlives one check run, and a repeated
-        # id would look like a duplicate to a correct receiver.
-        event = self.fake.emit(
-            event_type or self.event_type,
-            event_id="evt_check" + _secrets.token_hex(8),
-            webhook_ids=[self.webhook_id],
-            retry_policy=RetryPolicy.no_retries(self.timeout),
-            **kwargs,
-        )
-        return self.fake.deliveries(event_id=event.id)
-
-    def count(self, event_id: str) -> int:
-        assert self.processed is not None
-        return int(self.processed(event_id))
-
-
-def _answer(attempt: Attempt) -> str:
-    if attempt.status_code is not None:
-        return f"HTTP {attempt.status_code}"
-    return f"{attempt.error} ({attempt.message})"
-
-
-def _ok(attempt: Attempt) -> bool:
-    return attempt.status_code is not None and 200 <= attempt.status_code < 300
+#: Types the provider may add: a new category, and new actions in categories receivers know.
+UNKNOWN_TYPES = ("avatar.teleported", "license.renewed", "box.archived")
+#: Names a receiver must take as they come (accents, CJK, emoji).
+NON_ASCII_NAMES = {
+    "accents": "Zoë Ünal-Ørsted",
+    "CJK": "山田 太郎",
+    "emoji": "DJ 🎧 Nova ✨",
+}
+#: Other events sent between an event and its duplicate, to outlast a short memory.
+INTERLEAVED = 5
+FORGED_FIRST = ("wrong_secret", "missing")
 
 
 def _needs_processed(name: str) -> CheckResult:
@@ -131,29 +43,60 @@ def _needs_processed(name: str) -> CheckResult:
     )
 
 
-def check_accepts_valid_events(ctx: _Context) -> CheckResult:
-    """Every correctly signed event, of every type, is acknowledged with a 2xx."""
-    problems = []
-    for event_type in ctx.event_types:
-        (delivery,) = ctx.emit(event_type)
-        attempt = delivery.attempts[0]
-        if not _ok(attempt):
-            problems.append(f"{event_type} {delivery.event_id}: answered {_answer(attempt)}")
-    if problems:
-        return CheckResult(
-            "accepts_valid_events", False, "valid events were refused", tuple(problems)
-        )
+def _never_acted(name: str, session: CheckSession) -> CheckResult:
     return CheckResult(
-        "accepts_valid_events", True, f"{len(ctx.event_types)} event types answered with 2xx"
+        name,
+        None,
+        f"inconclusive: the receiver never acted on {session.event_type} within "
+        f"{session.settler.limit if session.settler else 0:g} s; pass event_type= one it acts "
+        "on, or a longer settle_timeout= if it acts later (a receiver that deduplicates on the "
+        "type instead of the event id looks like this too: see distinct_events_processed)",
     )
 
 
-def check_rejects_bad_signatures(ctx: _Context) -> CheckResult:
-    """Every signature fault is answered 401 and leaves no side effect."""
+def check_accepts_valid_events(session: CheckSession) -> CheckResult:
+    """Every correctly signed event, of every type, is acknowledged with a 2xx."""
     problems = []
+    for event_type in session.event_types:
+        (attempt,) = first_attempts(session.emit(event_type))
+        if not ok(attempt):
+            problems.append(f"{event_type}: answered {answer(attempt)}")
+    if problems:
+        return CheckResult(
+            "accepts_valid_events", False, "valid events were not acknowledged", tuple(problems)
+        )
+    count = len(session.event_types)
+    return CheckResult("accepts_valid_events", True, f"{count} event types answered with 2xx")
+
+
+def check_accepts_non_ascii_text(session: CheckSession) -> CheckResult:
+    """Valid events whose names carry accents, CJK or emoji are acknowledged."""
+    problems = []
+    for kind, name in NON_ASCII_NAMES.items():
+        (attempt,) = first_attempts(session.emit(data={"identityName": name}))
+        if not ok(attempt):
+            problems.append(f"identityName {name!r} ({kind}): answered {answer(attempt)}")
+    if problems:
+        return CheckResult(
+            "accepts_non_ascii_text",
+            False,
+            "valid events with non-ASCII names were not acknowledged",
+            (*problems, "bodies are UTF-8: decode them as UTF-8 and store text in a column "
+             "or encoding that holds any character"),
+        )  # fmt: skip
+    return CheckResult("accepts_non_ascii_text", True, "accents, CJK and emoji in names accepted")
+
+
+def check_rejects_bad_signatures(session: CheckSession) -> CheckResult:
+    """Every signature fault is answered 401 and leaves no side effect, looked up under the id
+    the body that was sent carries (a tampered body carries another one)."""
+    name = "rejects_bad_signatures"
+    problems = []
+    carried: dict[str, str] = {}
     for fault in SIGNATURE_FAULTS:
-        (delivery,) = ctx.emit(faults=Faults(signature=fault))
+        (delivery,) = session.emit(faults=Faults(signature=fault), witnessed=True)
         attempt = delivery.attempts[0]
+        carried[fault] = session.witness.last_event_id() or delivery.event_id
         if attempt.status_code != 401:
             hint = ""
             if fault == "truncated" and attempt.status_code == 500:
@@ -163,200 +106,290 @@ def check_rejects_bad_signatures(ctx: _Context) -> CheckResult:
                     "first (or use hmac.compare_digest / lmif_mock.verify) and answer 401"
                 )
             problems.append(
-                f"{fault} ({SIGNATURE_FAULTS[fault]}): answered {_answer(attempt)}, "
+                f"{fault} ({SIGNATURE_FAULTS[fault]}): answered {answer(attempt)}, "
                 f"expected HTTP 401{hint}"
             )
-        if ctx.processed is not None and ctx.count(delivery.event_id) != 0:
-            problems.append(f"{fault}: the receiver acted on an event whose signature was bad")
+    if session.settler is not None:
+        (sentinel,) = session.emit()  # a genuine event after them: a queue reaches it last
+        counts = session.counts(carried.values(), expect=[sentinel.event_id])
+        for fault, event_id in carried.items():
+            if counts[event_id]:
+                problems.append(
+                    f"{fault}: the receiver acted on {event_id} although its signature was bad"
+                    " - verify before doing anything with the body, queued work included"
+                )
     if problems:
-        return CheckResult(
-            "rejects_bad_signatures",
-            False,
-            "forged or broken signatures got through",
-            tuple(problems),
-        )
-    effects = "" if ctx.processed is not None else " (side effects not checked: no processed=)"
-    return CheckResult(
-        "rejects_bad_signatures",
-        True,
-        f"all {len(SIGNATURE_FAULTS)} signature faults got 401{effects}",
-    )
+        return CheckResult(name, False, "forged or broken signatures got through", tuple(problems))
+    effects = "" if session.settler is not None else " (side effects not checked: no processed=)"
+    return CheckResult(name, True, f"all {len(SIGNATURE_FAULTS)} signature faults got 401{effects}")
 
 
-def check_verifies_raw_bytes(ctx: _Context) -> CheckResult:
+def check_verifies_raw_bytes(session: CheckSession) -> CheckResult:
     """A correctly signed body in another JSON layout is accepted: verification uses raw bytes."""
+    name = "verifies_raw_bytes"
+    (baseline,) = first_attempts(session.emit(data={"identityName": "Zoë Ünal-Ørsted"}))
+    if not ok(baseline):
+        return CheckResult(
+            name, None, f"inconclusive: the same event in the usual layout was answered "
+            f"{answer(baseline)} (see accepts_valid_events)",
+        )  # fmt: skip
     problems = []
     for layout in ("pretty", "ascii"):
-        (delivery,) = ctx.emit(
-            data={"identityName": "Zoë Ünal-Ørsted"}, faults=Faults(layout=layout)
+        (attempt,) = first_attempts(
+            session.emit(data={"identityName": "Zoë Ünal-Ørsted"}, faults=Faults(layout=layout))
         )
-        attempt = delivery.attempts[0]
-        if not _ok(attempt):
+        if ok(attempt):
+            continue
+        if attempt.status_code in (400, 401, 403):
             problems.append(
-                f"a correctly signed {layout}-layout body was answered {_answer(attempt)}: the "
+                f"a correctly signed {layout}-layout body was answered {answer(attempt)}: the "
                 "receiver seems to verify re-serialised JSON instead of the raw request body"
             )
+        else:
+            problems.append(f"a correctly signed {layout}-layout body: {answer(attempt)}")
     if problems:
-        return CheckResult(
-            "verifies_raw_bytes", False, "verification is not over the raw body", tuple(problems)
-        )
-    return CheckResult("verifies_raw_bytes", True, "bodies in other JSON layouts verified")
+        return CheckResult(name, False, "other JSON layouts were not accepted", tuple(problems))
+    return CheckResult(name, True, "bodies in other JSON layouts verified")
 
 
-def check_idempotent_sequential(ctx: _Context) -> CheckResult:
+def check_idempotent_sequential(session: CheckSession) -> CheckResult:
     """The same event delivered again (and again) is acknowledged and acted on once."""
     name = "idempotent_sequential"
-    if ctx.processed is None:
+    if session.settler is None:
         return _needs_processed(name)
-    deliveries = ctx.emit(faults=Faults(duplicates=2))
+    deliveries = session.emit(faults=Faults(duplicates=2))
     event_id = deliveries[0].event_id
-    problems = [
-        f"copy {i + 1}: answered {_answer(d.attempts[0])}"
-        for i, d in enumerate(deliveries)
-        if not _ok(d.attempts[0])
+    refused = [
+        f"copy {i + 1}: answered {answer(a)}"
+        for i, a in enumerate(first_attempts(deliveries))
+        if not ok(a)
     ]
-    count = ctx.count(event_id)
+    count = session.counts([event_id], expect=[event_id])[event_id]
     if count == 0:
-        never = f"inconclusive: the receiver never acted on {ctx.event_type}"
-        return CheckResult(name, None, never + "; pass event_type= one it acts on")
-    if count != 1:
-        problems.append(
-            f"{event_id} delivered 3 times one after another was acted on {count} times"
-        )
-    if problems:
-        return CheckResult(name, False, "duplicates were processed again", tuple(problems))
+        return _never_acted(name, session)
+    if count > 1:
+        return CheckResult(
+            name, False, "duplicates were processed again",
+            (f"{event_id} delivered 3 times one after another was acted on {count} times: "
+             "record each event id once (a unique key) and skip ids already recorded", *refused),
+        )  # fmt: skip
+    if refused:
+        return CheckResult(
+            name, False, "duplicates were acted on once but not acknowledged with a 2xx",
+            (*refused, "answer 2xx to a duplicate, or the provider retries it for 34 hours"),
+        )  # fmt: skip
     return CheckResult(name, True, "3 sequential deliveries of one event, acted on once")
 
 
-def check_idempotent_concurrent(ctx: _Context) -> CheckResult:
-    """Copies of one event arriving at one instant are acted on once (no check-then-insert race)."""
+def check_idempotent_concurrent(session: CheckSession) -> CheckResult:
+    """Copies of one event arriving at one instant are acted on once (no check-then-insert race).
+
+    A race shows only when copies overlap inside its window, so the check sends several rounds,
+    each a fresh event, with the interpreter switching threads often while copies are in flight.
+    """
     name = "idempotent_concurrent"
-    if ctx.processed is None:
+    if session.settler is None:
         return _needs_processed(name)
-    copies = ctx.concurrency
-    deliveries = ctx.emit(faults=Faults(concurrent_duplicates=copies - 1))
-    event_id = deliveries[0].event_id
+    probe = session.probe
+    ids: list[str] = []
+    refused: list[str] = []
+    for _ in range(probe.rounds):
+        with switch_interval(probe.switch_interval):
+            if session.gate is not None and probe.gate:
+                with session.gate.holding(probe.copies):
+                    deliveries = session.emit(faults=Faults(concurrent_duplicates=probe.copies - 1))
+            else:
+                deliveries = session.emit(faults=Faults(concurrent_duplicates=probe.copies - 1))
+        ids.append(deliveries[0].event_id)
+        refused += [
+            f"{ids[-1]} copy {i + 1}: answered {answer(a)}"
+            for i, a in enumerate(first_attempts(deliveries))
+            if a.status_code is None or a.status_code >= 500
+        ]
+        if session.settler.read([ids[-1]])[ids[-1]] > 1:
+            break  # caught: more rounds would only cost time
+    counts = session.counts(ids, expect=ids[:1])
+    if not any(counts.values()):
+        return _never_acted(name, session)
+    raced = {event_id: count for event_id, count in counts.items() if count > 1}
     problems = [
-        f"copy {i + 1}: answered {_answer(d.attempts[0])}"
-        for i, d in enumerate(deliveries)
-        if d.attempts[0].status_code is None or d.attempts[0].status_code >= 500
+        f"{event_id} delivered {probe.copies} times at the same instant was acted on {count} "
+        "times: a check-then-insert race; make the 'already processed?' check and the insert "
+        "one atomic step (INSERT ... ON CONFLICT DO NOTHING on a unique key, or a lock)"
+        for event_id, count in raced.items()
     ]
-    count = ctx.count(event_id)
-    if count == 0:
-        return CheckResult(
-            name, None, f"inconclusive: the receiver never acted on {ctx.event_type}"
-        )
-    if count != 1:
-        problems.append(
-            f"{event_id} delivered {copies} times at the same instant was acted on {count} times: "
-            "a check-then-insert race; make the 'already processed?' check and the insert atomic "
-            "(a unique constraint, or a lock)"
-        )
     if problems:
         return CheckResult(
-            name, False, "concurrent duplicates were processed more than once", tuple(problems)
-        )
-    return CheckResult(name, True, f"{copies} simultaneous deliveries of one event, acted on once")
-
-
-def check_unknown_types_acknowledged(ctx: _Context) -> CheckResult:
-    """An event type the receiver has never heard of is answered 2xx (the provider adds types)."""
-    (delivery,) = ctx.emit(UNKNOWN_TYPE, allow_unknown=True, data={"avatarId": "avatar_unknown"})
-    attempt = delivery.attempts[0]
-    if not _ok(attempt):
-        return CheckResult(
-            "unknown_types_acknowledged",
-            False,
-            f"an unknown event type ({UNKNOWN_TYPE}) was answered {_answer(attempt)}",
-            ("answer 2xx and ignore types you do not handle; otherwise the provider retries "
-             "them for 34 hours",),
+            name, False, "concurrent duplicates were processed more than once",
+            (*problems, *refused), timing_dependent=True,
         )  # fmt: skip
-    return CheckResult("unknown_types_acknowledged", True, f"{UNKNOWN_TYPE} answered with 2xx")
+    if refused:
+        return CheckResult(
+            name, False, "simultaneous copies crashed or failed the receiver", tuple(refused)
+        )
+    return CheckResult(
+        name, True,
+        f"{len(ids)} rounds of {probe.copies} simultaneous copies, each event acted on once "
+        "(a race can still hide: raise rounds= to look harder)",
+    )  # fmt: skip
 
 
-def check_answers_within_timeout(ctx: _Context) -> CheckResult:
-    """The receiver answers inside the provider's timeout (30 s unless configured)."""
-    (delivery,) = ctx.emit()
-    attempt = delivery.attempts[0]
-    slowest = max(
-        (a.duration for d in ctx.fake.deliveries(webhook_id=ctx.webhook_id) for a in d.attempts),
-        default=attempt.duration,
+def check_remembers_duplicates(session: CheckSession) -> CheckResult:
+    """A duplicate arriving after other events and after a retry delay is still recognised."""
+    name = "remembers_duplicates"
+    if session.settler is None:
+        return _needs_processed(name)
+    virtual = isinstance(session.fake.clock, VirtualClock)
+    if virtual:  # the 2xx is "lost", so the provider retries a minute later
+        policy = RetryPolicy(delays=(0, 60), timeout=session.timeout)
+        (first,) = session.emit(faults=Faults(drop_after_response=1), retry_policy=policy)
+    else:
+        (first,) = session.emit()
+    others = [session.emit()[0].event_id for _ in range(INTERLEAVED)]
+    if isinstance(session.fake.clock, VirtualClock):
+        session.fake.clock.advance(seconds=60)
+        how = "retried by the provider a minute later"
+    else:
+        session.fake.resend(first.event_id, [session.webhook_id])
+        how = "sent again"
+    event_id = first.event_id
+    counts = session.counts([event_id, *others], expect=[event_id, *others])
+    if counts[event_id] == 0:
+        return _never_acted(name, session)
+    if counts[event_id] > 1:
+        return CheckResult(
+            name, False, "a later duplicate was processed again",
+            (f"{event_id}, {how} after {INTERLEAVED} other events, was acted on "
+             f"{counts[event_id]} times: the receiver forgets event ids too soon (an in-memory "
+             "cache of recent ids?); keep processed ids durably, for longer than the provider's "
+             "34-hour retry schedule",),
+        )  # fmt: skip
+    return CheckResult(
+        name, True, f"a duplicate {how} after {INTERLEAVED} other events was not acted on again"
     )
-    timed_out = [
-        d.event_id
-        for d in ctx.fake.deliveries(webhook_id=ctx.webhook_id)
-        if any(a.error == "timeout" for a in d.attempts)
+
+
+def check_forged_copies_do_not_block(session: CheckSession) -> CheckResult:
+    """Forged copies carrying a genuine event's id, sent first, do not stop the genuine one."""
+    name = "forged_copies_do_not_block"
+    if session.settler is None:
+        return _needs_processed(name)
+    (control,) = session.emit()  # an event never forged: shows the receiver acts at all
+    event_id = new_event_id()
+    for fault in FORGED_FIRST:
+        session.emit(event_id=event_id, faults=Faults(signature=fault))
+    (genuine,) = session.fake.resend(event_id, [session.webhook_id])
+    counts = session.counts([control.event_id, event_id], expect=[control.event_id, event_id])
+    if counts[control.event_id] == 0:
+        return _never_acted(name, session)
+    attempt = genuine.attempts[0] if genuine.attempts else None
+    if counts[event_id] == 1:
+        return CheckResult(name, True, "the genuine event was processed after forged copies")
+    if counts[event_id] == 0:
+        said = f" (it answered {answer(attempt)})" if attempt is not None else ""
+        return CheckResult(
+            name, False, "forged copies blocked the genuine event",
+            (f"after {len(FORGED_FIRST)} forged copies carrying {event_id}, the correctly signed "
+             f"event was never acted on{said}: the receiver records an event id as seen before "
+             "verifying its signature; verify first, then deduplicate",),
+        )  # fmt: skip
+    return CheckResult(
+        name, False, "forged copies were acted on",
+        (f"{event_id} was acted on {counts[event_id]} times: forged copies counted",),
+    )  # fmt: skip
+
+
+def check_distinct_events_processed(session: CheckSession) -> CheckResult:
+    """Two different events of one type (even with the same data) are both processed."""
+    name = "distinct_events_processed"
+    if session.settler is None:
+        return _needs_processed(name)
+    (first,) = session.emit()
+    data = dict(session.data_of(first.event_id))
+    (second,) = session.emit(data=data)
+    ids = [first.event_id, second.event_id]
+    counts = session.counts(ids, expect=ids[:1])
+    if counts[first.event_id] == 0:
+        return _never_acted(name, session)
+    if counts[second.event_id] == 0:
+        return CheckResult(
+            name, False, "a second, different event of the same type was dropped",
+            (f"{second.event_id} ({session.event_type}, same data as {first.event_id}, "
+             "different id) was never acted on: the receiver deduplicates on the type or on a "
+             "data field; deduplicate on the event id only",),
+        )  # fmt: skip
+    return CheckResult(name, True, f"two {session.event_type} events with one data, both processed")
+
+
+def check_unknown_types_acknowledged(session: CheckSession) -> CheckResult:
+    """Types the receiver has never heard of (a new category, or a new action in a known one,
+    such as a future ``license.renewed``) are answered 2xx: the provider adds types."""
+    problems = []
+    for event_type in UNKNOWN_TYPES:
+        (attempt,) = first_attempts(
+            session.emit(event_type, allow_unknown=True, data={"note": "added later"})
+        )
+        if not ok(attempt):
+            problems.append(f"{event_type}: answered {answer(attempt)}")
+    if problems:
+        return CheckResult(
+            "unknown_types_acknowledged", False, "unknown event types were not acknowledged",
+            (*problems, "answer 2xx and ignore types you do not handle (a default branch, not "
+             "a KeyError); otherwise the provider retries them for 34 hours"),
+        )  # fmt: skip
+    shown = ", ".join(UNKNOWN_TYPES)
+    return CheckResult("unknown_types_acknowledged", True, f"{shown} answered with 2xx")
+
+
+def check_unknown_fields_tolerated(session: CheckSession) -> CheckResult:
+    """Known events carrying fields added later (at the top of ``data`` and inside a known
+    object) are answered 2xx."""
+    extra = {"addedLater": {"flag": True}, "policyConfig": {"addedLaterToo": 1}}
+    (attempt,) = first_attempts(session.emit(data=extra))
+    if not ok(attempt):
+        return CheckResult(
+            "unknown_fields_tolerated", False, "an event with new fields was not acknowledged",
+            (f"{session.event_type} with extra fields addedLater and policyConfig.addedLaterToo:"
+             f" answered {answer(attempt)}; ignore fields you do not know (no strict model)",),
+        )  # fmt: skip
+    return CheckResult("unknown_fields_tolerated", True, "extra fields in known events accepted")
+
+
+def check_answers_within_timeout(session: CheckSession) -> CheckResult:
+    """The receiver answers inside the provider's timeout (30 s unless configured)."""
+    session.emit()
+    attempts = [
+        a for d in session.fake.deliveries(webhook_id=session.webhook_id) for a in d.attempts
     ]
+    timed_out = [a for a in attempts if a.error == "timeout"]
     if timed_out:
         return CheckResult(
-            "answers_within_timeout",
-            False,
-            f"{len(timed_out)} deliveries got no answer within {ctx.timeout:g} s",
+            "answers_within_timeout", False,
+            f"{len(timed_out)} of {len(attempts)} deliveries got no answer within "
+            f"{session.timeout:g} s",
             ("acknowledge first and do slow work afterwards (a queue, a background task)",),
-        )
+        )  # fmt: skip
+    slowest = max((a.duration for a in attempts), default=0.0)
     return CheckResult(
         "answers_within_timeout",
         True,
-        f"slowest answer {slowest * 1000:.0f} ms (limit {ctx.timeout:g} s)",
+        f"slowest answer {slowest * 1000:.0f} ms (limit {session.timeout:g} s)",
     )
 
 
-CHECKS: dict[str, Callable[[_Context], CheckResult]] = {
+CHECKS: dict[str, Callable[[CheckSession], CheckResult]] = {
     "accepts_valid_events": check_accepts_valid_events,
+    "accepts_non_ascii_text": check_accepts_non_ascii_text,
     "rejects_bad_signatures": check_rejects_bad_signatures,
     "verifies_raw_bytes": check_verifies_raw_bytes,
     "idempotent_sequential": check_idempotent_sequential,
     "idempotent_concurrent": check_idempotent_concurrent,
+    "remembers_duplicates": check_remembers_duplicates,
+    "forged_copies_do_not_block": check_forged_copies_do_not_block,
+    "distinct_events_processed": check_distinct_events_processed,
     "unknown_types_acknowledged": check_unknown_types_acknowledged,
+    "unknown_fields_tolerated": check_unknown_fields_tolerated,
     "answers_within_timeout": check_answers_within_timeout,
 }
 #: The check names, in the order they run: parametrize over these for one pytest item each.
 CHECK_NAMES: tuple[str, ...] = tuple(CHECKS)
-
-
-def check_receiver(
-    target: Any,
-    *,
-    secret: str,
-    processed: Processed | None = None,
-    path: str = "/",
-    only: Iterable[str] | None = None,
-    event_type: str = "box.created",
-    event_types: Sequence[str] = EVENT_TYPES,
-    concurrency: int = 4,
-    timeout: float = 30.0,
-    fake: FakeLMIF | None = None,
-    seed: int = 0,
-) -> ReceiverReport:
-    """Run the receiver checks against ``target`` (a URL, a WSGI app or an ASGI app).
-
-    ``secret`` is the webhook secret the receiver verifies with; ``processed`` reads its side
-    effects (see the module docstring); ``only`` picks checks by name (see :data:`CHECK_NAMES`);
-    ``event_type`` is one the receiver acts on; ``timeout`` is the provider's 30 s unless lowered to
-    keep a suite fast. ``fake`` reuses a running fake (e.g. the ``lmif_server`` fixture); it is
-    reset first. Otherwise a fresh in-process one is made and closed.
-    """
-    chosen = list(CHECK_NAMES if only is None else only)
-    unknown = [name for name in chosen if name not in CHECKS]
-    if unknown:
-        raise ValueError(f"unknown check(s) {unknown}; known: {', '.join(CHECK_NAMES)}")
-    if concurrency < 2:
-        raise ValueError("concurrency must be at least 2 (the original plus one copy)")
-    own = fake is None
-    engine = FakeLMIF(seed=seed) if fake is None else fake
-    if not own:
-        engine.reset()
-    try:
-        old = "lmif_whsec_previous_" + _secrets.token_hex(8)
-        webhook = engine.webhooks.create(target, ["*"], old, path=path)
-        engine.webhooks.rotate_secret(webhook.id, secret)  # so previous_secret is a real old one
-        ctx = _Context(
-            engine, webhook.id, secret, processed, event_type, event_types, concurrency, timeout
-        )
-        report = ReceiverReport(getattr(target, "__name__", None) or str(webhook.url))
-        for name in chosen:
-            report.results.append(CHECKS[name](ctx))
-        return report
-    finally:
-        if own:
-            engine.close()

@@ -9,18 +9,20 @@ its id, so tests see different ids, reproducibly). A failing test's report names
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from lmif_mock import LMIFServer, RetryPolicy, VirtualClock
+from lmif_mock import LMIFServer, RateLimits, RetryPolicy, VirtualClock
 from pytest_lmif.builder import EventBuilder
+from pytest_lmif.report import ReceiverCheckFailed
 
 _SEED = pytest.StashKey[tuple[int, int]]()  # (the test's seed, the session's base seed)
 _RUNNING = pytest.StashKey[list[LMIFServer]]()
-_MARKER_KEYS = {"seed", "retry_policy", "timeout"}
+_MARKER_KEYS = {"seed", "retry_policy", "timeout", "rate_limits"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,8 +39,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "lmif(seed=None, retry_policy=None, timeout=None): configure lmif_server for this test "
-        "(timeout in seconds replaces the retry policy's response timeout)",
+        "lmif(seed=None, retry_policy=None, timeout=None, rate_limits=None): configure "
+        "lmif_server for this test (timeout in seconds replaces the retry policy's response "
+        "timeout; rate_limits=True enforces the plan's documented limits, or a "
+        "lmif_mock.RateLimits)",
     )
 
 
@@ -85,18 +89,43 @@ def lmif_shared_server(
         running.remove(server)
 
 
-@pytest.fixture
-def lmif_server(
-    request: pytest.FixtureRequest, lmif_shared_server: LMIFServer, lmif_seed: int
-) -> LMIFServer:
+@pytest.fixture(scope="session")
+def lmif_server(lmif_shared_server: LMIFServer) -> LMIFServer:
     """A started fake LMIF on a virtual clock whose state no other test sees.
 
     ``url`` and ``api_key`` for HTTP clients; ``webhooks``, ``emit``, ``deliveries``, ``retry``,
     ``clock.advance`` for Python. Configure with ``@pytest.mark.lmif(seed=..., retry_policy=...,
-    timeout=...)``.
+    timeout=..., rate_limits=...)``; requests are counted against the plan's rate limits but
+    refused only with ``rate_limits=True`` (or a ``RateLimits``), so tests are not throttled
+    by accident. It is the session's server, reset and configured before each test that uses
+    it (by the autouse ``_lmif_fresh_server``), which is why ``@given`` tests can take it
+    without hypothesis's function-scoped-fixture health check: examples share it, and
+    ``assert_idempotent`` gives every example fresh event ids.
     """
-    server = lmif_shared_server
+    return lmif_shared_server
+
+
+@pytest.fixture(autouse=True)
+def _lmif_fresh_server(request: pytest.FixtureRequest) -> None:
+    """Reset and configure the fake for each test that uses ``lmif_server`` (or is marked)."""
     marker = request.node.get_closest_marker("lmif")
+    # A marked test that takes no fixture of ours still gets its server configured (reachable
+    # through lmif_shared_server, e.g. from the user's own fixture) rather than ignored.
+    if "lmif_server" not in request.fixturenames and (
+        marker is None or "lmif_events" in request.fixturenames
+    ):
+        ignored = sorted(set(marker.kwargs) - {"seed"}) if marker is not None else []
+        if ignored:
+            warnings.warn(
+                pytest.PytestWarning(
+                    f"@pytest.mark.lmif({', '.join(ignored)}=...) configures lmif_server, which "
+                    "this test does not use (lmif_events takes only seed=)"
+                ),
+                stacklevel=2,
+            )
+        return
+    server: LMIFServer = request.getfixturevalue("lmif_server")
+    lmif_seed: int = request.getfixturevalue("lmif_seed")
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     unknown = set(options) - _MARKER_KEYS
     if unknown:
@@ -116,8 +145,12 @@ def lmif_server(
     timeout = options.get("timeout")
     if timeout is not None:
         server.retry_policy = RetryPolicy(server.retry_policy.delays, timeout=timeout)
+    limits = options.get("rate_limits")
+    if limits is not None:
+        if not isinstance(limits, (bool, RateLimits)):
+            raise pytest.UsageError("lmif marker: rate_limits must be a bool or a RateLimits")
+        server.set_rate_limits(limits)
     request.node.stash[_SEED] = (seed, lmif_seed)
-    return server
 
 
 @pytest.fixture
@@ -140,46 +173,25 @@ def lmif_events(request: pytest.FixtureRequest, lmif_seed: int) -> EventBuilder:
     return EventBuilder(seed)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Let ``@given`` tests take ``lmif_server`` without hypothesis's function-scoped-fixture
-    health check failing them.
-
-    The check exists because a function fixture is not reset between examples. Here that is
-    expected and handled: ``assert_idempotent`` (and any test that calls ``lmif_server.reset()``
-    first) starts every example from a clean fake, which is what the check protects.
-    """
-    for item in items:
-        if "lmif_server" not in getattr(item, "fixturenames", ()):
-            continue
-        test = getattr(item, "obj", None)
-        function: Any = getattr(test, "__func__", test)
-        if not getattr(function, "is_hypothesis_test", False):
-            continue
-        from hypothesis import HealthCheck, settings
-
-        current: settings = getattr(function, "_hypothesis_internal_use_settings", None) or (
-            settings.default or settings()
-        )
-        function._hypothesis_internal_use_settings = settings(
-            current,
-            suppress_health_check={HealthCheck.function_scoped_fixture}
-            | set(current.suppress_health_check),
-        )
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     seeds = item.stash.get(_SEED, None)
     if seeds is not None and report.failed:
         seed, base = seeds
-        report.sections.append(
-            (
-                "lmif",
-                f"fake LMIF seed {seed}: rerunning with --lmif-seed {base} reproduces it "
-                f"(or pin it: @pytest.mark.lmif(seed={seed}))",
+        failure = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(failure, ReceiverCheckFailed) and failure.report.timing_dependent:
+            text = (
+                f"fake LMIF seed {seed}: the seed fixes ids, data and faults, not thread timing, "
+                "so a rerun may not show this race again; the race is real all the same. To "
+                "look harder, raise rounds= (or concurrency=) of the receiver checks"
             )
-        )
+        else:
+            text = (
+                f"fake LMIF seed {seed}: rerunning with --lmif-seed {base} gives this test the "
+                f"same ids, data and faults (or pin it: @pytest.mark.lmif(seed={seed}))"
+            )
+        report.sections.append(("lmif", text))
     return report
 
 

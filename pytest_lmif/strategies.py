@@ -11,23 +11,30 @@ arguments are checked when the strategy is made, not when it is drawn from.
 
 from __future__ import annotations
 
-import json  # noqa: F401 - the doctests use it
-import random
+# Bound before hypothesis is imported: installs whose entry point still names this module load
+# the hook from here while hypothesis is mid-import (see pytest_lmif.hypothesis_setup).
+# isort: off
+from pytest_lmif.hypothesis_setup import register_strategies as _hypothesis_setup_hook  # noqa: F401
+# isort: on
+
+import contextlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
-from lmif_mock import CATEGORIES, EVENT_TYPES, Event, FakeLMIF, Faults
-from lmif_mock.faults import LAYOUTS, relayout
-from lmif_mock.ids import PREFIXES, new_id
-from lmif_mock.payloads import build_data, deep_merge
-from lmif_mock.signing import sign
+from lmif_mock import CATEGORIES, EVENT_TYPES, Event, EventFactory, FakeLMIF, Faults, sign
+from pytest_lmif.races import gate_for
+from pytest_lmif.session import new_event_id
 
 #: Plausible types the provider does not (yet) send; a receiver must answer them 2xx.
 UNKNOWN_TYPES = ("avatar.teleported", "box.archived", "license.renewed", "payment.due")
+#: Ways the same event can be laid out as JSON, each signed over its own bytes.
+LAYOUTS = ("compact", "pretty", "ascii")
 
 
 def event_types(
@@ -43,12 +50,12 @@ def event_types(
         wanted = list(categories)
         unknown = [c for c in wanted if c not in CATEGORIES]
         if unknown:
-            raise ValueError(f"unknown categories {unknown}; known: {list(CATEGORIES)}")
+            raise InvalidArgument(f"unknown categories {unknown}; known: {list(CATEGORIES)}")
         chosen = [t for c in wanted for t in CATEGORIES[c]]
     if include_unknown:
         chosen += UNKNOWN_TYPES
     if not chosen:
-        raise ValueError("no event types to choose from")
+        raise InvalidArgument("no event types to choose from")
     return st.sampled_from(chosen)
 
 
@@ -76,14 +83,15 @@ def events(
     @st.composite
     def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Event:
         event_type = draw(type_strategy)
-        rng = random.Random(draw(st.integers(0, 2**32 - 1)))
         moment = draw(_MOMENTS).replace(microsecond=0)
         overrides = draw(data_strategy)
-        if event_type in EVENT_TYPES:
-            body = build_data(event_type, rng, moment, overrides)
-        else:
-            body = deep_merge({}, overrides)
-        return Event(new_id(PREFIXES["event"], rng), event_type, moment, body, webhook_id)
+        factory = EventFactory(0)
+        # Every choice the factory makes is a draw hypothesis records, so shrinking can
+        # simplify each field on its own (a Random seeded from one integer could not).
+        factory.random = draw(st.randoms(use_true_random=False))
+        return factory.build(
+            event_type, moment, overrides, webhook_id=webhook_id, allow_unknown=True
+        )
 
     return build()
 
@@ -95,7 +103,7 @@ def _types(types: st.SearchStrategy[str] | Iterable[str] | None) -> st.SearchStr
         return types
     chosen = list(types)
     if not chosen:
-        raise ValueError("types must not be empty")
+        raise InvalidArgument("types must not be empty")
     return st.sampled_from(chosen)
 
 
@@ -108,8 +116,20 @@ def raw_bodies(
     True
     """
     source = events_strategy if events_strategy is not None else events()
-    layouts = st.sampled_from([None, *LAYOUTS])
-    return st.builds(lambda event, layout: relayout(event.body, layout), source, layouts)
+    return st.builds(lay_out, source.map(lambda event: event.body), st.sampled_from(LAYOUTS))
+
+
+def lay_out(body: bytes, layout: str) -> bytes:
+    """``body`` in one of :data:`LAYOUTS`: the provider's compact bytes, pretty-printed with two
+    spaces, or with non-ASCII characters escaped; same content."""
+    if layout == "compact":
+        return body
+    value = json.loads(body)
+    if layout == "pretty":
+        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+    if layout == "ascii":
+        return json.dumps(value, ensure_ascii=True).encode("ascii")
+    raise InvalidArgument(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
 
 
 def bad_signatures(body: bytes | str, secret: str) -> st.SearchStrategy[str | None]:
@@ -160,7 +180,7 @@ class DeliveryPlan:
             duplicates=self.duplicates,
             concurrent_duplicates=self.concurrent_duplicates,
             drop_after_response=self.drop_after_response,
-            layout=self.layout,
+            layout=None if self.layout == "compact" else self.layout,
         )
 
     @property
@@ -187,14 +207,14 @@ def delivery_plans(
         ("max_dropped", max_dropped),
     ):
         if value < 0:
-            raise ValueError(f"{name} must be >= 0")
+            raise InvalidArgument(f"{name} must be >= 0, not {value}")
     return st.builds(
         DeliveryPlan,
         event_type=_types(types),
         duplicates=st.integers(0, max_duplicates),
         concurrent_duplicates=st.integers(0, max_concurrent),
         drop_after_response=st.integers(0, max_dropped),
-        layout=st.sampled_from([None, *LAYOUTS]),
+        layout=st.sampled_from([None, "pretty", "ascii"]),
     )
 
 
@@ -206,33 +226,48 @@ def assert_idempotent(
     secret: str,
     processed: Callable[[str], int],
     path: str = "/",
+    race_rounds: int = 5,
 ) -> None:
-    """Deliver one event to ``target`` the way ``plan`` says and assert it was acted on once.
+    """Deliver an event to ``target`` the way ``plan`` says and assert it was acted on once.
 
-    Resets ``fake`` first, so it suits a session-scoped server under ``@given`` (no
-    function-scoped fixture, so no hypothesis health-check error). Lost answers are retried on the
-    fake's clock, exactly as the provider would.
+    Resets ``fake`` first and sends an event id no earlier call used, so a receiver whose
+    database outlives one example still meets a new event in every example (the same id again
+    would be a duplicate it rightly ignores, and the property would test nothing). A plan with
+    simultaneous copies is delivered ``race_rounds`` times, each a fresh event whose copies enter
+    an in-process ``target`` together: one overlap rarely shows a race, several usually do. Lost
+    answers are retried on the fake's clock, exactly as the provider would.
     """
+    if race_rounds < 1:
+        raise InvalidArgument(f"race_rounds must be >= 1, not {race_rounds}")
     fake.reset()
-    webhook = fake.webhooks.create(target, ["*"], secret, path=path)
-    event = fake.emit(plan.event_type, faults=plan.faults(), webhook_ids=[webhook.id])
-    fake.clock.advance(timedelta(hours=1))
-    deliveries = fake.deliveries(event_id=event.id)
-    refused = [d for d in deliveries if d.status != "succeeded"]
-    assert not refused, (
-        f"{plan}: {len(refused)} of {len(deliveries)} deliveries were not acknowledged: "
-        + "; ".join(f"{a.status_code or a.error}" for d in refused for a in d.attempts[-1:])
-    )
-    count = processed(event.id)
-    assert count == 1, f"{plan}: event {event.id} was acted on {count} times, expected once"
-
-
-def _hypothesis_setup_hook() -> None:
-    """Registered through the ``hypothesis`` entry point: ``st.from_type(Event)`` gives events."""
-    st.register_type_strategy(Event, events())
+    gate = gate_for(target)
+    webhook = fake.webhooks.create(gate or target, ["*"], secret, path=path)
+    for _ in range(race_rounds if plan.concurrent_duplicates else 1):
+        holding = (
+            gate.holding(1 + plan.concurrent_duplicates)
+            if gate is not None and plan.concurrent_duplicates
+            else contextlib.nullcontext()
+        )
+        with holding:
+            event = fake.emit(
+                plan.event_type,
+                faults=plan.faults(),
+                webhook_ids=[webhook.id],
+                event_id=new_event_id(),
+            )
+        fake.clock.advance(timedelta(hours=1))
+        deliveries = fake.deliveries(event_id=event.id)
+        refused = [d for d in deliveries if d.status != "succeeded"]
+        assert not refused, (
+            f"{plan}: {len(refused)} of {len(deliveries)} deliveries were not acknowledged: "
+            + "; ".join(f"{a.status_code or a.error}" for d in refused for a in d.attempts[-1:])
+        )
+        count = processed(event.id)
+        assert count == 1, f"{plan}: event {event.id} was acted on {count} times, expected once"
 
 
 __all__ = [
+    "LAYOUTS",
     "UNKNOWN_TYPES",
     "DeliveryPlan",
     "assert_idempotent",
@@ -240,5 +275,6 @@ __all__ = [
     "delivery_plans",
     "event_types",
     "events",
+    "lay_out",
     "raw_bodies",
 ]

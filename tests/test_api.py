@@ -471,3 +471,28 @@ def test_key_rotation_grace_then_expired_and_revocation(api: Client, server: LMI
     server.reset()
     assert server.api_key == old  # a reset fake starts with its first key again
     assert Client(server.url, old).get("/v1/lmif/webhooks").status == 200
+
+
+def test_an_event_shows_each_webhooks_copy(api: Client, receiver_url: tuple[str, Recorder]) -> None:
+    url, _ = receiver_url
+    first = make_webhook(api, url + "/a")
+    second = make_webhook(api, url + "/b")
+    emitted = api.post("/_mock/events", {"type": "box.created", "faults": {"duplicates": 1}})
+    fetched = api.get(f"/v1/lmif/events/{emitted.data['event']['id']}")
+    conforms(fetched, "Emitted")
+    assert fetched.data["event"]["meta"]["webhookId"] is None
+    copies = fetched.data["copies"]
+    assert [c["webhookId"] for c in copies] == [first["id"], second["id"]]
+    by_webhook: dict[str, list[str]] = {}
+    for delivery in fetched.data["deliveries"]:
+        by_webhook.setdefault(delivery["webhookId"], []).append(delivery["id"])
+    for copy in copies:
+        assert copy["deliveryIds"] == by_webhook[copy["webhookId"]]
+        assert len(copy["deliveryIds"]) == 2  # the original and its duplicate
+        assert copy["envelope"]["meta"]["webhookId"] == copy["webhookId"]
+        assert {k: v for k, v in copy["envelope"].items() if k != "meta"} == {
+            k: v for k, v in fetched.data["event"].items() if k != "meta"
+        }
+        sent = api.get(f"/v1/lmif/deliveries/{copy['deliveryIds'][0]}").data["payload"]
+        assert json.loads(sent) == copy["envelope"]
+    assert emitted.data["copies"] == copies

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import socket
+import sqlite3
+import stat
 import subprocess
 import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
 
 from lmif_mock import EVENT_TYPES, sign
+from lmif_mock.clock import DEFAULT_START
+from lmif_mock.events import Event
+from lmif_mock.sqlite_store import SQLiteStore
+from tests.processes import running
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -40,12 +53,59 @@ def test_events_show_unknown_type_is_a_usage_error() -> None:
 def test_sign_and_verify() -> None:
     body = '{"id":"evt_1","name":"Beyoncé"}'
     out = run("sign", "--secret", "s3", "--payload", body)
-    assert out.stdout.decode().strip() == f"X-LMIF-Signature: {sign(body, 's3')}"
+    assert out.stdout.decode().strip() == sign(body, "s3")
+    header = run("sign", "--secret", "s3", "--payload", body, "--header")
+    assert header.stdout.decode().strip() == f"X-LMIF-Signature: {sign(body, 's3')}"
     ok = run("verify", "--secret", "old", "--secret", "s3", "--signature", sign(body, "s3"),
              stdin=body.encode())  # fmt: skip
     assert (ok.returncode, ok.stdout.strip()) == (0, b"valid")
-    bad = run("verify", "--secret", "s3", "--signature", "sha256=00", "--payload", body)
-    assert (bad.returncode, bad.stdout.strip()) == (1, b"invalid")
+
+
+def test_sign_and_verify_compose_in_a_shell(tmp_path: Path) -> None:
+    (tmp_path / "body.json").write_bytes(b'{"id":"evt_1","type":"box.created"}')
+    cli = f"{shlex.quote(sys.executable)} -m lmif_mock"
+    script = (
+        f'sig="$({cli} sign --secret my-secret --file body.json)" && '
+        f'{cli} verify --secret my-secret --signature "$sig" --file body.json'
+    )
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, b"valid"), done.stderr
+
+
+BODY = '{"id":"evt_1","type":"box.created","data":{"name":"Beyoncé"}}'
+GOOD = sign(BODY, "s3")
+
+
+@pytest.mark.parametrize(
+    ("signature", "body", "reason"),
+    [
+        (f"X-LMIF-Signature: {GOOD}", BODY, "a whole header line; give only its value"),
+        ("sha1=" + GOOD[7:], BODY, "starts with 'sha256=', this one with 'sha1=ab'"[:40]),
+        (GOOD[:-2], BODY, "has 62 characters, not 64"),
+        (GOOD.upper().replace("SHA256=", "sha256="), BODY, "lowercase hex (this one is uppercase)"),
+        (GOOD, BODY + "\n", "matches it without its trailing newline"),
+        (GOOD, json.dumps(json.loads(BODY)), "matches it re-serialised (compact, non-ASCII kept)"),
+        (sign(BODY, "other-secret"), BODY, "wrong secret, or the body is not the exact bytes"),
+    ],
+    ids=["header-line", "prefix", "length", "uppercase", "newline", "reserialised", "secret"],
+)
+def test_verify_says_why_a_signature_is_invalid(signature: str, body: str, reason: str) -> None:
+    out = run("verify", "--secret", "s3", "--signature", signature, "--payload", body)
+    assert out.returncode == 1
+    text = out.stdout.decode().strip()
+    assert text.startswith("invalid: ")
+    assert reason in text, text
+
+
+def test_sign_and_verify_with_an_unreadable_file_are_usage_errors(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.json")
+    for command in (("sign",), ("verify", "--signature", GOOD)):
+        out = run(*command, "--secret", "s3", "--file", missing)
+        assert out.returncode == 2
+        assert (
+            out.stderr.decode().strip()
+            == f"error: cannot read --file {missing}: No such file or directory"
+        )
 
 
 def test_help_works_for_every_command() -> None:
@@ -53,3 +113,100 @@ def test_help_works_for_every_command() -> None:
         out = run(command, "--help")
         assert out.returncode == 0
         assert b"usage:" in out.stdout
+
+
+def assert_one_line_error(out: subprocess.CompletedProcess[bytes], code: int, *needles: str) -> str:
+    err = out.stderr.decode()
+    assert out.returncode == code, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    for needle in needles:
+        assert needle in last, last
+    return last
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "needle"),
+    [
+        ("--port", "-1", "-1 is not a port (0-65535"),
+        ("--port", "99999", "99999 is not a port (0-65535"),
+        ("--port", "http", "'http' is not a port number"),
+        ("--time-scale", "nan", "nan is not a speed-up"),
+        ("--time-scale", "inf", "inf is not a speed-up"),
+        ("--time-scale", "0", "0 is not a speed-up"),
+        ("--time-scale", "-5", "-5 is not a speed-up"),
+    ],
+)
+def test_serve_refuses_impossible_options_as_usage_errors(
+    option: str, value: str, needle: str
+) -> None:
+    out = run("serve", option, value)
+    assert_one_line_error(out, 2, f"argument {option}: {needle}")
+
+
+def test_serve_says_plainly_that_a_port_is_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        for command in (("serve",), ("listen", "--secret", "s")):
+            out = run(*command, "--port", str(port))
+            line = assert_one_line_error(out, 1, f"port {port} on 127.0.0.1 is already in use")
+            assert out.stderr.decode().strip() == line  # nothing else printed
+
+
+def test_serve_db_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    db = tmp_path / "lmif.db"
+    with running("serve", "--port", "0", "--db", str(db)) as process:
+        process.wait_for(r"API docs")
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {
+            "lmif.db": 0o600, "lmif.db-wal": 0o600
+        }  # fmt: skip
+
+
+def _unusable_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    good = tmp_path / "good.db"
+    store = SQLiteStore(good)
+    for n in range(200):
+        store.add_event(Event(f"evt_{n}", "box.created", DEFAULT_START, {"text": "x" * 500}))
+    store.close()
+    files = {
+        "corrupt": (tmp_path / "corrupt.db", "is not an SQLite database or is damaged"),
+        "truncated": (tmp_path / "truncated.db", "damaged"),
+        "directory": (tmp_path / "dir.db", "is a directory"),
+        "older": (tmp_path / "older.db", "an lmif-mock layout that cannot be migrated"),
+        "newer": (tmp_path / "newer.db", "written by a newer lmif-mock"),
+    }
+    files["corrupt"][0].write_bytes(b"definitely not SQLite " * 500)
+    files["truncated"][0].write_bytes(good.read_bytes()[:30_000])
+    files["directory"][0].mkdir()
+    with closing(sqlite3.connect(files["older"][0])) as older:
+        older.executescript(
+            "CREATE TABLE webhooks (id TEXT PRIMARY KEY); CREATE TABLE meta (key, value);"
+        )
+    with closing(sqlite3.connect(files["newer"][0])) as newer:
+        newer.execute("PRAGMA user_version = 99")
+    return files
+
+
+def test_serve_refuses_unusable_db_files_in_one_line(tmp_path: Path) -> None:
+    for kind, (path, needle) in _unusable_files(tmp_path).items():
+        out = run("serve", "--port", "0", "--db", str(path))
+        line = assert_one_line_error(out, 2, f"error: --db: {path}", needle)
+        assert out.stderr.decode().strip() == line, kind
+
+
+def test_serve_refuses_a_read_only_db_file(tmp_path: Path) -> None:
+    """Root writes through permission bits, so as root the file sits on a read-only bind mount
+    (in a user and mount namespace of the test's own); otherwise it is simply chmod 0400."""
+    path = tmp_path / "lmif.db"
+    SQLiteStore(path).close()
+    command = [sys.executable, "-m", "lmif_mock", "serve", "--port", "0", "--db", str(path)]
+    if os.geteuid() == 0:
+        remount = f"mount --bind {tmp_path} {tmp_path} && mount -o remount,ro,bind {tmp_path}"
+        command = ["unshare", "-rm", "sh", "-c", f'{remount} && exec "$@"', "sh", *command]
+    else:
+        path.chmod(0o400)
+    out = subprocess.run(command, capture_output=True, check=False, timeout=60)
+    line = assert_one_line_error(out, 2, f"error: --db: {path} is read-only")
+    assert out.stderr.decode().strip() == line

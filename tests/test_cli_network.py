@@ -8,7 +8,10 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
+
+import urllib3
 
 from lmif_mock.timestamps import parse_timestamp
 from tests.api_client import Client
@@ -38,7 +41,7 @@ def test_serve_refuses_a_busy_port_and_bad_forward_urls() -> None:
         taken.listen(1)
         busy = cli("serve", "--port", str(taken.getsockname()[1]))
     assert busy.returncode == 1
-    assert "cannot listen" in busy.stderr
+    assert "is already in use" in busy.stderr
     bad = cli("serve", "--port", "0", "--forward-to", "http://192.0.2.1/hook")
     assert bad.returncode == 2
     assert "not allowed" in bad.stderr
@@ -206,3 +209,162 @@ def test_scenario_command_plays_a_story_on_a_running_server() -> None:
         assert len(receiver.bodies) == len(lines)
         assert cli("scenario", "nope", "--server", url, "--api-key", key).returncode == 2
     assert cli("scenario", "grace-period-expires").returncode == 2  # no server given
+
+
+def test_listen_defaults_to_the_readme_path_and_shows_every_request() -> None:
+    with running("listen", "--port", "0", "--secret", "s3cret", "--print-body") as listener:
+        url = listener.wait_for(r"listening on (\S+)").group(1)
+        assert url.endswith("/webhooks/lmif")
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        sent = cli("trigger", "box.created", "--to", url, "--secret", "s3cret")
+        after = datetime.now(timezone.utc)
+        assert sent.returncode == 0, sent.stderr
+        listener.wait_for(r"^ok  box\.created evt_\w+ - signature valid")
+        body = json.loads(listener.wait_for(r'^\{"id".*').group(0))
+        assert before <= parse_timestamp(body["createdAt"]) <= after  # stamped now, not 2024
+        fixed = cli("trigger", "box.created", "--to", url, "--secret", "s3cret",
+                    "--created-at", "2024-01-15T10:00:00Z")  # fmt: skip
+        assert fixed.returncode == 0, fixed.stderr
+        listener.wait_for(
+            r'^\{"id":"evt_\w+","type":"box.created","createdAt":"2024-01-15T10:00:00Z"'
+        )
+
+        other = url.replace("/webhooks/lmif", "/hooks/lmif")
+        wrong = cli("trigger", "box.created", "--to", other, "--secret", "s3cret")
+        assert "-> 404" in wrong.stdout
+        listener.wait_for(
+            r"^\?\?\? POST /hooks/lmif - not the path listened on, /webhooks/lmif "
+            r"\(start listen with --path /hooks/lmif\?\) \(answered 404\)"
+        )
+        assert urllib3.request("GET", url, retries=False).status == 405
+        listener.wait_for(r"^\?\?\? GET /webhooks/lmif - events come as POST \(answered 405\)")
+
+
+def test_trigger_created_at_is_only_for_sending_straight() -> None:
+    out = cli("trigger", "box.created", "--to", "http://127.0.0.1:1/x", "--secret", "s",
+              "--created-at", "yesterday")  # fmt: skip
+    assert out.returncode == 2
+    assert "'yesterday' is not a timestamp like 2024-01-15T10:00:00Z" in out.stderr
+    via = cli("trigger", "box.created", "--server", "http://127.0.0.1:1", "--api-key", "k",
+              "--created-at", "2024-01-15T10:00:00Z")  # fmt: skip
+    assert via.returncode == 2
+    assert "--created-at goes with --to" in via.stderr
+
+
+def test_serve_says_when_a_delivery_fails_for_good_and_how_to_retry_it() -> None:
+    receiver = Recorder([500] * 7)
+    with (
+        wsgi_server(receiver) as base,
+        served("--clock", "virtual", "--forward-to", base + "/hook") as (process, url, key),
+    ):
+        client = Client(url, key)
+        event = client.post("/_mock/events", {"type": "box.created"}).data["event"]
+        assert client.post("/_mock/clock/advance", {"hours": 35}).status == 200
+        found = process.wait_for(r"^xxx (dlv_\w+) failed for good after 7 attempts; retry it with:")
+        delivery = found.group(1)
+        command = process.wait_for(r"^    (python -m lmif_mock retry .*)").group(1)
+        link = process.wait_for(r"^    or the Retry button at (\S+)").group(1)
+        assert link == f"{url}/dashboard/events/{event['id']}"
+        assert [line for line in process.lines if line.startswith("xxx")] == [found.group(0)]
+        argv = command.split()
+        assert argv[:4] == ["python", "-m", "lmif_mock", "retry"]
+        retried = cli(*argv[3:])  # the receiver answers 200 now
+        assert retried.returncode == 0, retried.stderr
+        assert retried.stdout.strip() == f"{delivery} succeeded: attempt 8 got 200"
+        assert Client(url, key).get(f"/v1/lmif/deliveries/{delivery}").data["status"] == "succeeded"
+        missing = cli("retry", "dlv_nope", "--server", url, "--api-key", key)
+        assert missing.returncode == 1
+        assert missing.stderr.startswith("error: ")
+    assert len(receiver.bodies) == 8
+
+
+def test_serve_with_no_webhook_prints_a_first_step_that_works() -> None:
+    with served("--clock", "virtual") as (process, url, key):
+        process.wait_for(r"no webhook yet")
+        at = next(i for i, line in enumerate(process.lines) if "no webhook yet" in line)
+        curl = "\n".join(line.strip() for line in process.lines[at + 1 : at + 3])
+        trigger = process.lines[at + 3].strip()
+        assert curl.startswith(f"curl -s {url}/v1/lmif/webhooks ")
+        created = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, check=True)
+        webhook = json.loads(created.stdout)["data"]
+        assert webhook["url"] == "http://127.0.0.1:3000/webhooks/lmif"
+        assert webhook["secret"].startswith("lmif_whsec_")
+        assert trigger.startswith("python -m lmif_mock trigger box.created ")
+        sent = cli(*trigger.split()[3:])
+        assert "box.created evt_" in sent.stdout, sent.stderr
+        assert Client(url, key).get(f"/v1/lmif/webhooks/{webhook['id']}/deliveries").data
+    with wsgi_server(Recorder()) as base, served("--forward-to", base + "/hook") as (process, _, _):
+        assert not any("no webhook yet" in line for line in process.lines)
+
+
+class DbServer:
+    """``serve --db`` started, killed with -9 and started again on the same file."""
+
+    def __init__(self, db: Path, *options: str) -> None:
+        self.args = ("serve", "--port", "0", "--db", str(db), "--quiet", *options)
+        self.process: Running | None = None
+
+    def start(self) -> tuple[str, str]:
+        self.process = Running(*self.args)
+        url = self.process.wait_for(r"fake LMIF API at (\S+)").group(1)
+        key = self.process.wait_for(r"API key:\s+(\S+)").group(1)
+        self.process.wait_for(r"API docs")
+        return url, key
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.stop(signal.SIGKILL)
+
+    def __enter__(self) -> DbServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is not None and self.process.process.poll() is None:
+            self.process.stop(signal.SIGKILL)
+
+
+def test_reset_on_a_db_server_keeps_its_key_and_clock(tmp_path: Path) -> None:
+    with DbServer(tmp_path / "lmif.db", "--time-scale", "1000") as server:
+        url, key = server.start()
+        client = Client(url, key)
+        before_reset = parse_timestamp(client.get("/_mock/clock").data["now"])
+        assert client.post("/_mock/reset").status == 200
+        server.kill()
+        url, key_again = server.start()
+        assert key_again == key
+        client = Client(url, key)
+        assert client.get("/v1/lmif/webhooks").status == 200  # the old key still works
+        assert parse_timestamp(client.get("/_mock/clock").data["now"]) >= before_reset
+
+
+def test_key_rotations_and_the_retry_policy_survive_a_restart(tmp_path: Path) -> None:
+    policy = {"delays": [0.0, 5.0, 50.0], "timeout": 3.0}
+    with DbServer(tmp_path / "lmif.db", "--clock", "virtual") as server:
+        url, first = server.start()
+        client = Client(url, first)
+        second = client.post("/_mock/keys/rotate").data["apiKey"]
+        assert client.call("PUT", "/_mock/retry-policy", policy).status == 200
+        before_restart = Client(url, second).get("/_mock/retry-policy").data
+        server.kill()
+
+        url, printed = server.start()
+        assert printed == second  # the current key is the rotated one
+        assert Client(url, first).get("/v1/lmif/webhooks").status == 200  # in its 24 h grace
+        assert Client(url, second).get("/_mock/retry-policy").data == policy
+        assert Client(url, second).post("/_mock/keys/revoke", {"apiKey": first}).status == 200
+        server.kill()
+
+        url, _ = server.start()
+        refused = Client(url, first).get("/v1/lmif/webhooks")
+        assert (refused.status, refused.code) == (401, "KEY_REVOKED")
+        assert Client(url, second).post("/_mock/reset").status == 200
+        server.kill()
+
+        url, printed = server.start()  # a reset puts the ring and the policy back to the start
+        assert printed == first
+        assert Client(url, first).get("/_mock/retry-policy").data != policy
+        assert Client(url, first).get("/_mock/retry-policy").data == {
+            "delays": [0.0, 60.0, 300.0, 1800.0, 7200.0, 28800.0, 86400.0],
+            "timeout": 30.0,
+        }
+    assert before_restart == policy

@@ -167,3 +167,19 @@ def test_running_off_the_calendar_is_a_clock_error_not_a_crash() -> None:
     real = RealClock(start=datetime(9999, 12, 1, tzinfo=timezone.utc))
     with pytest.raises(ClockError):
         real.advance(days=60)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        {"days": float("inf")},
+        {"seconds": float("nan")},
+        {"days": 1e12},
+        {"hours": -float("inf")},
+    ],
+)
+def test_unusable_steps_are_clock_errors_and_move_nothing(step: dict[str, float]) -> None:
+    clock = VirtualClock()
+    with pytest.raises(ClockError):
+        clock.advance(**step)
+    assert clock.now() == DEFAULT_START

@@ -25,6 +25,7 @@ from lmif_mock.retry import RetryPolicyError
 from lmif_mock.routes import ROUTES
 from lmif_mock.timestamps import parse_timestamp
 from lmif_mock.webhooks import WebhookError, check_events, check_secret
+from tests.receivers import Recorder
 
 COUNTS = [
     pytest.param(300, id="quick"),
@@ -189,3 +190,108 @@ def test_api_never_answers_500_or_html(examples: int, client: Client) -> None:
             json.loads(response.get_data())
 
     fuzz(requests, check, examples // 10)
+
+
+# -- junk sequences: never a 5xx, and a refusal changes nothing ---------------------------------
+
+#: Bodies that once answered 500 or stored half an operation (issue 13), as raw JSON text.
+_DEEP = '{"a":' * 600 + "1" + "}" * 600
+_E, _W = "/_mock/events", "/v1/lmif/webhooks"
+HOSTILE = [
+    ("POST", _E, b'{"type":"box.created","data":{"n":1e400}}'),
+    ("POST", _E, b'{"type":"box.created","data":{"n":NaN}}'),
+    ("POST", _E, b'{"type":"box.created","data":{"s":"\\ud800"}}'),
+    ("POST", _E, b'{"type":"box.created","data":' + _DEEP.encode() + b"}"),
+    ("POST", _E, b'{"type":"box.created","faults":{"delay":8e13}}'),
+    ("POST", _E, b'{"type":"box.created","faults":{"duplicates":200000}}'),
+    ("POST", _E, b'{"type":"box.created","faults":{"concurrent_duplicates":3000}}'),
+    ("POST", _E, b'{"type":"box.created","faults":{"signature":"previous_secret"}}'),
+    ("POST", _E, b'{"type":"box.created","retryPolicy":{"delays":[0' + b",0" * 4999 + b"]}}"),
+    ("POST", _E + "/batch", b'{"events":[{"type":"box.created"},{"type":"box.created","data":{"n":1e400}}]}'),
+    ("POST", _W, b'{"url":"http://127.0.0.1:9/\\ud800","events":["*"]}'),
+    ("POST", _W, b'{"url":"http://127.0.0.1:9/","events":["*"],"secret":"\\ud800"}'),
+    ("POST", "/_mock/world/boxes", b'{"identityName":"\\ud800 Star"}'),
+    ("POST", "/_mock/world/avatars", b'{"name":"Bot \\udbff"}'),
+    ("PUT", "/_mock/faults", b'{"signature":"previous_secret"}'),
+    ("PUT", "/_mock/retry-policy", b'{"delays":[0,1e400]}'),
+    ("POST", "/_mock/clock/advance", b'{"days":1e400}'),
+    ("POST", "/_mock/clock/advance", b'{"hours":35}'),
+    ("POST", _W + "/test", b'{"eventType":"box.created","endpoint":"wsgi://Recorder/"}'),
+    ("POST", "/_mock/scenarios/policy-tightened", b""),
+    ("POST", "/v1/lmif/boxes", b'{"identityName":"Ada Lovelace","policy":"LICENSE"}'),
+]  # fmt: skip
+_FIELDS = st.sampled_from(
+    [
+        "type", "data", "faults", "retryPolicy", "allowUnknown", "webhookIds", "url", "events",
+        "secret", "enabled", "identityName", "policy", "name", "boxId", "avatarId", "tier",
+        "useCase", "acceptGuidelines", "delays", "timeout", "duplicates", "delay", "signature",
+        "days", "hours", "eventType", "endpoint", "webhookId", "confidence", "userCount",
+    ]
+)  # fmt: skip
+_ODD_VALUES = st.sampled_from(
+    ["\ud800", "box.created", "*", "http://127.0.0.1:1/x", "MONETIZE", "creator", "previous_secret"]
+)
+_junk_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | _ODD_VALUES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_FIELDS, inner, max_size=5),
+    max_leaves=12,
+)
+_bodies = st.dictionaries(_FIELDS, _junk_json, max_size=6).map(
+    lambda v: json.dumps(v, allow_nan=True).encode("utf-8", "surrogatepass")
+) | st.binary(max_size=40)
+_PATHS = [r.path.replace("<id>", "x").replace("<name>", "policy-tightened") for r in ROUTES]
+LIST_PATHS = [
+    r.path for r in ROUTES if r.method == "GET" and "<" not in r.path and "openapi" not in r.path
+]
+
+
+def _state(fake: FakeLMIF) -> tuple[Any, ...]:
+    world = fake.world
+    return (
+        len(fake.webhooks.list()),
+        len(fake.events()),
+        len(fake.deliveries()),
+        sum(len(d.attempts) for d in fake.deliveries()),
+        fake.clock.now(),
+        fake.default_faults,
+        fake.retry_policy,
+        *(len(table) for table in (world.boxes, world.avatars, world.violations)),
+        *(len(table) for table in (world.licenses, world.requests, world.claims)),
+    )
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    st.lists(
+        st.sampled_from(HOSTILE)
+        | st.tuples(
+            st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            st.sampled_from(_PATHS),
+            _bodies,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_junk_requests_never_5xx_and_refusals_change_nothing(
+    requests: list[tuple[str, str, bytes]],
+) -> None:
+    fake = FakeLMIF(seed=0)
+    fake.webhooks.create(Recorder(), ["*"])
+    client = Client(API(fake, "lmif_test_junk"))
+    headers = {"Authorization": "Bearer lmif_test_junk", "Content-Type": "application/json"}
+    for method, path, body in requests:
+        before = _state(fake)
+        answer = client.open(path, method=method, data=body, headers=headers)
+        assert answer.status_code < 500, (method, path, body[:200], answer.get_data()[:300])
+        if answer.status_code >= 400:
+            assert _state(fake) == before, (method, path, body[:200], answer.get_data()[:300])
+    for path in LIST_PATHS:
+        listed = client.get(path, headers=headers)
+        assert listed.status_code == 200, (path, listed.get_data()[:300])
+        json.loads(listed.get_data())

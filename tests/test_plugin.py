@@ -101,7 +101,9 @@ def test_plugin_via_pytester(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plugin_user=PLUGIN_TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3, failed=1, errors=1)
-    result.stdout.fnmatch_lines(["*fake LMIF seed 42: rerunning with --lmif-seed 0 reproduces it*"])
+    result.stdout.fnmatch_lines(
+        ["*fake LMIF seed 42: rerunning with --lmif-seed 0 gives this test the same ids, data*"]
+    )
     result.stdout.re_match_lines([r".*unknown lmif marker option\(s\) \['sede'\].*"])
 
 
@@ -131,7 +133,9 @@ def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     ):
         result.stdout.fnmatch_lines([f"{name}*"])
     markers = pytester.runpytest("--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.lmif(seed=None, retry_policy=None, timeout=None)*"])
+    markers.stdout.fnmatch_lines(
+        ["@pytest.mark.lmif(seed=None, retry_policy=None, timeout=None, rate_limits=None)*"]
+    )
 
 
 def test_works_under_xdist(pytester: pytest.Pytester) -> None:
@@ -200,21 +204,98 @@ def test_given_with_lmif_server_raises_no_health_check_error(pytester: pytest.Py
         from hypothesis import given, settings
         from pytest_lmif.strategies import assert_idempotent, delivery_plans
 
-        seen = {}
+        import threading
+        from collections import Counter
+
+        seen, acted_on, lock = set(), Counter(), threading.Lock()
 
         def app(environ, start_response):
             import json
             event_id = json.loads(environ["wsgi.input"].read())["id"]
-            seen[event_id] = 1  # idempotent: setting, not counting
+            with lock:
+                first = event_id not in seen
+                seen.add(event_id)
+            if first:
+                acted_on[event_id] += 1  # counting what was done, once per event
             start_response("200 OK", [])
             return [b"ok"]
 
         @settings(max_examples=10, deadline=None)
         @given(plan=delivery_plans(types=["box.created"]))
         def test_property(lmif_server, plan):
-            assert_idempotent(lmif_server, app, plan, secret="s", processed=lambda e: seen.get(e, 0))
+            assert_idempotent(lmif_server, app, plan, secret="s", processed=acted_on.__getitem__)
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "FailedHealthCheck" not in result.stdout.str()
+
+
+def test_the_marker_works_without_requesting_lmif_server(pytester: pytest.Pytester) -> None:
+    """Like time-machine's marker: a marked test gets the server configured, not ignored."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def my_fake(lmif_shared_server):
+            return lmif_shared_server
+
+        @pytest.mark.lmif(seed=5, timeout=3)
+        def test_marked(my_fake):
+            assert my_fake.seed == 5
+            assert my_fake.retry_policy.timeout.total_seconds() == 3
+
+        @pytest.mark.lmif(seed=6)
+        def test_marked_with_no_fixture_at_all():
+            pass
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_the_marker_warns_when_its_options_reach_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.lmif(seed=1, timeout=2)
+        def test_events_only(lmif_events):
+            assert lmif_events.factory.seed == 1
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "default::pytest.PytestWarning")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*lmif(timeout=...) configures lmif_server*"])
+
+
+RECEIVER_TESTS = """
+import pytest
+from pytest_lmif import CheckResult, ReceiverCheckFailed, ReceiverReport, assert_receiver
+
+def app(environ, start_response):
+    environ["wsgi.input"].read()
+    start_response("200 OK", [])
+    return [b"ok"]
+
+def test_needs_processed(lmif_server):
+    assert_receiver(app, secret="s", only=["idempotent_concurrent"], fake=lmif_server)
+
+def test_a_race(lmif_server):
+    failed = CheckResult("idempotent_concurrent", False, "raced", timing_dependent=True)
+    raise ReceiverCheckFailed(ReceiverReport("app", [failed]))
+"""
+
+
+def test_skips_point_at_the_test_and_races_are_not_promised_to_replay(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_receiver_user=RECEIVER_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1, failed=1)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_receiver_user.py:10: *processed=*"])
+    output = result.stdout.str()
+    assert "pytest_lmif" not in output.split("short test summary info")[1]
+    assert "not thread timing, so a rerun may not show this race again" in output
+    assert "raise rounds=" in output
+    assert "gives this test the same ids" not in output

@@ -151,14 +151,15 @@ def test_license_expiring_expired_and_auto_renew(fake: FakeLMIF, received: Any) 
         for t, d in timeline(received)
         if t.startswith("license.") and t not in ("license.requested", "license.approved")
     ]
+    # Calendar-year terms: 2024-01-15 -> 2025-01-15 is 366 days (2024 is a leap year).
     assert events == [
-        ("license.expiring", timedelta(days=335)),
-        ("license.expiring", timedelta(days=335)),
-        ("license.expired", timedelta(days=365)),
+        ("license.expiring", timedelta(days=336)),
+        ("license.expiring", timedelta(days=336)),
+        ("license.expired", timedelta(days=366)),
     ]
     assert once.status == "expired"
     assert renewing.status == "active"
-    assert renewing.expires_at == T0 + timedelta(days=730)
+    assert renewing.expires_at == T0.replace(year=2026)
     valid(received)
 
 

@@ -21,7 +21,7 @@ class ControlClient:
         self._http = urllib3.PoolManager(retries=False)
 
     def post(self, path: str, body: Any = None) -> Any:
-        """The ``data`` of a 201 answer; :class:`ControlError` for anything else."""
+        """The ``data`` of a 200 or 201 answer; :class:`ControlError` for anything else."""
         headers = {"Authorization": f"Bearer {self.api_key}"}
         payload = None
         if body is not None:
@@ -41,6 +41,6 @@ class ControlClient:
             answer = json.loads(response.data or b"{}")
         except ValueError:
             raise ControlError(f"{self.server} did not answer JSON ({response.status})") from None
-        if response.status != 201:
+        if response.status not in (200, 201):
             raise ControlError(str(answer.get("error", {}).get("message", response.status)))
         return answer["data"]

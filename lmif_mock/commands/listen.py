@@ -2,6 +2,9 @@
 
 For seeing what the fake (or the real provider, through a tunnel) sends, and for testing senders:
 a valid signature gets ``--status`` (200), an invalid one 401, as a correct receiver answers.
+Every request gets a line, including those it refuses (another path: 404, not a POST: 405), so
+a sender pointed at the wrong URL sees why nothing arrived. The default path is the README's
+``/webhooks/lmif``.
 """
 
 from __future__ import annotations
@@ -17,39 +20,60 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from lmif_mock.commands.interrupt import wait_until_interrupted
+from lmif_mock.commands.ports import port_number, port_problem
 from lmif_mock.server import QuietRequestHandler
 from lmif_mock.signing import SIGNATURE_HEADER, verify
+
+#: Where the README's examples send events.
+DEFAULT_PATH = "/webhooks/lmif"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``listen`` options."""
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any)")
+    parser.add_argument(
+        "--port", type=port_number, default=8000, help="port (default 8000; 0 = any)"
+    )
     parser.add_argument(
         "--secret",
         action="append",
         required=True,
         help="webhook secret (repeat to accept several during a rotation)",
     )
-    parser.add_argument("--path", default="/", help="only this path receives events (default /)")
+    parser.add_argument(
+        "--path",
+        default=DEFAULT_PATH,
+        help=f"only this path receives events (default {DEFAULT_PATH})",
+    )
     parser.add_argument("--status", type=int, default=200, help="answer to valid events")
     parser.add_argument("--print-body", action="store_true", help="print each payload too")
 
 
 def receiver(
-    secrets: list[str], out: TextIO, *, path: str = "/", status: int = 200, print_body: bool = False
+    secrets: list[str],
+    out: TextIO,
+    *,
+    path: str = DEFAULT_PATH,
+    status: int = 200,
+    print_body: bool = False,
 ) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
     """The WSGI app ``listen`` serves (also usable on its own in tests)."""
     lock = threading.Lock()
 
+    def refuse(request: Request, code: int, why: str) -> Response:
+        with lock:
+            print(f"??? {request.method} {request.path} - {why} (answered {code})", file=out)
+            out.flush()
+        headers = {"Allow": "POST"} if code == 405 else {}
+        return Response(f"{why}\n", status=code, headers=headers)
+
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         if request.path != path:
-            return Response("not found\n", status=404)(environ, start_response)
+            why = f"not the path listened on, {path} (start listen with --path {request.path}?)"
+            return refuse(request, 404, why)(environ, start_response)
         if request.method != "POST":
-            return Response("POST only\n", status=405, headers={"Allow": "POST"})(
-                environ, start_response
-            )
+            return refuse(request, 405, "events come as POST")(environ, start_response)
         body = request.get_data()
         signature = request.headers.get(SIGNATURE_HEADER)
         valid = verify(body, signature, secrets)
@@ -77,6 +101,10 @@ def receiver(
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Listen until interrupted."""
+    problem = None if args.port == 0 else port_problem(args.host, args.port)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     app = receiver(args.secret, out, path=args.path, status=args.status, print_body=args.print_body)
     try:
         server = make_server(

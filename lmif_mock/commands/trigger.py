@@ -1,5 +1,9 @@
 """``trigger``: send events, either through a running fake (``--server``) or straight to a
 receiver (``--to URL --secret S``), the way ``stripe trigger`` does.
+
+Sent straight, an event is stamped with the current time (a receiver that checks freshness would
+otherwise reject it); ``--created-at`` fixes the time, which with ``--seed`` makes the bytes
+reproducible.
 """
 
 from __future__ import annotations
@@ -8,9 +12,8 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from typing import Any, TextIO
-
-import urllib3
 
 from lmif_mock.commands.control_client import ControlClient, ControlError
 from lmif_mock.events import EVENT_TYPES
@@ -18,7 +21,11 @@ from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_reques
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.payloads import EventFactory, deep_merge
 from lmif_mock.signing import SIGNATURE_HEADER
-from lmif_mock.transports import USER_AGENT
+from lmif_mock.timestamps import parse_timestamp, utc
+from lmif_mock.transports import USER_AGENT, HTTPTransport, OutgoingRequest, TransportError
+
+#: How long one POST of ``--to`` may take in all, as the provider allows a receiver.
+DIRECT_TIMEOUT = 30.0
 
 MAX_COUNT = 100_000
 
@@ -56,8 +63,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", help="send straight to this receiver URL instead")
     parser.add_argument("--secret", help="the receiver's webhook secret, with --to")
     parser.add_argument("--seed", type=int, help="seed for the data, with --to")
+    parser.add_argument(
+        "--created-at",
+        type=_timestamp,
+        metavar="TIME",
+        help="with --to: stamp events with this time (2024-01-15T10:00:00Z) instead of now",
+    )
     parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                         help="with --to: also allow this non-loopback host")  # fmt: skip
+
+
+def _timestamp(text: str) -> datetime:
+    """An argparse type: a provider timestamp, ``2024-01-15T10:00:00Z``."""
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a timestamp like 2024-01-15T10:00:00Z"
+        ) from None
 
 
 def parse_overrides(sets: list[str], data: str | None) -> dict[str, Any]:
@@ -132,35 +155,38 @@ def _via_server(
 def _direct(args: argparse.Namespace, overrides: dict[str, Any], out: TextIO, err: TextIO) -> int:
     if not args.secret:
         raise UsageError("--secret is required with --to")
+    hosts = HostPolicy(args.allow_host)
     try:
-        HostPolicy(args.allow_host).check_url(args.to)
+        hosts.check_url(args.to)
     except BlockedHostError as exc:
         raise UsageError(str(exc)) from None
     factory = EventFactory(args.seed)
-    http = urllib3.PoolManager(retries=False)
+    http = HTTPTransport(hosts)  # the fake's own client: checked again at every connection
     failures = 0
     webhook_id = factory.new_id("webhook")
     for number in range(1, args.count + 1):
-        event = factory.build(args.type, data=overrides, webhook_id=webhook_id, allow_unknown=True)
+        created_at = args.created_at or utc(datetime.now(timezone.utc))
+        event = factory.build(
+            args.type, created_at, overrides, webhook_id=webhook_id, allow_unknown=True
+        )
         request = signed_request(event.body, args.secret, args.signature_fault, rng=factory.random)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if request.signature is not None:
             headers[SIGNATURE_HEADER] = request.signature
         for copy in range(1 + args.duplicates):
             try:
-                response = http.request(
-                    "POST", args.to, body=request.body, headers=headers, redirect=False,
-                    timeout=urllib3.Timeout(connect=5, read=30),
-                )  # fmt: skip
+                outgoing = OutgoingRequest(args.to, request.body, headers)
+                response = http.send(outgoing, DIRECT_TIMEOUT)
                 status: int | str = response.status
                 ok = 200 <= response.status < 300
-            except urllib3.exceptions.HTTPError as exc:
-                status, ok = f"error ({type(exc).__name__})", False
+            except TransportError as exc:
+                status, ok = f"error ({exc.kind}: {exc.message})", False
             failures += not ok
             if args.count == 1 or number == args.count:
                 label = " (duplicate)" if copy else ""
                 print(f"{event.type} {event.id}{label} -> {status}", file=out)
         _progress(number, args.count, err)
+    http.close()
     return 0 if failures == 0 else 1
 
 
@@ -176,6 +202,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         except FaultError as exc:
             raise UsageError(str(exc)) from None
         overrides = parse_overrides(args.set, args.data)
+        if args.created_at is not None and not args.to:
+            raise UsageError("--created-at goes with --to (a fake stamps events with its clock)")
         if args.to:
             if args.concurrent:
                 raise UsageError("--concurrent needs --server (the fake releases the copies)")

@@ -1,3 +1,6 @@
+import threading
+from collections import Counter
+
 import pytest
 from flask import Flask, request
 
@@ -5,7 +8,9 @@ from lmif_mock import Faults, verify
 from pytest_lmif import CHECK_NAMES, assert_receiver
 
 SECRET = "lmif_whsec_my_receiver"
-acted_on: dict[str, int] = {}
+seen: set[str] = set()
+acted_on: Counter[str] = Counter()  # what the receiver did, per event id
+lock = threading.Lock()
 app = Flask(__name__)
 
 
@@ -15,9 +20,11 @@ def lmif_webhook():
     if not verify(raw, request.headers.get("X-LMIF-Signature"), SECRET):
         return "invalid signature", 401
     event = request.get_json()
-    acted_on.setdefault(event["id"], 0)
-    if acted_on[event["id"]] == 0:  # a real receiver: an atomic insert into its database
-        acted_on[event["id"]] = 1
+    with lock:  # check and record as one step (in a database: INSERT ... ON CONFLICT DO NOTHING)
+        first_time = event["id"] not in seen
+        seen.add(event["id"])
+    if first_time:
+        acted_on[event["id"]] += 1  # the side effect, counted: a duplicate would show as 2
     return "OK", 200
 
 

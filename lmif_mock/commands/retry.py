@@ -1,0 +1,45 @@
+"""``retry``: attempt a delivery again now on a running fake, as the dashboard's Retry does.
+
+What ``serve`` suggests when a delivery has failed for good: the receiver is fixed, send it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TextIO
+
+from lmif_mock.commands.control_client import ControlClient, ControlError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``retry`` options."""
+    parser.add_argument("delivery", help="the delivery id (dlv_...), as serve prints it")
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("LMIF_MOCK_URL"),
+        help="a running fake (default $LMIF_MOCK_URL)",
+    )
+    parser.add_argument("--api-key", default=os.environ.get("LMIF_MOCK_API_KEY"),
+                        help="its API key (default $LMIF_MOCK_API_KEY)")  # fmt: skip
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """One more attempt; 0 if the delivery succeeded, 1 if it failed again, 2 on usage errors."""
+    if not args.server or not args.api_key:
+        print(
+            "error: give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)", file=err
+        )
+        return 2
+    client = ControlClient(args.server, args.api_key)
+    try:
+        delivery = client.post(f"/v1/lmif/deliveries/{args.delivery}/retry")
+    except ControlError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
+    last = delivery["attempts"][-1]
+    answer = last["statusCode"] if last["statusCode"] is not None else last["error"]
+    print(f"{delivery['id']} {delivery['status']}: attempt {len(delivery['attempts'])} "
+          f"got {answer}", file=out)  # fmt: skip
+    return 0 if delivery["status"] == "succeeded" else 1
