@@ -35,8 +35,8 @@ from lmif_mock.load import (
     catch_up_arrivals,
     parse_mix,
 )
-from lmif_mock.load.plan import target_url
 from lmif_mock.load.process import ProcessState
+from lmif_mock.load.target import LoadTarget, check_target
 from lmif_mock.signing import verify
 from lmif_mock.transports import USER_AGENT
 
@@ -361,7 +361,7 @@ def test_the_user_class_imports_where_locust_came_first() -> None:
     ("extra", "message"),
     [
         (["--target", "http://example.com/hook"], "not allowed"),
-        (["--target", "ftp://127.0.0.1/hook"], "http or https"),
+        (["--target", "ftp://127.0.0.1/hook"], "http:// or https://"),
         (["--duplicates", "1.5"], "duplicates must be between 0 and 1"),
         (["--bad-signatures", "-0.1"], "bad_signatures must be between 0 and 1"),
         (["--mix", "box.exploded=1"], "unknown LMIF event type"),
@@ -431,15 +431,20 @@ def test_plan_round_trips_and_rejects_nonsense() -> None:
         LoadPlan(secret="s", outage_hours=1000, events_per_hour=1e6)
 
 
-def test_the_user_class_target_follows_the_host_policy() -> None:
-    assert target_url("http://127.0.0.1:8000/", "/hook") == "http://127.0.0.1:8000/hook"
-    assert target_url("http://[::1]:8000", "/hook") == "http://[::1]:8000/hook"
+def test_targets_follow_the_host_policy_on_the_address_dialled() -> None:
+    assert check_target("http://127.0.0.1:8000/hook?x=1") == LoadTarget(
+        "http://127.0.0.1:8000", "/hook?x=1"
+    )
+    assert check_target("http://[::1]/") == LoadTarget("http://[::1]:80", "/")
+    assert check_target("http://localhost:9/h").path == "/h"  # resolves to loopback only
+    with pytest.raises(BlockedHostError, match="not allowed"):
+        check_target("http://receiver.example.test/hook")
+    with pytest.raises(BlockedHostError, match="not allowed"):
+        check_target("http://10.0.0.1/hook")
     with pytest.raises(BlockedHostError):
-        target_url("http://receiver.example.test", "/hook")
-    allowed = target_url("http://receiver.example.test", "/hook", ["receiver.example.test"])
-    assert allowed == "http://receiver.example.test/hook"
-    with pytest.raises(LoadPlanError, match="no target host"):
-        target_url(None, "/hook")
+        check_target("http://10.0.0.1\\@127.0.0.1/hook")  # parsers disagree: refused
+    named = check_target("http://receiver.example.test/hook", ["receiver.example.test"])
+    assert named == LoadTarget("http://receiver.example.test:80", "/hook")
 
 
 def test_parse_mix() -> None:

@@ -23,13 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
-from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.hosts import BlockedHostError
 from lmif_mock.load import LOCUSTFILE
 from lmif_mock.load.plan import PROFILES, LoadPlan, LoadPlanError, parse_mix
 from lmif_mock.load.results import PLAN_ENV, RESULT_ENV, read_result
 from lmif_mock.load.tally import Tally
+from lmif_mock.load.target import check_target
 
 #: Seconds Locust gives users to finish the request they are in when the run time is up.
 STOP_TIMEOUT = 35
@@ -147,11 +147,7 @@ def parse_run_time(text: str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def _plan(args: argparse.Namespace) -> LoadPlan:
-    parts = urlsplit(args.target)
-    path = parts.path or "/"
-    if parts.query:
-        path += f"?{parts.query}"
+def _plan(args: argparse.Namespace, path: str) -> LoadPlan:
     extra: dict[str, Any] = {}
     if args.mix is not None:
         extra["mix"] = parse_mix(args.mix)
@@ -171,8 +167,8 @@ def _plan(args: argparse.Namespace) -> LoadPlan:
 def _check(args: argparse.Namespace) -> tuple[LoadPlan, int, str]:
     """Validate everything before any process starts: plan, run time, origin of the target."""
     try:
-        HostPolicy(args.allow_host).check_url(args.target)
-        plan = _plan(args)
+        target = check_target(args.target, args.allow_host)
+        plan = _plan(args, target.path)
     except (BlockedHostError, LoadPlanError) as exc:
         raise UsageError(str(exc)) from None
     run_time = parse_run_time(args.run_time)
@@ -191,8 +187,7 @@ def _check(args: argparse.Namespace) -> tuple[LoadPlan, int, str]:
         raise UsageError("--max-error-rate must be between 0 and 1")
     if not 0 <= args.master_port <= 65535:
         raise UsageError("--master-port must be a port number")
-    parts = urlsplit(args.target)
-    return plan, run_time, f"{parts.scheme}://{parts.netloc}"
+    return plan, run_time, target.origin
 
 
 def _free_port(host: str) -> int:
