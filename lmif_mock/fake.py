@@ -8,6 +8,7 @@ HTTP API on top of exactly this object.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from copy import deepcopy
 from typing import Any
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
@@ -136,10 +137,11 @@ class FakeLMIF:
     def publish(self, event_type: str, data: Mapping[str, Any]) -> Event:
         """Send an event whose ``data`` is already complete (the world's), generating nothing.
 
-        The world calls this after releasing its lock, with the global default faults."""
+        The world calls this after releasing its lock, with the global default faults. The data
+        is copied: the world's lists (a box's revenue types...) may change after it was sent."""
         check_event_type(event_type)
         check_json_value(data, "data")
-        event = Event(self.factory.new_id("event"), event_type, self.clock.now(), dict(data))
+        event = Event(self.factory.new_id("event"), event_type, self.clock.now(), deepcopy(data))
         return self._deliver(event, None, None)
 
     def emit_many(
