@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lmif_mock.clock import Clock, ClockError, RealClock, SystemClock, VirtualClock
+from lmif_mock.clock import Clock, ClockError, RealClock, VirtualClock
 from lmif_mock.errors import (
     ConflictError,
     EncodingError,
@@ -70,7 +70,6 @@ __all__ = [
     "RetryPolicy",
     "RetryPolicyError",
     "SandboxOnlyError",
-    "SystemClock",
     "UnknownEventType",
     "VirtualClock",
     "Webhook",

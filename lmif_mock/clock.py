@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
 
 from lmif_mock.errors import LMIFMockError
+from lmif_mock.timestamps import utc
 
 #: Where a VirtualClock starts unless told otherwise: the provider's own sample timestamp.
 DEFAULT_START = datetime(2024, 1, 15, 10, 0, 0, tzinfo=timezone.utc)
@@ -70,13 +71,6 @@ def _later(moment: datetime, step: timedelta) -> datetime:
         return moment + step
     except OverflowError:
         raise ClockError("a clock cannot go past the year 9999") from None
-
-
-def aware(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (naive ones are taken to be UTC)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 class ClockError(LMIFMockError):
@@ -151,7 +145,7 @@ class _Schedule:
         self.lock = threading.Condition(threading.RLock())
 
     def push(self, when: datetime, callback: Callback) -> Timer:
-        entry = _Entry(aware(when), next(self._seq), callback)
+        entry = _Entry(utc(when, whole_seconds=False), next(self._seq), callback)
         with self.lock:
             heapq.heappush(self._heap, entry)
             self.lock.notify_all()
@@ -195,7 +189,7 @@ class VirtualClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.start = aware(start) if start is not None else DEFAULT_START
+        self.start = utc(start, whole_seconds=False) if start is not None else DEFAULT_START
         self._now = self.start
         self._schedule = _Schedule()
         self._advancing = threading.RLock()
@@ -233,16 +227,11 @@ class VirtualClock:
 
     def move_to(self, moment: datetime) -> None:
         """Advance to ``moment`` (which must not be in the clock's past)."""
-        target = aware(moment)
+        target = utc(moment, whole_seconds=False)
         if target < self._now:
             raise ClockError(f"a clock cannot go backwards (from {self._now} to {target})")
         with self._advancing:
             self._run_until(target)
-
-    def run_pending(self) -> None:
-        """Run what is due now without moving the clock (e.g. work scheduled 'immediately')."""
-        with self._advancing:
-            self._run_until(self._now)
 
     def next_due(self) -> datetime | None:
         """When the next scheduled callback falls due, or ``None`` if nothing is scheduled."""
@@ -291,7 +280,9 @@ class RealClock:
         if not scale > 0:
             raise ClockError(f"time scale must be positive, not {scale!r}")
         self.scale = float(scale)
-        self._origin = aware(start) if start is not None else datetime.now(timezone.utc)
+        self._origin = (
+            utc(start, whole_seconds=False) if start is not None else datetime.now(timezone.utc)
+        )
         self._origin_monotonic = time.monotonic()
         self._schedule = _Schedule()
         self._stopped = False
@@ -376,10 +367,3 @@ class RealClock:
 
     def __repr__(self) -> str:
         return f"RealClock(scale={self.scale})"
-
-
-class SystemClock(RealClock):
-    """The plain wall clock (``RealClock`` at scale 1)."""
-
-    def __init__(self) -> None:
-        super().__init__(scale=1.0)

@@ -107,11 +107,6 @@ class Delivery:
         return len(self.attempts)
 
     @property
-    def last_attempt(self) -> Attempt | None:
-        """The most recent attempt, if any."""
-        return self.attempts[-1] if self.attempts else None
-
-    @property
     def scheduled_attempts(self) -> int:
         """Attempts the retry schedule made (manual retries do not use up the budget)."""
         return sum(1 for a in self.attempts if a.trigger == "scheduled")

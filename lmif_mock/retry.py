@@ -83,11 +83,6 @@ class RetryPolicy:
         object.__setattr__(self, "timeout", wait)
 
     @classmethod
-    def provider(cls) -> RetryPolicy:
-        """The provider's own schedule (the default)."""
-        return cls()
-
-    @classmethod
     def no_retries(cls, timeout: timedelta | float = PROVIDER_TIMEOUT) -> RetryPolicy:
         """A single attempt: what a receiver check wants when it judges one answer."""
         return cls(delays=(0,), timeout=timeout)

@@ -5,7 +5,6 @@ built from this table, so they cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from werkzeug.routing import Map, Rule
 
@@ -207,7 +206,3 @@ def openapi_path(path: str) -> str:
     """``/webhooks/<id>`` in werkzeug syntax as ``/webhooks/{id}`` in OpenAPI syntax."""
     return path.replace("<", "{").replace(">", "}")
 
-
-def describe(route: Route) -> dict[str, Any]:
-    """A short, JSON-friendly summary (used by the CLI and docs)."""
-    return {"method": route.method, "path": openapi_path(route.path), "summary": route.summary}

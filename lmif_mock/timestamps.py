@@ -13,9 +13,7 @@ _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 def format_timestamp(moment: datetime) -> str:
     """Render ``moment`` the way the provider does; naive datetimes are taken to be UTC already."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime(_FORMAT)
+    return utc(moment).strftime(_FORMAT)
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -23,8 +21,14 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.strptime(text, _FORMAT).replace(tzinfo=timezone.utc)
 
 
-def utc(moment: datetime) -> datetime:
-    """Normalise any datetime to aware UTC with whole seconds, as the wire format keeps them."""
+def utc(moment: datetime, *, whole_seconds: bool = True) -> datetime:
+    """The library's one datetime normaliser: ``moment`` as an aware UTC datetime.
+
+    Naive datetimes are taken to be UTC already. Whole seconds by default, because that is all the
+    wire format keeps and an event's ``createdAt`` must equal what its body says; the clock keeps
+    microseconds (``whole_seconds=False``) so that ordering within a second survives.
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    moment = moment.astimezone(timezone.utc)
+    return moment.replace(microsecond=0) if whole_seconds else moment

@@ -26,7 +26,7 @@ def backlog_arrivals(
     Events are produced evenly during the outage (the first at its start). An event whose every
     attempt fell inside the outage is not in the list: the provider marked it failed.
     """
-    schedule = policy or RetryPolicy.provider()
+    schedule = policy or RetryPolicy()
     offsets = list(itertools.accumulate(d.total_seconds() for d in schedule.delays))
     outage = timedelta(hours=outage_hours).total_seconds()
     spacing = 3600.0 / events_per_hour
