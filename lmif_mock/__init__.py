@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lmif_mock.api_errors import APIError
 from lmif_mock.clock import Clock, ClockError, RealClock, VirtualClock
 from lmif_mock.errors import (
     ConflictError,
@@ -16,15 +17,19 @@ from lmif_mock.errors import (
     UnknownEventType,
 )
 from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
+from lmif_mock.exchanges import TransportError
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
 from lmif_mock.hosts import BlockedHostError
+from lmif_mock.load.plan import LoadPlanError
 from lmif_mock.payloads import REMOVE, EventFactory
-from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
+from lmif_mock.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
-from lmif_mock.server import LMIFServer
+from lmif_mock.server import LMIFServer, ServerError
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
+from lmif_mock.sqlite_store import DatabaseFileError
+from lmif_mock.webhook_url import InvalidWebhookURL
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 from lmif_mock.world import WorldError
 
@@ -49,11 +54,13 @@ __all__ = [
     "REMOVE",
     "SIGNATURE_FAULTS",
     "SIGNATURE_HEADER",
+    "APIError",
     "Attempt",
     "BlockedHostError",
     "Clock",
     "ClockError",
     "ConflictError",
+    "DatabaseFileError",
     "Delivery",
     "EncodingError",
     "Event",
@@ -61,15 +68,20 @@ __all__ = [
     "FakeLMIF",
     "FaultError",
     "Faults",
+    "InvalidWebhookURL",
     "LMIFMockError",
     "LMIFProvider",
     "LMIFServer",
+    "LoadPlanError",
     "NotFoundError",
+    "RateLimitError",
     "RateLimits",
     "RealClock",
     "RetryPolicy",
     "RetryPolicyError",
     "SandboxOnlyError",
+    "ServerError",
+    "TransportError",
     "UnknownEventType",
     "VirtualClock",
     "Webhook",

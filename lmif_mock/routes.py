@@ -205,4 +205,3 @@ def url_map() -> Map:
 def openapi_path(path: str) -> str:
     """``/webhooks/<id>`` in werkzeug syntax as ``/webhooks/{id}`` in OpenAPI syntax."""
     return path.replace("<", "{").replace(">", "}")
-
