@@ -46,3 +46,39 @@ def test_every_error_class_is_exported_under_the_root_error() -> None:
     for name in errors:
         error = getattr(lmif_mock, name)
         assert issubclass(error, lmif_mock.LMIFMockError), name
+
+
+def _extras() -> dict[str, list[str]]:
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    extras: dict[str, list[str]] = project["project"]["optional-dependencies"]
+    return extras
+
+
+def _requirement_names(extra: str, extras: dict[str, list[str]]) -> set[str]:
+    """Distribution names ``.[extra]`` installs, following ``lmif-mock[...]`` references."""
+    import re
+
+    names: set[str] = set()
+    for requirement in extras[extra]:
+        name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0]
+        if name == "lmif-mock":
+            for group in re.findall(r"\[(.*?)\]", requirement)[0].split(","):
+                names |= _requirement_names(group.strip(), extras)
+        else:
+            names.add(name)
+    return names
+
+
+def test_framework_examples_and_dev_tools_are_separate_groups_that_test_includes() -> None:
+    extras = _extras()
+    frameworks = _requirement_names("frameworks", extras)
+    dev = _requirement_names("dev", extras)
+    assert {"flask", "django", "fastapi", "starlette"} <= frameworks
+    assert {"mypy", "ruff"} <= dev
+    assert not frameworks & dev
+    # The README's and CI's one install command, `.[test]`, still brings everything the suite uses.
+    assert frameworks | dev | _requirement_names("load", extras) <= _requirement_names(
+        "test", extras
+    )
