@@ -18,34 +18,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
+from lmif_mock import event_shapes
 from lmif_mock.events import Event, check_event_type
 from lmif_mock.ids import PREFIXES, new_id
 from lmif_mock.terms import years_after
 from lmif_mock.timestamps import format_timestamp, utc
 
-POLICIES: Final = ("BLOCK_ALL", "BLOCK_COMMERCIAL", "MONETIZE", "LICENSE", "TEAM", "OPEN")
-ENFORCEMENTS: Final = ("STRICT", "MODERATE")
-ENTITY_TYPES: Final = ("INDIVIDUAL", "ESTATE", "CORPORATION", "AGENCY")
-REVENUE_TYPES: Final = ("subscription", "per_message", "tips")
-CLASSIFICATIONS: Final = ("EXACT_MATCH",)
-DETECTION_LAYERS: Final = (1, 2, 3)
-ACTIONS: Final = (
-    "ALLOW",
-    "BLOCK",
-    "REQUIRE_LICENSE",
-    "TRACK_REVENUE",
-    "VERIFY_COMMERCIAL",
-    "REVIEW_PARODY",
-)
-LICENSE_TIERS: Final = ("personal", "creator", "commercial", "enterprise")
-#: How a violation or grace period ended. Designed: the provider's sample is cut after "license".
-RESOLUTIONS: Final = ("licensed", "avatar_removed", "avatar_modified", "parody_approved")
-VIOLATION_RESOLUTIONS: Final = (*RESOLUTIONS, "dismissed")
-APPEAL_REASONS: Final = ("parody", "not_a_match", "licensed_elsewhere", "public_domain")
-DENIAL_REASONS: Final = ("use_case_not_permitted", "content_guidelines", "tier_unavailable")
-REVOCATION_REASONS: Final = ("terms_violation", "non_payment", "box_deleted")
-SCAN_TRIGGERS: Final = ("box_created", "scheduled", "manual")
-REMINDER_DAYS: Final = (7, 21, 28)
+# The enumerations are declared once, with the event shapes; the builders' users import them here.
+ACTIONS: Final = event_shapes.ACTIONS
+APPEAL_REASONS: Final = event_shapes.APPEAL_REASONS
+CLASSIFICATIONS: Final = event_shapes.CLASSIFICATIONS
+DENIAL_REASONS: Final = event_shapes.DENIAL_REASONS
+DETECTION_LAYERS: Final = event_shapes.DETECTION_LAYERS
+ENFORCEMENTS: Final = event_shapes.ENFORCEMENTS
+ENTITY_TYPES: Final = event_shapes.ENTITY_TYPES
+LICENSE_TIERS: Final = event_shapes.LICENSE_TIERS
+POLICIES: Final = event_shapes.POLICIES
+REMINDER_DAYS: Final = event_shapes.REMINDER_DAYS
+RESOLUTIONS: Final = event_shapes.RESOLUTIONS
+REVENUE_TYPES: Final = event_shapes.REVENUE_TYPES
+REVOCATION_REASONS: Final = event_shapes.REVOCATION_REASONS
+SCAN_TRIGGERS: Final = event_shapes.SCAN_TRIGGERS
+VIOLATION_RESOLUTIONS: Final = event_shapes.VIOLATION_RESOLUTIONS
 GRACE_PERIOD_DAYS: Final = 30
 ENDING_DAYS_BEFORE_EXPIRY: Final = 2
 LICENSE_EXPIRING_DAYS: Final = 30
