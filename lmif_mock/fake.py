@@ -21,6 +21,7 @@ from lmif_mock.records import Delivery, DeliveryStatus, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.store import MemoryStore, Store
 from lmif_mock.transports import HTTPTransport
+from lmif_mock.waiting import Waiting
 from lmif_mock.webhooks import WebhookError, Webhooks
 from lmif_mock.world import World
 
@@ -38,7 +39,7 @@ def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
     return Faults.from_dict(faults)
 
 
-class FakeLMIF:
+class FakeLMIF(Waiting):
     """A complete fake provider in this process.
 
     ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);

@@ -10,6 +10,7 @@ from typing import Any
 
 from lmif_mock import __name__ as _package
 from lmif_mock.api_errors import CODES
+from lmif_mock.control_schemas import CONTROL_COMPONENTS, CONTROL_PARAMETERS
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
 from lmif_mock.payloads import (
@@ -443,6 +444,8 @@ _PARAMETERS: dict[str, Schema] = {
     "tier": {"enum": list(LICENSE_TIERS)},
     "entityType": {"enum": list(ENTITY_TYPES)},
 }
+COMPONENTS.update(CONTROL_COMPONENTS)
+_PARAMETERS.update(CONTROL_PARAMETERS)
 
 _ERROR_TEXT = {
     400: "Invalid request (VALIDATION_ERROR, details list each field)",

@@ -1,0 +1,118 @@
+"""Control routes for tests in other languages: waiting, transcripts, endpoint health.
+
+A mixin of :class:`lmif_mock.api.API`, so that a Node or shell test can do over HTTP what a
+Python test does with ``server.wait_for``, ``server.transcript()`` and endpoint health.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request
+
+from lmif_mock.api_errors import validation_error
+from lmif_mock.representations import delivery_json
+from lmif_mock.waiting import (
+    UNTIL,
+    Expectation,
+    WaitError,
+    WaitTimeout,
+    seen,
+)
+
+if TYPE_CHECKING:
+    from lmif_mock.fake import FakeLMIF
+
+Result = tuple[int, Any]
+#: The longest a ``GET /_mock/wait`` holds the connection (a bounded long poll).
+MAX_LONG_POLL = 60.0
+
+
+def _problem(field: str, message: str) -> Any:
+    return validation_error([{"field": field, "message": message}])
+
+
+def _whole(request: Request, name: str, low: int, high: int) -> int | None:
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise _problem(name, "must be a whole number") from None
+    if not low <= value <= high:
+        raise _problem(name, f"must be between {low} and {high}")
+    return value
+
+
+class ControlRoutes:
+    """Handlers for ``/_mock/wait`` and friends (mixed into the API class)."""
+
+    fake: FakeLMIF
+    #: Waits are cut to this many seconds whatever the client asks (lower it where no client
+    #: should ever be held, e.g. when fuzzing the API).
+    max_long_poll: float = MAX_LONG_POLL
+
+    def _mock_wait(self, request: Request, args: dict[str, str]) -> Result:
+        until = request.args.get("until")
+        if until is not None and until not in UNTIL:
+            raise _problem("until", f"must be one of {list(UNTIL)}")
+        attempts = _whole(request, "attempts", 1, 1000)
+        count_text = request.args.get("count")
+        count: Any = "all" if count_text == "all" else _whole(request, "count", 1, 10_000) or 1
+        timeout_text = request.args.get("timeout", "10")
+        try:
+            timeout = float(timeout_text)
+        except ValueError:
+            raise _problem("timeout", "must be a number of seconds") from None
+        if not 0 <= timeout <= MAX_LONG_POLL:
+            raise _problem("timeout", f"must be between 0 and {MAX_LONG_POLL:g} seconds")
+        try:
+            wanted = Expectation(
+                event_id=request.args.get("eventId"),
+                event_type=request.args.get("eventType"),
+                webhook_id=request.args.get("webhookId"),
+                until=until,
+                attempts=attempts,
+                count=count,
+            )
+        except WaitError as exc:
+            raise _problem("query", str(exc)) from None
+        matching: list[Any] = []
+        met: list[Any] | None = None
+
+        def check() -> bool:
+            nonlocal matching, met
+            matching = [d for d in self.fake.store.list_deliveries() if wanted.concerns(d)]
+            met = wanted.met(matching)
+            return met is not None
+
+        self.fake.waiter().until(check, min(timeout, self.max_long_poll))
+        shown = met if met is not None else matching
+        return 200, {
+            "data": {
+                "met": met is not None,
+                "waitedFor": wanted.describe(),
+                "seen": seen(matching),
+                "deliveries": [delivery_json(d) for d in shown[:100]],
+            }
+        }
+
+    def _mock_wait_idle(self, request: Request, args: dict[str, str]) -> Result:
+        retries_text = request.args.get("retries", "true")
+        if retries_text not in ("true", "false"):
+            raise _problem("retries", "must be true or false")
+        timeout_text = request.args.get("timeout", "10")
+        try:
+            timeout = float(timeout_text)
+        except ValueError:
+            raise _problem("timeout", "must be a number of seconds") from None
+        if not 0 <= timeout <= MAX_LONG_POLL:
+            raise _problem("timeout", f"must be between 0 and {MAX_LONG_POLL:g} seconds")
+        try:
+            self.fake.wait_idle(
+                timeout=min(timeout, self.max_long_poll), retries=retries_text == "true"
+            )
+        except WaitTimeout as exc:
+            return 200, {"data": {"idle": False, "seen": str(exc)}}
+        return 200, {"data": {"idle": True, "seen": ""}}
