@@ -24,6 +24,7 @@ from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.server import LMIFServer
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
+from lmif_mock.transcript import replay
 from lmif_mock.webhooks import SandboxOnlyError
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ __all__ = [
     "Webhook",
     "encode",
     "generate_secret",
+    "replay",
     "sign",
     "verify",
 ]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmif_mock import fixture_files
-from lmif_mock.commands import listen, retry, scenario, serve, signature, trigger
+from lmif_mock.commands import listen, replay, retry, scenario, serve, signature, trigger
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.payloads import EventFactory
 
@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     retry_parser = commands.add_parser("retry", help="attempt a delivery again now")
     retry.add_arguments(retry_parser)
     retry_parser.set_defaults(handler=retry.run)
+
+    replay_parser = commands.add_parser("replay", help="send a transcript's requests again")
+    replay.add_arguments(replay_parser)
+    replay_parser.set_defaults(handler=replay.run)
 
     signer = commands.add_parser("sign", help="print the X-LMIF-Signature value for a body")
     signature.add_sign_arguments(signer)

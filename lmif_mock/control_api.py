@@ -116,3 +116,6 @@ class ControlRoutes:
         except WaitTimeout as exc:
             return 200, {"data": {"idle": False, "seen": str(exc)}}
         return 200, {"data": {"idle": True, "seen": ""}}
+
+    def _mock_transcript(self, request: Request, args: dict[str, str]) -> Result:
+        return 200, {"data": self.fake.transcript()}

@@ -42,3 +42,53 @@ CONTROL_PARAMETERS: dict[str, Schema] = {
     "timeout": {"type": "number", "minimum": 0, "maximum": 60, "default": 10},
     "retries": {"enum": ["true", "false"], "default": "true"},
 }
+
+_NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+_RECORDED_REQUEST: Schema = {
+    "type": ["object", "null"],
+    "properties": {
+        "method": {"const": "POST"},
+        "url": _NULLABLE_STRING,
+        "path": {"type": "string"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "body": {"type": "string", "description": "the exact bytes sent, as UTF-8"},
+        "bodyBase64": {"type": "string", "description": "instead of body when not UTF-8"},
+    },
+    "required": ["method", "path", "headers"],
+}
+CONTROL_COMPONENTS["Transcript"] = {
+    "type": "object",
+    "required": ["format", "version", "seed", "webhooks", "events", "deliveries"],
+    "properties": {
+        "format": {"const": "lmif-mock-transcript"},
+        "version": {"const": 1},
+        "seed": {"type": ["integer", "null"]},
+        "webhooks": {"type": "array", "items": {"type": "object"}},
+        "events": {"type": "array", "items": {"type": "object"}},
+        "deliveries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "eventId", "webhookId", "status", "attempts"],
+                "properties": {
+                    "attempts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["number", "at", "sent", "request", "response", "error"],
+                            "properties": {
+                                "number": {"type": "integer", "minimum": 1},
+                                "at": {"type": "string"},
+                                "sent": {"type": "boolean"},
+                                "request": _RECORDED_REQUEST,
+                                "response": {"type": ["object", "null"]},
+                                "error": _NULLABLE_STRING,
+                                "script": {"type": "string"},
+                            },
+                        },
+                    }
+                },
+            },
+        },
+    },
+}

@@ -29,6 +29,7 @@ from lmif_mock.errors import LMIFMockError, NotFoundError
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.records import ALL_EVENTS, Delivery, Webhook
 from lmif_mock.timestamps import format_timestamp
+from lmif_mock.transcript import dumps as transcript_dumps
 from lmif_mock.webhooks import WebhookError
 
 if TYPE_CHECKING:
@@ -130,6 +131,8 @@ class Dashboard:
             return _redirect(f"{PREFIX}/webhooks/{quote(delivery.webhook_id)}")
         if len(parts) == 2 and parts[0] == "events" and method == "GET":
             return self._event(parts[1], session)
+        if parts == ["transcript.json"] and method == "GET":
+            return _transcript_download(self.fake)
         if method not in ("GET", "POST"):
             return Response("method not allowed", status=405, headers={"Allow": "GET, POST"})
         raise NotFoundError(f"no dashboard page {path!r}")
@@ -166,6 +169,7 @@ class Dashboard:
         if session is not None:
             nav = (
                 f'<a href="{PREFIX}/">Endpoints</a><a href="{PREFIX}/webhooks/new">Add endpoint</a>'
+                f'<a href="{PREFIX}/transcript.json" download>Download transcript</a>'
                 + self._form(session, f"{PREFIX}/logout", "<button>Log out</button>")
             )
             message = session.pop("flash", None)
@@ -428,3 +432,11 @@ def _same_site(referrer: str | None) -> bool:
 
 def _redirect(location: str) -> Response:
     return Response("", status=303, headers={"Location": location})
+
+
+def _transcript_download(fake: FakeLMIF) -> Response:
+    """The run as a transcript file, to replay elsewhere (``python -m lmif_mock replay``)."""
+    response = Response(transcript_dumps(fake.transcript()), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="lmif-transcript.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

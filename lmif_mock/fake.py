@@ -20,6 +20,7 @@ from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.records import Delivery, DeliveryStatus, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.store import MemoryStore, Store
+from lmif_mock.transcript import Recording
 from lmif_mock.transports import HTTPTransport
 from lmif_mock.waiting import Waiting
 from lmif_mock.webhooks import WebhookError, Webhooks
@@ -39,7 +40,7 @@ def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
     return Faults.from_dict(faults)
 
 
-class FakeLMIF(Waiting):
+class FakeLMIF(Waiting, Recording):
     """A complete fake provider in this process.
 
     ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);
