@@ -32,6 +32,7 @@ from lmif_mock.faults import NO_FAULTS, FaultError, Faults, signed_request
 from lmif_mock.ids import PREFIXES, new_id
 from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Trigger, Webhook
 from lmif_mock.retry import RetryPolicy
+from lmif_mock.scripts import decide, extra_delay, start_late_copies
 from lmif_mock.signing import SIGNATURE_HEADER
 from lmif_mock.store import Store
 from lmif_mock.transports import (
@@ -276,7 +277,7 @@ class Dispatcher:
         copy = event.for_webhook(webhook.id)
         now = self.clock.now()
         try:
-            due = now + faults.delay
+            due = now + faults.delay + extra_delay(faults.script, 1)
         except OverflowError:
             raise FaultError("delay runs past the year 9999 on this clock") from None
         original = Delivery(
@@ -302,7 +303,7 @@ class Dispatcher:
         original, faults = plan[0], plan[0].faults
         concurrent = plan[1 : 1 + faults.concurrent_duplicates]
         sequential = plan[1 + faults.concurrent_duplicates :]
-        if faults.delay:
+        if faults.delay or extra_delay(faults.script, 1):
             for delivery in plan:
                 assert delivery.next_attempt_at is not None
                 self._schedule(delivery.id, delivery.next_attempt_at)
@@ -458,10 +459,20 @@ class Dispatcher:
         request = OutgoingRequest(self._url_of(webhook), signed.body, headers)
         transport = self._transport_for(webhook)
         timeout = delivery.policy.timeout.total_seconds()
+        scripted = decide(delivery.faults.script, number, self.rng)
+        if scripted is not None and scripted.error is not None:
+            if barrier is not None:
+                barrier.abort()
+            return Attempt(number, at, None, scripted.error, 0.0, scripted.message,
+                           trigger=trigger, signature=signed.signature,
+                           script="; ".join(scripted.notes))  # fmt: skip
+        late = start_late_copies(delivery.faults.script, number, transport, request, timeout)
         if barrier is not None:
             # A sibling that could not be sent breaks the barrier; send this one anyway.
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=timeout)
+        if late is not None:
+            late.release(timeout)
         started = time.perf_counter()
         try:
             response: Response | None = transport.send(request, timeout)
@@ -469,9 +480,16 @@ class Dispatcher:
         except TransportError as exc:
             response, failure = None, exc
         duration = time.perf_counter() - started
-        return self._judge(
+        judged = self._judge(
             delivery, number, at, duration, trigger, signed.signature, response, failure
         )
+        notes = (*(scripted.notes if scripted else ()), *(late.notes(timeout) if late else ()))
+        if not notes:
+            return judged
+        if scripted is not None and scripted.drop_answer and judged.error is None:
+            lost = f"receiver answered {judged.status_code}; script: the answer was lost"
+            judged = replace(judged, error="dropped", message=lost)
+        return replace(judged, script="; ".join(notes))
 
     def _judge(
         self,
@@ -529,7 +547,8 @@ class Dispatcher:
                 delay = delivery.policy.delay_before(used + 1)
                 was_open = delivery.status == "pending"
                 if delay is not None and (was_open or attempt.trigger == "scheduled"):
-                    status, next_at = "pending", attempt.at + delay
+                    later = extra_delay(delivery.faults.script, attempt.number + 1)
+                    status, next_at = "pending", attempt.at + delay + later
                 else:
                     status = "failed"
             updated = delivery.with_attempt(attempt, status, next_at)

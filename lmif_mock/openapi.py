@@ -124,6 +124,7 @@ COMPONENTS: dict[str, Schema] = {
         message=NULLABLE_STRING,
         durationMs={"type": "number", "minimum": 0},
         responseExcerpt=STRING,
+        script={"type": ["string", "null"], "description": "delivery-script steps applied"},
     ),
     "Delivery": _obj(
         [
@@ -168,6 +169,11 @@ COMPONENTS: dict[str, Schema] = {
         delay=SECONDS,
         signature={"anyOf": [{"enum": list(SIGNATURE_FAULTS)}, {"type": "null"}]},
         layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
+        script={
+            "type": ["string", "null"],
+            "maxLength": 500,
+            "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README)",
+        },
     ),
     "RetryPolicy": _obj(
         [],

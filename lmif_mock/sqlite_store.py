@@ -225,6 +225,7 @@ def _attempt_doc(attempt: Attempt) -> dict[str, Any]:
         "responseExcerpt": attempt.response_excerpt,
         "trigger": attempt.trigger,
         "signature": attempt.signature,
+        "script": attempt.script,
     }
 
 
@@ -239,6 +240,7 @@ def _attempt(doc: dict[str, Any]) -> Attempt:
         response_excerpt=doc["responseExcerpt"],
         trigger=doc["trigger"],
         signature=doc["signature"],
+        script=doc.get("script"),
     )
 
 

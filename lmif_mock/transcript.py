@@ -213,17 +213,23 @@ def requests_of(transcript: Mapping[str, Any]) -> list[RecordedRequest]:
                 if not isinstance(headers, Mapping):
                     raise TypeError("headers must be an object")
                 response = attempt.get("response") or {}
-                found.append(
-                    RecordedRequest(
-                        delivery_id=str(delivery["id"]),
-                        attempt=int(attempt["number"]),
-                        event_id=str(delivery["eventId"]),
-                        at=str(attempt["at"]),
-                        path=str(request.get("path") or "/"),
-                        headers={str(k): str(v) for k, v in headers.items()},
-                        body=body,
-                        recorded_status=response.get("statusCode"),
-                    )
+                # A request held up by a script ("arrive with N") reached the receiver again
+                # alongside this attempt: it is replayed too, right after it.
+                copies = 1 + str(attempt.get("script") or "").count("late copy of attempt")
+                found.extend(
+                    [
+                        RecordedRequest(
+                            delivery_id=str(delivery["id"]),
+                            attempt=int(attempt["number"]),
+                            event_id=str(delivery["eventId"]),
+                            at=str(attempt["at"]),
+                            path=str(request.get("path") or "/"),
+                            headers={str(k): str(v) for k, v in headers.items()},
+                            body=body,
+                            recorded_status=response.get("statusCode"),
+                        )
+                    ]
+                    * copies
                 )
     except (KeyError, TypeError, ValueError) as exc:
         raise TranscriptError(f"malformed transcript: {type(exc).__name__}: {exc}") from None
