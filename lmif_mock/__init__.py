@@ -18,6 +18,7 @@ from lmif_mock.errors import (
 from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import SIGNATURE_FAULTS, Faults
+from lmif_mock.health import DeliveryControl, EndpointHealth
 from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.records import Attempt, Delivery, Webhook
@@ -25,6 +26,7 @@ from lmif_mock.retry import RetryPolicy
 from lmif_mock.server import LMIFServer
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
 from lmif_mock.transcript import replay
+from lmif_mock.waiting import WaitTimeout
 from lmif_mock.webhooks import SandboxOnlyError
 
 if TYPE_CHECKING:
@@ -52,7 +54,9 @@ __all__ = [
     "Clock",
     "ConflictError",
     "Delivery",
+    "DeliveryControl",
     "EncodingError",
+    "EndpointHealth",
     "Event",
     "EventFactory",
     "FakeLMIF",
@@ -68,6 +72,7 @@ __all__ = [
     "SystemClock",
     "UnknownEventType",
     "VirtualClock",
+    "WaitTimeout",
     "Webhook",
     "encode",
     "generate_secret",

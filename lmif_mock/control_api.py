@@ -6,12 +6,17 @@ Python test does with ``server.wait_for``, ``server.transcript()`` and endpoint 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from lmif_mock.api_errors import validation_error
+from lmif_mock.api_errors import not_found, validation_error
+from lmif_mock.errors import NotFoundError
+from lmif_mock.health import MAX_RETRY_AFTER_CAP, DeliveryControl, DeliveryControlError
 from lmif_mock.representations import delivery_json
+from lmif_mock.validation import Fields
 from lmif_mock.waiting import (
     UNTIL,
     Expectation,
@@ -49,6 +54,8 @@ class ControlRoutes:
     """Handlers for ``/_mock/wait`` and friends (mixed into the API class)."""
 
     fake: FakeLMIF
+    _body: Callable[..., Any]
+    _page: Callable[..., dict[str, Any]]
     #: Waits are cut to this many seconds whatever the client asks (lower it where no client
     #: should ever be held, e.g. when fuzzing the API).
     max_long_poll: float = MAX_LONG_POLL
@@ -119,3 +126,64 @@ class ControlRoutes:
 
     def _mock_transcript(self, request: Request, args: dict[str, str]) -> Result:
         return 200, {"data": self.fake.transcript()}
+
+    def _mock_get_control(self, request: Request, args: dict[str, str]) -> Result:
+        return 200, {"data": _control_json(self.fake.delivery_control)}
+
+    def _mock_put_control(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(
+            self._body(request),
+            allowed={
+                "enabled",
+                "honorGone",
+                "honorRetryAfter",
+                "maxRetryAfter",
+                "disableAfterFailures",
+                "disableAfter",
+            },
+        )
+        enabled = fields.boolean("enabled", required=True)
+        gone = fields.boolean("honorGone")
+        retry_after = fields.boolean("honorRetryAfter")
+        cap = fields.number("maxRetryAfter", maximum=MAX_RETRY_AFTER_CAP.total_seconds())
+        failures = fields.integer("disableAfterFailures", minimum=1, maximum=1000)
+        window = fields.number("disableAfter", maximum=366 * 86400)
+        fields.done()
+        control = None
+        if enabled:
+            try:
+                control = DeliveryControl(
+                    honor_gone=True if gone is None else gone,
+                    honor_retry_after=True if retry_after is None else retry_after,
+                    max_retry_after=timedelta(seconds=3600 if cap is None else cap),
+                    disable_after_failures=failures,
+                    disable_after=None if window is None else timedelta(seconds=window),
+                )
+            except DeliveryControlError as exc:
+                raise _problem("body", str(exc)) from None
+        self.fake.delivery_control = control
+        return 200, {"data": _control_json(control)}
+
+    def _mock_endpoints_health(self, request: Request, args: dict[str, str]) -> Result:
+        found = self.fake.endpoint_health()
+        return 200, self._page(request, found, lambda h: h.to_dict())
+
+    def _mock_webhook_health(self, request: Request, args: dict[str, str]) -> Result:
+        try:
+            health = self.fake.endpoint_health(args["id"])
+        except NotFoundError:
+            raise not_found("webhook", args["id"]) from None
+        return 200, {"data": health.to_dict()}
+
+
+def _control_json(control: DeliveryControl | None) -> dict[str, Any]:
+    if control is None:
+        return {
+            "enabled": False,
+            "honorGone": False,
+            "honorRetryAfter": False,
+            "maxRetryAfter": None,
+            "disableAfterFailures": None,
+            "disableAfter": None,
+        }
+    return control.to_dict()

@@ -92,3 +92,33 @@ CONTROL_COMPONENTS["Transcript"] = {
         },
     },
 }
+
+_CONTROL_FIELDS: dict[str, Schema] = {
+    "honorGone": {"type": "boolean", "description": "410 Gone disables the endpoint"},
+    "honorRetryAfter": {"type": "boolean", "description": "429/503 Retry-After postpones"},
+    "maxRetryAfter": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 604800},
+    "disableAfterFailures": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
+    "disableAfter": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 31622400},
+}
+CONTROL_COMPONENTS["DeliveryControl"] = {
+    "type": "object",
+    "required": ["enabled", *_CONTROL_FIELDS],
+    "properties": {"enabled": {"type": "boolean"}, **_CONTROL_FIELDS},
+}
+CONTROL_COMPONENTS["DeliveryControlUpdate"] = {
+    "type": "object",
+    "required": ["enabled"],
+    "properties": {"enabled": {"type": "boolean"}, **_CONTROL_FIELDS},
+}
+_WHEN: Schema = {"type": ["string", "null"]}
+CONTROL_COMPONENTS["EndpointHealth"] = _obj(
+    webhookId={"type": "string"},
+    state={"enum": ["healthy", "failing", "disabled", "unknown"]},
+    enabled={"type": "boolean"},
+    consecutiveFailures={"type": "integer", "minimum": 0},
+    failingSince=_WHEN,
+    lastSuccessAt=_WHEN,
+    lastAttemptAt=_WHEN,
+    disabledAt=_WHEN,
+    disabledReason=_WHEN,
+)

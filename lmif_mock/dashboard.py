@@ -246,11 +246,12 @@ class Dashboard:
                 f'<tr><td><a href="{PREFIX}/webhooks/{quote(webhook.id)}">{e(webhook.id)}</a></td>'
                 f"<td>{e(webhook.url)}</td><td>{e(', '.join(webhook.events))}</td>"
                 f"<td>{'enabled' if webhook.enabled else 'disabled'}</td>"
-                f"<td>{len(deliveries)} ({failed} failed)</td></tr>"
+                f"<td>{len(deliveries)} ({failed} failed)</td>"
+                f"<td class=health>{e(self.fake.endpoint_health(webhook.id).summary())}</td></tr>"
             )
         table = (
             "<table id=endpoints><tr><th>Id</th><th>URL</th><th>Events</th><th>State</th>"
-            f"<th>Deliveries</th></tr>{''.join(rows)}</table>"
+            f"<th>Deliveries</th><th>Health</th></tr>{''.join(rows)}</table>"
             if rows
             else "<p>No endpoints yet.</p>"
         )

@@ -29,6 +29,7 @@ from lmif_mock.clock import Clock, Timer, VirtualClock
 from lmif_mock.errors import ConflictError, NotFoundError
 from lmif_mock.events import EVENT_TYPES, Event
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, signed_request
+from lmif_mock.health import with_retry_after
 from lmif_mock.ids import PREFIXES, new_id
 from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Trigger, Webhook
 from lmif_mock.retry import RetryPolicy
@@ -52,6 +53,10 @@ EXCERPT_CHARS = 1024
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
 
 AttemptListener = Callable[[Delivery, Attempt], None]
+#: Changes a settlement (status, next attempt time) after an attempt: opt-in delivery control.
+SettlementAdjuster = Callable[
+    [Attempt, DeliveryStatus, datetime | None], tuple[DeliveryStatus, datetime | None]
+]
 #: At most this many deliveries come from one event (webhooks x (1 + duplicates of each kind)).
 MAX_DELIVERIES_PER_EMIT = 10_000
 
@@ -97,6 +102,8 @@ class Dispatcher:
         self._lane_busy: dict[str, int] = {}
         self._lane_waiting: dict[str, collections.deque[Callable[[], None]]] = {}
         self.enforce_inprocess_timeout = enforce_inprocess_timeout
+        #: Set by opt-in delivery control (lmif_mock.health); None: the provider's behaviour.
+        self.adjust_settlement: SettlementAdjuster | None = None
 
     # -- public -------------------------------------------------------------------------------
 
@@ -483,6 +490,7 @@ class Dispatcher:
         judged = self._judge(
             delivery, number, at, duration, trigger, signed.signature, response, failure
         )
+        judged = with_retry_after(judged, response)
         notes = (*(scripted.notes if scripted else ()), *(late.notes(timeout) if late else ()))
         if not notes:
             return judged
@@ -551,6 +559,9 @@ class Dispatcher:
                     status, next_at = "pending", attempt.at + delay + later
                 else:
                     status = "failed"
+            adjust = self.adjust_settlement
+            if adjust is not None and status == "pending":
+                status, next_at = adjust(attempt, status, next_at)
             updated = delivery.with_attempt(attempt, status, next_at)
             self.store.put_delivery(updated)
             # No longer in flight *before* the next attempt can fire: on a fast clock it may fall

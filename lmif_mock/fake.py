@@ -15,6 +15,7 @@ from lmif_mock.dispatcher import MAX_DELIVERIES_PER_EMIT, Dispatcher
 from lmif_mock.errors import EncodingError, NotFoundError, UnknownEventType
 from lmif_mock.events import Event, check_event_type, check_json_value, check_text
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, shuffled
+from lmif_mock.health import Controlled
 from lmif_mock.hosts import HostPolicy
 from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.records import Delivery, DeliveryStatus, Webhook
@@ -40,7 +41,7 @@ def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
     return Faults.from_dict(faults)
 
 
-class FakeLMIF(Waiting, Recording):
+class FakeLMIF(Waiting, Recording, Controlled):
     """A complete fake provider in this process.
 
     ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);
@@ -200,6 +201,7 @@ class FakeLMIF(Waiting, Recording):
         self.dispatcher.policy = self._configured_policy
         self.factory.reseed(self.seed)
         self.world.reset()
+        self.reset_delivery_control()
 
     def close(self) -> None:
         """Stop background work (clock thread, worker pool, connections)."""

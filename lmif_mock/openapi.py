@@ -125,6 +125,7 @@ COMPONENTS: dict[str, Schema] = {
         durationMs={"type": "number", "minimum": 0},
         responseExcerpt=STRING,
         script={"type": ["string", "null"], "description": "delivery-script steps applied"},
+        retryAfter={"type": ["number", "null"], "description": "seconds a 429/503 asked for"},
     ),
     "Delivery": _obj(
         [

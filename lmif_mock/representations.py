@@ -27,6 +27,7 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "durationMs": round(attempt.duration * 1000, 3),
         "responseExcerpt": attempt.response_excerpt,
         "script": attempt.script,
+        "retryAfter": attempt.retry_after,
     }
 
 

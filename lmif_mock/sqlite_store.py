@@ -226,6 +226,7 @@ def _attempt_doc(attempt: Attempt) -> dict[str, Any]:
         "trigger": attempt.trigger,
         "signature": attempt.signature,
         "script": attempt.script,
+        "retryAfter": attempt.retry_after,
     }
 
 
@@ -241,6 +242,7 @@ def _attempt(doc: dict[str, Any]) -> Attempt:
         trigger=doc["trigger"],
         signature=doc["signature"],
         script=doc.get("script"),
+        retry_after=doc.get("retryAfter"),
     )
 
 
