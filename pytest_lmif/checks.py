@@ -20,6 +20,7 @@ from typing import Any
 from lmif_mock import EVENT_TYPES, FakeLMIF, Faults, RetryPolicy
 from lmif_mock.faults import SIGNATURE_FAULTS
 from lmif_mock.records import Attempt, Delivery
+from pytest_lmif.outcomes import receiver_checked
 
 Processed = Callable[[str], int]
 UNKNOWN_TYPE = "avatar.teleported"
@@ -356,6 +357,7 @@ def check_receiver(
         report = ReceiverReport(getattr(target, "__name__", None) or str(webhook.url))
         for name in chosen:
             report.results.append(CHECKS[name](ctx))
+        receiver_checked(report, engine)
         return report
     finally:
         if own:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from lmif_mock import LMIFServer, RateLimits, RetryPolicy, VirtualClock
+from pytest_lmif import report
 from pytest_lmif.builder import EventBuilder
 
 _SEED = pytest.StashKey[tuple[int, int]]()  # (the test's seed, the session's base seed)
@@ -32,6 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed for lmif_server ids, data and faults (overrides the lmif_seed ini option)",
     )
     parser.addini("lmif_seed", "default seed for the lmif_server fixture", default="0")
+    report.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "timeout; rate_limits=True enforces the plan's documented limits, or a "
         "lmif_mock.RateLimits)",
     )
+    report.configure(config)
 
 
 def seed_for_test(base: int, nodeid: str) -> int:
