@@ -6,8 +6,11 @@ Real-clock tests use generous timeouts and never assert how long anything took.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +170,30 @@ def test_bad_long_poll_is_a_validation_error(real_server: LMIFServer) -> None:
     for query in ("until=done", "attempts=0", "count=x", "timeout=999", "timeout=soon"):
         answer = _curl(f"{real_server.url}/_mock/wait?{query}", real_server.api_key)
         assert answer["error"]["code"] == "VALIDATION_ERROR", query  # type: ignore[index]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("LMIF_MOCK_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "lmif_mock", "wait", *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_wait_command() -> None:
+    with LMIFServer(clock=RealClock(), retry_policy=SLOW_RETRIES) as server:
+        server.webhooks.create(url=Recorder([500]), events=["*"])
+        event = server.emit("box.created")
+        where = ("--server", server.url, "--api-key", server.api_key)
+        late = _cli(*where, "--event", event.id, "--until", "succeeded", "--timeout", "0.2")
+        assert late.returncode == 1
+        assert "#1 500 http_error" in late.stderr
+        met = _cli(*where, "--event", event.id, "--attempts", "1", "--timeout", "30")
+        assert met.returncode == 0, met.stderr
+        assert event.type in met.stdout
+        assert _cli(*where, "--idle", "--timeout", "0.1").returncode == 1
+        assert _cli(*where, "--until", "done").returncode == 2  # argparse refuses it
+        assert _cli(*where, "--attempts", "0").returncode == 2  # the fake refuses it
+    assert _cli("--event", "evt_1").returncode == 2  # no server given
