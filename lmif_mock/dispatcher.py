@@ -111,6 +111,12 @@ class Dispatcher:
         """Call ``listener(delivery, attempt)`` after every recorded attempt (e.g. to log it)."""
         self._listeners.append(listener)
 
+    @property
+    def in_flight(self) -> int:
+        """How many attempts are being made at this moment."""
+        with self._lock:
+            return len(self._in_flight)
+
     def subscribers(self, event_type: str) -> list[Webhook]:
         """Enabled webhooks that get ``event_type``; undocumented types go to every enabled one."""
         known = event_type in _KNOWN_TYPES

@@ -104,6 +104,9 @@ class Faults:
         ):
             raise FaultError(f"unknown layout {self.layout!r}; known: {', '.join(LAYOUTS)}")
         if self.script is not None:
+            if not isinstance(self.script, str):
+                given = self.script
+                raise FaultError(f"script must be a string such as '1-2: drop', not {given!r}")
             try:
                 parse(self.script)
             except ScriptError as exc:

@@ -266,7 +266,7 @@ class Waiting:
 
         def check() -> bool:
             nonlocal busy, in_flight
-            in_flight = not self.dispatcher.wait_idle(0)
+            in_flight = self.dispatcher.in_flight > 0
             pending = self.store.list_deliveries(status="pending")
             if not retries:
                 now = self.clock.now()

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lmif_mock import FakeLMIF, Faults, LMIFServer, replay
 from lmif_mock.faults import FaultError
@@ -193,3 +195,50 @@ def test_scripts_over_the_control_api_with_curl() -> None:
         assert refused["error"]["code"] == "VALIDATION_ERROR"
         assert "unknown action" in refused["error"]["message"]
         assert len(receiver.bodies) == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=80)
+    | st.lists(
+        st.sampled_from(["1", "2-3", "4+", ":", ";", ",", " drop", " lose 50%", " ok",
+                         " delay 5s", " arrive with 9", "0", "-", "%", "x"]),
+        max_size=12,
+    ).map("".join)
+    | st.integers()
+    | st.none()
+)  # fmt: skip
+def test_any_script_is_read_or_refused_with_a_fault_error(script: Any) -> None:
+    try:
+        faults = Faults(script=script)
+    except FaultError:
+        return
+    assert faults.script == script
+    if script is not None:
+        assert parse(script)  # a script that is accepted has steps
+
+
+def test_script_notes_and_retry_after_survive_the_sqlite_store(tmp_path: Any) -> None:
+    from werkzeug.wrappers import Response
+
+    from lmif_mock.sqlite_store import SQLiteStore
+
+    def busy(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return Response("busy", 503, {"Retry-After": "120"})(environ, start_response)
+
+    path = tmp_path / "lmif.db"
+    store = SQLiteStore(path)
+    fake = FakeLMIF(store=store)
+    fake.webhooks.create(url=busy, events=["*"])
+    fake.emit("box.created", faults={"script": "1: delay 5s"})
+    fake.clock.advance(seconds=5)
+    store.close()
+    reopened = SQLiteStore(path)
+    try:
+        [delivery] = reopened.list_deliveries()
+    finally:
+        reopened.close()
+    [attempt] = delivery.attempts
+    assert attempt.script == "delay 5s"
+    assert attempt.retry_after == 120
+    assert delivery.faults.script == "1: delay 5s"
