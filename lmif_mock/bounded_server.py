@@ -130,6 +130,11 @@ class BoundedWSGIServer(BaseWSGIServer):
         return len(self._arriving) + len(self._lingering) + answering
 
     @property
+    def arriving_requests(self) -> int:
+        """Connections whose request the loop is still receiving (they hold no thread)."""
+        return len(self._arriving)
+
+    @property
     def worker_threads(self) -> int:
         """Worker threads started so far (never more than ``workers``)."""
         with self._work:
