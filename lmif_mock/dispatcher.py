@@ -295,6 +295,8 @@ class Dispatcher:
             faults=faults,
             policy=policy,
         )
+        if not faults.duplicates and not faults.concurrent_duplicates:
+            return [original]  # the common case: no copies, so no copies' faults to make
         copies_faults = replace(faults, duplicates=0, concurrent_duplicates=0)
         concurrent = [
             self._copy(original, copies_faults) for _ in range(faults.concurrent_duplicates)

@@ -7,7 +7,7 @@ the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -119,10 +119,15 @@ class Delivery:
     def with_attempt(
         self, attempt: Attempt, status: DeliveryStatus, next_attempt_at: datetime | None
     ) -> Delivery:
-        """A copy with ``attempt`` appended and the new state."""
-        return replace(
-            self,
-            attempts=(*self.attempts, attempt),
-            status=status,
-            next_attempt_at=next_attempt_at,
-        )
+        """A copy with ``attempt`` appended and the new state.
+
+        Copies the fields' dictionary instead of calling ``dataclasses.replace`` (which looks the
+        fields up and re-runs ``__init__`` on every call): this runs once per attempt, and the
+        record is frozen, so sharing the other values is safe."""
+        copy = object.__new__(Delivery)
+        fields = copy.__dict__
+        fields.update(self.__dict__)
+        fields["attempts"] = (*self.attempts, attempt)
+        fields["status"] = status
+        fields["next_attempt_at"] = next_attempt_at
+        return copy

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import io
 import queue
@@ -163,9 +164,16 @@ class ThreadRunner:
             self._idle.clear()
 
 
+@functools.lru_cache(maxsize=1024)
 def _path_of(url: str) -> tuple[str, str]:
+    """Path and query of ``url`` (pure, so remembered: a webhook's URL never changes)."""
     parts = urlsplit(url)
     return parts.path or "/", parts.query
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_info(path: str) -> str:
+    return unquote(path, encoding="latin-1")
 
 
 def _app_error(exc: BaseException) -> Response:
@@ -184,7 +192,7 @@ def wsgi_environ(request: OutgoingRequest) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "POST",
         "SCRIPT_NAME": "",
-        "PATH_INFO": unquote(path, encoding="latin-1"),
+        "PATH_INFO": _path_info(path),
         "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "80",
