@@ -1,4 +1,5 @@
-"""``python -m benchmarks``: every figure of the README's Performance table, in one run."""
+"""``python -m benchmarks``: every figure of the README's Performance table, and the receiver
+checks' detection rates quoted under "Testing your receiver", in one run."""
 
 from __future__ import annotations
 

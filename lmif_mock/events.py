@@ -145,6 +145,8 @@ def check_json_value(
     walks with an explicit stack, so depth itself can never raise ``RecursionError``.
     ``markers`` are objects let through as they are (``REMOVE`` in overrides).
     """
+    if _plainly_sendable(value, max_depth):
+        return  # the common case, without building a path for every value
     stack: list[tuple[Any, str, int]] = [(value, where, 0)]
     while stack:
         item, path, depth = stack.pop()
@@ -170,6 +172,46 @@ def check_json_value(
             stack.extend((inner, f"{path}[{i}]", depth + 1) for i, inner in enumerate(item))
         else:
             raise EncodingError(f"{path}: a {type(item).__name__} has no JSON form")
+
+
+def _plainly_sendable(value: Any, max_depth: int) -> bool:
+    """Whether ``value`` is made only of plain JSON types, all sendable, within ``max_depth``.
+
+    The fast path of :func:`check_json_value` (exact type checks, no paths); ``False`` sends the
+    value to the slow walk, which names the problem or accepts what is unusual but fine.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif kind is dict:
+            if depth >= max_depth and item:
+                return False
+            for key, inner in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                push((inner, depth + 1))
+        elif kind is list:
+            if depth >= max_depth and item:
+                return False
+            for inner in item:
+                push((inner, depth + 1))
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is int:
+            if item.bit_length() > _MAX_INT_BITS:
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
 
 
 def check_text(value: str, where: str) -> str:

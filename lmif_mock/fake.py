@@ -114,6 +114,11 @@ class FakeLMIF:
         this returns. Types outside the catalogue need ``allow_unknown=True`` and go to every
         enabled webhook, since none can subscribe to them by name. ``webhook_ids`` sends to those
         webhooks only, subscribed or not (what a "send test event" button does).
+
+        Everything given is checked before anything is stored, and the event is stored with all
+        its deliveries at once; a refusal is a typed :class:`~lmif_mock.LMIFMockError`. Faults
+        given here are strict (a ``previous_secret`` for a never-rotated webhook is refused);
+        without them the global :attr:`default_faults` apply wherever they can.
         """
         targets = None if webhook_ids is None else self._targets(webhook_ids)
         explicit = as_faults(faults) if faults is not None else None
@@ -239,6 +244,7 @@ class FakeLMIF:
     def _preflight(self, event: Event, explicit: Faults | None) -> int:
         """Refuse now what :meth:`_deliver` would refuse, so a batch is all or nothing; returns
         how many deliveries the event would make."""
+        event.body  # noqa: B018 - an event of the batch that cannot be encoded stops them all
         return self.dispatcher.check(
             event,
             explicit if explicit is not None else self.default_faults,

@@ -1,9 +1,11 @@
 """``LMIFServer``: the fake LMIF with its HTTP API served from a background thread.
 
-Binds 127.0.0.1 and a free port by default, starts and stops in milliseconds (werkzeug's server
-is polled for shutdown every 10 ms, not its default 500), logs nothing per request, and is a
-context manager. Everything in :class:`FakeLMIF` (emit, deliveries, retry, reset, webhooks, clock)
-is available on it directly, so a Python test and an HTTP client see the same state.
+Binds 127.0.0.1 and a free port by default, starts and stops in milliseconds, logs nothing per
+request, and is a context manager. HTTP is served by
+:class:`~lmif_mock.bounded_server.BoundedWSGIServer` (bounded connections and threads, a time
+limit per request, JSON for its own refusals). Everything in :class:`FakeLMIF` (emit,
+deliveries, retry, reset, webhooks, clock) is available on it directly, so a Python test and an
+HTTP client see the same state.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES, PLANS, default_plan
+from lmif_mock.bounded_server import BoundedWSGIServer
 from lmif_mock.clock import Clock
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.fake import FakeLMIF
@@ -24,11 +27,9 @@ from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.store import Store
 
-SHUTDOWN_POLL_SECONDS = 0.01
-
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """werkzeug's handler without the line per request (and per error) on stderr."""
+    """werkzeug's handler without the line per request (and per error) on stderr (for receivers)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
@@ -107,7 +108,8 @@ class LMIFServer(FakeLMIF):
             max_body_bytes=max_body_bytes,
             on_clock_change=self._clock_changed,
         )
-        self._server: BaseWSGIServer | None = None
+        self.max_body_bytes = max_body_bytes
+        self._server: BoundedWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._apply_environment()
 
@@ -165,19 +167,15 @@ class LMIFServer(FakeLMIF):
         if self._server is not None:
             return self
         try:
-            server = make_server(
-                self.host, self.port, self.api, threaded=True, request_handler=QuietRequestHandler
+            server = BoundedWSGIServer(
+                self.host, self.port, self.api, max_body_bytes=self.max_body_bytes
             )
         except (OSError, SystemExit) as exc:
             raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc}") from None
-        server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadedWSGIServer has it
         self._server = server
         self.port = server.server_port
         self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name=f"lmif-server-{self.port}",
-            daemon=True,
+            target=server.serve_forever, name=f"lmif-server-{self.port}", daemon=True
         )
         self._thread.start()
         return self

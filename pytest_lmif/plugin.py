@@ -153,9 +153,12 @@ def _lmif_fresh_server(request: pytest.FixtureRequest) -> None:
     request.node.stash[_SEED] = (seed, lmif_seed)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def lmif_clock(lmif_server: LMIFServer) -> VirtualClock:
-    """``lmif_server``'s virtual clock: ``advance(minutes=5)`` runs the retries falling due."""
+    """``lmif_server``'s virtual clock: ``advance(minutes=5)`` runs the retries falling due.
+
+    Reset with the server before each test; session-scoped like it, so ``@given`` tests can
+    take it too."""
     clock = lmif_server.clock
     assert isinstance(clock, VirtualClock)
     return clock

@@ -64,12 +64,20 @@ def page(browser: Any, server: LMIFServer) -> Iterator[Any]:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    refused: list[str] = []  # what Chromium logs when the CSP blocks something
+
+    def note_csp(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    tab.on("console", note_csp)
     tab.goto(server.url + "/dashboard/")
     tab.fill("input[name=api_key]", server.api_key)
     go(tab, "button:has-text('Log in')")
     assert tab.title().startswith("Endpoints")
     yield tab
     context.close()
+    assert refused == [], refused  # nothing on any page needed what the CSP forbids
 
 
 def go(tab: Any, selector: str) -> None:
@@ -109,13 +117,20 @@ def test_add_endpoint_copy_secret_send_test_event(
     webhook_id = add_endpoint(page, url, ["box.created", "license.approved"])
     secret = page.input_value("#new-secret")
     assert secret == server.webhooks.get(webhook_id).secret
-    page.click("button[data-copy=new-secret]")
+    text = page.inner_text("main")
+    assert "Copy it now: it is shown here once." in text
+    assert ".:" not in text  # issue 19: "Copy it now: it is shown here once.:"
+    page.click("button[data-copy=new-secret]")  # the script is a served file, allowed by the CSP
     assert page.inner_text("button[data-copy=new-secret]") == "Copied"
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     shot(page, "endpoint-added", tmp_path)
     page.select_option("select[name=event_type]", "license.approved")
     go(page, "button:has-text('Send test event')")
     assert "Test event" in page.inner_text("[role=status]")
     assert page.get_attribute(".delivery", "data-status") == "succeeded"
+    assert page.locator(".delivery form").count() == 0  # no Retry on a delivery that succeeded
+    assert secret not in page.content()  # the secret was shown once
+    assert page.inner_text("#secret-hint") == "…" + secret[-4:]
     body = recorder.bodies[-1]
     assert json.loads(body)["type"] == "license.approved"
     assert verify(body, recorder.requests[-1].headers["X-LMIF-Signature"], secret)
@@ -132,16 +147,34 @@ def test_failed_delivery_clock_and_retry(
     add_endpoint(page, url, ["*"])
     go(page, "button:has-text('Send test event')")
     assert page.get_attribute(".delivery", "data-status") == "pending"
+    # The schedule at a glance: the attempt made, the next one due and when, the ones planned.
+    assert page.locator(".timeline tr.made").count() == 1
+    assert page.inner_text(".timeline tr.next") == "2\t2024-01-15T10:01:00Z (in 1 min)\tnext, due"
+    assert page.locator(".timeline tr.planned").count() == 5
+    assert "7 attempts: the first at once, then after 1 min" in page.inner_text(".delivery")
+    assert page.inner_text(".delivery button") == "Attempt now"
+    shot(page, "delivery-pending", tmp_path)
+    go(page, "#clock button:has-text('+1 hour')")
+    assert page.url.endswith(url_path(page))  # the clock form came back to this page
+    assert page.locator(".timeline tr.made").count() == 4
+    assert "(in " in page.inner_text(".timeline tr.next")
     go(page, "#clock button:has-text('+1 day')")
     go(page, "#clock button:has-text('+1 day')")
     assert page.get_attribute(".delivery", "data-status") == "failed"
-    assert page.locator(".delivery tr").count() == 1 + 7  # header + 7 attempts
-    assert page.inner_text("#clock-now") == "2024-01-17T10:00:00Z"
+    assert page.locator(".timeline tr.made").count() == 7
+    assert page.locator(".timeline tr.next, .timeline tr.planned").count() == 0
+    assert page.inner_text("#clock-now") == "2024-01-17T11:00:00Z"
+    assert "the schedule is used up" in page.inner_text(".delivery")
     shot(page, "delivery-failed", tmp_path)
     go(page, ".delivery button:has-text('Retry')")  # the receiver answers 200 again now
     assert page.get_attribute(".delivery", "data-status") == "succeeded"
     assert "manual" in page.inner_text(".delivery tr:last-child")
+    assert page.locator(".delivery form").count() == 0
     assert len(recorder.bodies) == 8
+
+
+def url_path(tab: Any) -> str:
+    return "/dashboard/webhooks/" + str(tab.url.rsplit("/", 1)[1])
 
 
 def test_event_page_shows_exact_payload_and_signature(
@@ -165,17 +198,34 @@ def test_rotate_disable_delete(
 ) -> None:
     url, _ = receiver
     webhook_id = add_endpoint(page, url, ["box.created"])
-    first = page.input_value("#webhook-secret")
+    first = page.input_value("#new-secret")
     go(page, "button:has-text('Rotate secret')")
     rotated = page.input_value("#new-secret")
     assert rotated != first
     assert rotated == server.webhooks.get(webhook_id).secret
+    page.reload()
+    assert page.locator("#new-secret").count() == 0
+    assert rotated not in page.content()
     go(page, "button:has-text('Disable')")
     assert page.inner_text("#webhook-state") == "disabled"
     assert server.webhooks.get(webhook_id).enabled is False
     go(page, "button:has-text('Enable')")
     assert page.inner_text("#webhook-state") == "enabled"
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("button:has-text('Delete')")  # dismissed: nothing happens
+    assert [w.id for w in server.webhooks.list()] == [webhook_id]
     page.once("dialog", lambda dialog: dialog.accept())
     go(page, "button:has-text('Delete')")
     assert page.title().startswith("Endpoints")
     assert server.webhooks.list() == []
+
+
+def test_a_revoked_key_ends_the_browser_session(page: Any, server: LMIFServer) -> None:
+    old_key = server.api_key
+    server.rotate_api_key()
+    page.reload()
+    assert page.title().startswith("Endpoints")  # the rotated-out key's grace period
+    server.api.keys.revoke(old_key, server.clock.now())
+    page.reload()
+    assert page.title().startswith("Log in")
+    assert "was revoked" in page.inner_text("[role=status]")

@@ -350,3 +350,18 @@ def test_a_retry_falling_due_while_its_attempt_settles_is_not_lost() -> None:
         assert fast.deliveries(status="pending") == []
     finally:
         fast.close()
+
+
+def test_a_retry_that_would_fall_due_past_year_9999_settles_failed() -> None:
+    from datetime import datetime, timezone
+
+    from lmif_mock.clock import VirtualClock
+
+    start = datetime(9999, 12, 31, 12, tzinfo=timezone.utc)
+    fake = FakeLMIF(seed=0, clock=VirtualClock(start))
+    fake.webhooks.create(Recorder([500] * 10), ["*"])
+    event = fake.emit("box.created", retry_policy=RetryPolicy(delays=[0, 86400]))
+    (delivery,) = fake.deliveries(event_id=event.id)
+    assert delivery.status == "failed"
+    assert [a.number for a in delivery.attempts] == [1]
+    assert delivery.next_attempt_at is None

@@ -239,10 +239,23 @@ _junk_json = st.recursive(
 _bodies = st.dictionaries(_FIELDS, _junk_json, max_size=6).map(
     lambda v: json.dumps(v, allow_nan=True).encode("utf-8", "surrogatepass")
 ) | st.binary(max_size=40)
-_PATHS = [r.path.replace("<id>", "x").replace("<name>", "policy-tightened") for r in ROUTES]
+_PATHS = [r.path.replace("<name>", "policy-tightened") for r in ROUTES]
 LIST_PATHS = [
     r.path for r in ROUTES if r.method == "GET" and "<" not in r.path and "openapi" not in r.path
 ]
+
+
+def _ids(fake: FakeLMIF) -> list[str]:
+    """Every id the fake holds now, so junk also lands on real webhooks, deliveries, boxes..."""
+    world = fake.world
+    return [
+        "x",
+        *(w.id for w in fake.webhooks.list()),
+        *(e.id for e in fake.events()),
+        *(d.id for d in fake.deliveries()),
+        *world.boxes, *world.claims, *world.violations, *world.grace_periods,
+        *world.licenses, *world.requests,
+    ]  # fmt: skip
 
 
 def _state(fake: FakeLMIF) -> tuple[Any, ...]:
@@ -268,24 +281,27 @@ def _state(fake: FakeLMIF) -> tuple[Any, ...]:
 )
 @given(
     st.lists(
-        st.sampled_from(HOSTILE)
+        st.tuples(st.sampled_from(HOSTILE), st.integers(0, 50)).map(lambda h: (*h[0], h[1]))
         | st.tuples(
             st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
             st.sampled_from(_PATHS),
             _bodies,
+            st.integers(0, 50),
         ),
         min_size=1,
         max_size=8,
     )
 )
 def test_junk_requests_never_5xx_and_refusals_change_nothing(
-    requests: list[tuple[str, str, bytes]],
+    requests: list[tuple[str, str, bytes, int]],
 ) -> None:
     fake = FakeLMIF(seed=0)
     fake.webhooks.create(Recorder(), ["*"])
     client = Client(API(fake, "lmif_test_junk"))
     headers = {"Authorization": "Bearer lmif_test_junk", "Content-Type": "application/json"}
-    for method, path, body in requests:
+    for method, template, body, pick in requests:
+        ids = _ids(fake)
+        path = template.replace("<id>", ids[pick % len(ids)])
         before = _state(fake)
         answer = client.open(path, method=method, data=body, headers=headers)
         assert answer.status_code < 500, (method, path, body[:200], answer.get_data()[:300])
@@ -295,3 +311,41 @@ def test_junk_requests_never_5xx_and_refusals_change_nothing(
         listed = client.get(path, headers=headers)
         assert listed.status_code == 200, (path, listed.get_data()[:300])
         json.loads(listed.get_data())
+    client.post("/dashboard/login", data={"api_key": "lmif_test_junk"})
+    pages = ["/dashboard/"]
+    pages += [f"/dashboard/webhooks/{w.id}" for w in fake.webhooks.list()]
+    pages += [f"/dashboard/events/{e.id}" for e in fake.events()]
+    for page in pages:
+        shown = client.get(page)
+        assert shown.status_code == 200, (page, shown.get_data()[:300])
+
+
+_any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)
+_hostile_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _any_text,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(_any_text | st.integers(), inner, max_size=3)
+        | st.frozensets(st.integers(), max_size=2)
+    ),
+    max_leaves=10,
+)
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_data_passing_the_check_always_encodes(examples: int) -> None:
+    """What check_json_value lets through, encode sends; all else is an EncodingError."""
+    from datetime import datetime, timezone
+
+    from lmif_mock import EncodingError, Event
+    from lmif_mock.events import check_json_value
+
+    def check(value: Any) -> None:
+        try:
+            check_json_value({"v": value}, max_depth=4)
+        except EncodingError:
+            return
+        body = Event("evt_x", "box.created", datetime.now(timezone.utc), {"v": value}).body
+        assert json.loads(body)["data"]["v"] == value
+
+    fuzz(_hostile_values, check, examples)

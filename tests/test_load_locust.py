@@ -25,7 +25,7 @@ import pytest
 from lmif_mock.cli import main
 from lmif_mock.commands.load import UsageError as LoadUsageError
 from lmif_mock.commands.load import failure_verdict, parse_run_time
-from lmif_mock.events import Event
+from lmif_mock.events import EVENT_TYPES, Event
 from lmif_mock.hosts import BlockedHostError
 from lmif_mock.load import (
     LoadPlan,
@@ -35,8 +35,8 @@ from lmif_mock.load import (
     catch_up_arrivals,
     parse_mix,
 )
-from lmif_mock.load.plan import target_url
 from lmif_mock.load.process import ProcessState
+from lmif_mock.load.target import LoadTarget, check_target
 from lmif_mock.signing import verify
 from lmif_mock.transports import USER_AGENT
 
@@ -48,12 +48,15 @@ RUN_TIMEOUT = 180  # seconds a whole Locust run may take on a very busy machine
 class CountingReceiver:
     """A keep-alive HTTP receiver that verifies signatures and counts every POST per event id.
 
-    ``fail_with`` makes it answer that status to every valid event instead of 200. It also
+    ``fail_with`` makes it answer that status instead of 200 to every valid event, or with
+    ``fail_every=n`` to every n-th one. It also
     notes when two copies of one event were being handled at the same moment.
     """
 
-    def __init__(self, fail_with: int | None = None) -> None:
+    def __init__(self, fail_with: int | None = None, fail_every: int = 1) -> None:
         self.fail_with = fail_with
+        self.fail_every = fail_every
+        self.valid = 0
         self.lock = threading.Lock()
         self.seen: Counter[str] = Counter()
         self.bad = 0
@@ -76,7 +79,9 @@ class CountingReceiver:
             self.in_flight[event_id] += 1
             if self.in_flight[event_id] > 1:
                 self.overlapping.add(event_id)
-        return self.fail_with or 200
+            self.valid += 1
+            failing = self.fail_with is not None and self.valid % self.fail_every == 0
+        return self.fail_with if failing and self.fail_with is not None else 200
 
     def done(self, body: bytes) -> None:
         try:
@@ -207,15 +212,16 @@ def test_master_with_two_workers_counts_exactly_what_the_receiver_saw(tmp_path: 
 
 
 def test_every_request_carries_the_providers_bytes_and_headers(tmp_path: Path) -> None:
-    receiver = CountingReceiver()
+    receiver = CountingReceiver(fail_with=503, fail_every=5)  # 20% fail: within the rate allowed
     with serving(receiver) as url:
         result = run_load(
             "--target", f"{url}/hook", "--secret", SECRET, "--users", "2", "--run-time", "2s",
             "--spawn-rate", "100", "--mix", "detection.match_found=3,box.created=1",
-            "--json", str(tmp_path / "run.json"),
+            "--max-error-rate", "0.5", "--json", str(tmp_path / "run.json"),
         )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((tmp_path / "run.json").read_text())
+    assert summary["status"]["5xx"] == summary["requests"] // 5 > 0
     # The run lasts its whole run time: Locust once scheduled it from gevent's stale clock,
     # which ended a run as early as the locustfile's import had been slow.
     assert summary["requests"] / summary["rps"] >= 1.8
@@ -237,13 +243,13 @@ def test_a_receiver_answering_500_makes_the_command_fail(tmp_path: Path) -> None
     with serving(receiver) as url:
         result = run_load(
             "--target", f"{url}/hook", "--secret", SECRET, "--users", "2", "--run-time", "1s",
-            "--spawn-rate", "100", "--json", str(json_path),
+            "--spawn-rate", "100", "--max-error-rate", "0.5", "--json", str(json_path),
         )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     summary = json.loads(json_path.read_text())
     assert summary["status"]["5xx"] == summary["requests"] == sum(receiver.seen.values()) > 0
     assert summary["status"]["2xx"] == 0
-    assert "FAILED" in result.stdout
+    assert "FAILED: error rate 100.00% is above --max-error-rate 50.00%" in result.stdout
 
 
 def test_a_receiver_that_is_not_there_is_counted_as_errors(tmp_path: Path) -> None:
@@ -332,7 +338,15 @@ def test_importing_the_package_never_imports_locust() -> None:
 
 
 def test_the_user_class_imports_where_locust_came_first() -> None:
-    code = "import locust\nfrom lmif_mock.load import LMIFUser\nassert LMIFUser.abstract\n"
+    code = (
+        "import locust\n"
+        "from lmif_mock.load import LMIFUser\n"
+        "from lmif_mock.load.user import LATER_AFTER_EVENTS, LOAD_SIGNATURE_FAULTS\n"
+        "assert LMIFUser.abstract and LMIFUser.simultaneous == 0.5 and LATER_AFTER_EVENTS == 3\n"
+        "assert LOAD_SIGNATURE_FAULTS == (\n"
+        "    'missing', 'wrong_secret', 'tampered_body', 'truncated', 'wrong_prefix'\n"
+        "), LOAD_SIGNATURE_FAULTS\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
@@ -357,6 +371,7 @@ def test_the_user_class_imports_where_locust_came_first() -> None:
         (["--max-error-rate", "2"], "--max-error-rate"),
         (["--remote-workers", "2"], "--remote-workers needs --workers"),
         (["--profile", "catch-up", "--time-scale", "0"], "time_scale must be a positive"),
+        (["--workers", "1", "--master-bind-host", "256.0.0.1"], "cannot be listened on"),
     ],
 )
 def test_bad_options_are_usage_errors_before_anything_runs(
@@ -398,6 +413,7 @@ def test_run_time_spellings() -> None:
 
 
 def test_plan_round_trips_and_rejects_nonsense() -> None:
+    assert LoadPlan(secret="s").mix == dict.fromkeys(EVENT_TYPES, 1.0)  # every type, equally
     plan = LoadPlan(secret="s", mix={"box.created": 2}, duplicates=0.25, profile="catch-up")
     assert LoadPlan.from_dict(plan.to_dict()) == plan
     assert plan.webhook_id.startswith("wh_")
@@ -415,15 +431,20 @@ def test_plan_round_trips_and_rejects_nonsense() -> None:
         LoadPlan(secret="s", outage_hours=1000, events_per_hour=1e6)
 
 
-def test_the_user_class_target_follows_the_host_policy() -> None:
-    assert target_url("http://127.0.0.1:8000/", "/hook") == "http://127.0.0.1:8000/hook"
-    assert target_url("http://[::1]:8000", "/hook") == "http://[::1]:8000/hook"
+def test_targets_follow_the_host_policy_on_the_address_dialled() -> None:
+    assert check_target("http://127.0.0.1:8000/hook?x=1") == LoadTarget(
+        "http://127.0.0.1:8000", "/hook?x=1"
+    )
+    assert check_target("http://[::1]/") == LoadTarget("http://[::1]:80", "/")
+    assert check_target("http://localhost:9/h").path == "/h"  # resolves to loopback only
+    with pytest.raises(BlockedHostError, match="not allowed"):
+        check_target("http://receiver.example.test/hook")
+    with pytest.raises(BlockedHostError, match="not allowed"):
+        check_target("http://10.0.0.1/hook")
     with pytest.raises(BlockedHostError):
-        target_url("http://receiver.example.test", "/hook")
-    allowed = target_url("http://receiver.example.test", "/hook", ["receiver.example.test"])
-    assert allowed == "http://receiver.example.test/hook"
-    with pytest.raises(LoadPlanError, match="no target host"):
-        target_url(None, "/hook")
+        check_target("http://10.0.0.1\\@127.0.0.1/hook")  # parsers disagree: refused
+    named = check_target("http://receiver.example.test/hook", ["receiver.example.test"])
+    assert named == LoadTarget("http://receiver.example.test:80", "/hook")
 
 
 def test_parse_mix() -> None:

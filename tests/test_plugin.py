@@ -222,7 +222,7 @@ def test_given_with_lmif_server_raises_no_health_check_error(pytester: pytest.Py
 
         @settings(max_examples=10, deadline=None)
         @given(plan=delivery_plans(types=["box.created"]))
-        def test_property(lmif_server, plan):
+        def test_property(lmif_server, lmif_clock, plan):
             assert_idempotent(lmif_server, app, plan, secret="s", processed=acted_on.__getitem__)
         """
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from lmif_mock.cli import build_parser
 from lmif_mock.commands.serve import DEFAULT_PORT
 from tests.api_client import Client
 from tests.processes import served
+from tests.raw_http import allow_open_files, connect
 from tests.receivers import Recorder, wsgi_server
 
 SECRET = "lmif_whsec_do_not_leak_me_0123456789"
@@ -99,3 +102,45 @@ def test_request_and_response_sizes_are_capped() -> None:
     # cut off at the cap, yet a 2xx: a success, as the provider counts it, with an excerpt kept
     assert (attempt.status_code, attempt.error, delivery.status) == (200, None, "succeeded")
     assert attempt.response_excerpt == "z" * 1024
+
+
+def process_threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^Threads:\s+(\d+)", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
+
+
+def test_serve_keeps_answering_during_a_slowloris_attack() -> None:
+    allow_open_files(4000)
+    half_sent = b"POST /_mock/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"
+    with served("--quiet") as (process, url, key):
+        client = Client(url, key)
+        assert client.get("/v1/lmif/webhooks").status == 200
+        before = process_threads(process.process.pid)
+        slow = []
+        try:
+            for _ in range(1500):
+                sock = connect(url)
+                sock.sendall(half_sent)
+                slow.append(sock)
+            answer = client.post("/_mock/events", {"type": "box.created"})
+            assert answer.status == 201
+            assert client.get("/v1/lmif/webhooks").status == 200
+            # main made a thread per half-sent request here (1,500 of them, held forever)
+            assert process_threads(process.process.pid) <= before + 2
+        finally:
+            for sock in slow:
+                sock.close()
+
+
+def test_every_security_item_in_the_readme_names_tests_that_exist() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    items = re.split(r"\n- ", section)[1:]
+    assert len(items) >= 15
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", item)
+        assert named, f"no test named for: {item[:80]!r}"
+        for module, function in named:
+            source = (tests / module).read_text("utf-8")
+            assert f"\ndef {function}(" in source, f"{module}::{function} does not exist"

@@ -1,16 +1,32 @@
-"""LMIFServer: the contract's façade, quick to start and stop, quiet, safe defaults."""
+"""LMIFServer: the contract's façade, quick to start and stop, quiet, safe defaults; and the
+bounded HTTP server under it (slow clients cost no threads, its own refusals are JSON)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from werkzeug.wrappers import Request
 
 from lmif_mock import LMIFServer, RetryPolicy, VirtualClock, sign, verify
+from lmif_mock.bounded_server import (
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT_SECONDS,
+    WORKERS,
+    BoundedWSGIServer,
+)
+from lmif_mock.request_framing import MAX_HEAD_BYTES
 from lmif_mock.server import ServerError
 from tests.api_client import Client
+from tests.raw_http import allow_open_files, assert_error_shape, connect, exchange, read_answer
 from tests.receivers import Recorder
 
 
@@ -53,14 +69,17 @@ def test_http_and_python_see_the_same_state() -> None:
 
 def test_stop_frees_the_port_and_start_again_works() -> None:
     # How fast this is belongs to the benchmarks (bench_delivery), not to an assertion here.
+    port = 0
     for _ in range(3):
-        server = LMIFServer().start()
+        server = LMIFServer(port=port).start()  # the same port as the server just stopped
         port = server.port
         assert Client(server.url, server.api_key).get("/_mock/health").status == 200
         server.stop()
         assert not server.running
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", port))  # the port is free again
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server does
+        probe.bind(("127.0.0.1", port))
+        probe.listen()  # nothing listens there any more
 
 
 def test_url_before_start_and_port_in_use() -> None:
@@ -105,3 +124,196 @@ def test_retry_policy_and_reset_keep_the_thread_and_port() -> None:
         assert server.retry_policy == RetryPolicy(delays=[0, 5])
         assert server.port == port
         assert Client(server.url, server.api_key).get("/_mock/health").status == 200
+
+
+# -- the bounded server (issue 12, "The fake's own server") ----------------------------------
+
+HALF_SENT = b"GET /v1/lmif/webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Never-Finished: "
+
+
+@contextmanager
+def bounded(app: Any, **options: Any) -> Iterator[tuple[BoundedWSGIServer, str]]:
+    server = BoundedWSGIServer("127.0.0.1", 0, app, max_body_bytes=1000, **options)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def body_length_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Answers 200 with the number of body bytes it read."""
+    answer = str(len(Request(environ).get_data())).encode()
+    start_response("200 OK", [("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+def test_slowloris_holds_no_threads_and_the_api_still_answers() -> None:
+    allow_open_files(4000)
+    slow: list[socket.socket] = []
+    with LMIFServer() as server:
+        assert server._server is not None
+        before = threading.active_count()
+        try:
+            for _ in range(1500):
+                sock = connect(server.url)
+                sock.sendall(HALF_SENT)
+                slow.append(sock)
+            answer = Client(server.url, server.api_key).get("/v1/lmif/webhooks")
+            assert (answer.status, answer.body["data"]) == (200, [])
+            # Werkzeug's threaded server had started a thread per connection here (1,500).
+            assert threading.active_count() <= before + 1  # the one worker that answered
+            assert server._server.open_connections <= MAX_CONNECTIONS
+            # The oldest half-sent requests were closed to make room, with the JSON error shape.
+            assert_error_shape(read_answer(slow[0]), 503, "TOO_MANY_CONNECTIONS")
+        finally:
+            for sock in slow:
+                sock.close()
+
+
+def test_a_head_over_64_kib_is_a_json_431() -> None:
+    with LMIFServer() as server:
+        one_big = b"GET /_mock/health HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n"
+        error = assert_error_shape(exchange(server.url, one_big), 431, "HEADERS_TOO_LARGE")
+        assert error["details"]["limit"] == MAX_HEAD_BYTES
+        many = b"GET /_mock/health HTTP/1.1\r\n" + b"X-Many: aaaaaaaaaa\r\n" * 4000 + b"\r\n"
+        assert_error_shape(exchange(server.url, many), 431, "HEADERS_TOO_LARGE")
+        # Just under the limit is still a normal request.
+        fits = b"GET /_mock/health HTTP/1.1\r\nX-Big: " + b"a" * 60_000 + b"\r\n\r\n"
+        assert exchange(server.url, fits).json() == {"status": "ok"}
+
+
+def test_refusals_of_the_server_itself_are_the_api_error_shape() -> None:
+    with LMIFServer() as server:
+        long_line = b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n"
+        assert_error_shape(exchange(server.url, long_line), 414, "URI_TOO_LONG")
+        garbage = b"THIS IS NOT HTTP\r\n\r\n"
+        assert_error_shape(exchange(server.url, garbage), 400, "BAD_REQUEST")
+        bad_version = b"GET /_mock/health HTTP/1.x\r\n\r\n"
+        assert_error_shape(exchange(server.url, bad_version), 400, "BAD_REQUEST")
+        http2 = b"GET /_mock/health HTTP/2.0\r\n\r\n"
+        assert_error_shape(exchange(server.url, http2), 505, "HTTP_VERSION_NOT_SUPPORTED")
+        too_many = b"GET /_mock/health HTTP/1.1\r\n" + b"X-A: b\r\n" * 150 + b"\r\n"
+        assert_error_shape(exchange(server.url, too_many), 431, "HEADERS_TOO_LARGE")
+
+
+def test_a_request_that_never_finishes_gets_a_json_408_and_no_worker() -> None:
+    with bounded(body_length_app, request_timeout=0.5) as (server, url), connect(url) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345")
+        error = assert_error_shape(read_answer(sock), 408, "REQUEST_TIMEOUT")
+        assert error["details"] == {"limitSeconds": 0.5}
+        assert server.worker_threads == 0
+
+
+def test_bodies_arriving_slowly_hold_no_worker() -> None:
+    with bounded(body_length_app, workers=1) as (server, url):
+        slow = [connect(url) for _ in range(20)]
+        try:
+            for sock in slow:
+                sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+            prompt = exchange(url, b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+            assert (prompt.status, prompt.body) == (200, b"3")
+            slow[0].sendall(b"y" * 90)  # one of them finishes: it is answered in full
+            assert read_answer(slow[0]).body == b"100"
+            assert server.worker_threads == 1
+        finally:
+            for sock in slow:
+                sock.close()
+
+
+def test_connections_beyond_the_cap_get_a_json_503() -> None:
+    release = threading.Event()
+
+    def held(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        release.wait(30)
+        start_response("200 OK", [("Content-Length", "4")])
+        return [b"done"]
+
+    with bounded(held, max_connections=2, workers=1) as (server, url):
+        request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        first, second = connect(url), connect(url)
+        try:
+            first.sendall(request)  # being answered
+            second.sendall(request)  # queued for the one worker
+            wait_until(lambda: server.open_connections == 2 and server.worker_threads == 1)
+            error = assert_error_shape(exchange(url, request), 503, "TOO_MANY_CONNECTIONS")
+            assert error["details"] == {"limit": 2}
+            release.set()
+            assert read_answer(first).body == read_answer(second).body == b"done"
+        finally:
+            release.set()
+            first.close()
+            second.close()
+
+
+def test_expect_continue_and_chunked_bodies() -> None:
+    with LMIFServer() as server:
+        body = json.dumps({"type": "box.created"}).encode()
+        head = (
+            f"POST /_mock/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Expect: 100-continue\r\n\r\n"
+        ).encode()
+        with connect(server.url) as sock:
+            sock.sendall(head)
+            assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            sock.sendall(body)
+            sock.settimeout(30)
+            rest = b""
+            while chunk := sock.recv(65536):
+                rest += chunk
+        assert rest.startswith(b"HTTP/1.1 201 "), rest[:200]  # and no second 100 Continue
+        chunked = head.replace(
+            f"Content-Length: {len(body)}\r\nExpect: 100-continue".encode(),
+            b"Transfer-Encoding: chunked",
+        )
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:5], body[5:]))
+        answer = exchange(server.url, chunked + chunks + b"0\r\n\r\n")
+        assert answer.status == 201
+        assert len(server.events()) == 2
+
+
+def wait_until(condition: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_documented_limits_are_the_defaults() -> None:
+    """The numbers README's Security section states."""
+    assert (MAX_CONNECTIONS, WORKERS, REQUEST_TIMEOUT_SECONDS) == (256, 32, 10.0)
+    assert MAX_HEAD_BYTES == 64 * 1024
+    with LMIFServer() as server:
+        assert server._server is not None
+        assert server._server.max_connections == MAX_CONNECTIONS
+        assert server._server.workers == WORKERS
+        assert server._server.request_timeout == REQUEST_TIMEOUT_SECONDS
+        assert server._server.max_body_bytes == server.api.max_body_bytes == 1024 * 1024
+
+
+def test_workers_are_capped() -> None:
+    release = threading.Event()
+
+    def held(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        release.wait(30)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    with bounded(held) as (server, url):
+        waiting = [connect(url) for _ in range(WORKERS + 8)]
+        try:
+            for sock in waiting:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_until(lambda: server.open_connections == len(waiting))
+            wait_until(lambda: server.worker_threads == WORKERS)
+            release.set()
+            assert {read_answer(sock).body for sock in waiting} == {b"ok"}
+            assert server.worker_threads == WORKERS
+        finally:
+            release.set()
+            for sock in waiting:
+                sock.close()

@@ -20,20 +20,23 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
-from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.hosts import BlockedHostError
 from lmif_mock.load import LOCUSTFILE
 from lmif_mock.load.plan import PROFILES, LoadPlan, LoadPlanError, parse_mix
 from lmif_mock.load.results import PLAN_ENV, RESULT_ENV, read_result
 from lmif_mock.load.tally import Tally
+from lmif_mock.load.target import check_target
 
 #: Seconds Locust gives users to finish the request they are in when the run time is up.
 STOP_TIMEOUT = 35
-#: Extra seconds, beyond the run time, the master may take to start and to wind down.
-WIND_DOWN = 120
+#: Seconds the master waits for its workers to connect before giving up.
+EXPECT_WORKERS_WAIT = 120
+#: Seconds, beyond all of the above, the master may take to start and to wind down.
+WIND_DOWN = 60
 #: Exit status after Ctrl+C, as shells report a SIGINT.
 INTERRUPTED = 130
 _TIMESPAN = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -144,11 +147,7 @@ def parse_run_time(text: str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def _plan(args: argparse.Namespace) -> LoadPlan:
-    parts = urlsplit(args.target)
-    path = parts.path or "/"
-    if parts.query:
-        path += f"?{parts.query}"
+def _plan(args: argparse.Namespace, path: str) -> LoadPlan:
     extra: dict[str, Any] = {}
     if args.mix is not None:
         extra["mix"] = parse_mix(args.mix)
@@ -168,8 +167,8 @@ def _plan(args: argparse.Namespace) -> LoadPlan:
 def _check(args: argparse.Namespace) -> tuple[LoadPlan, int, str]:
     """Validate everything before any process starts: plan, run time, origin of the target."""
     try:
-        HostPolicy(args.allow_host).check_url(args.target)
-        plan = _plan(args)
+        target = check_target(args.target, args.allow_host)
+        plan = _plan(args, target.path)
     except (BlockedHostError, LoadPlanError) as exc:
         raise UsageError(str(exc)) from None
     run_time = parse_run_time(args.run_time)
@@ -188,16 +187,20 @@ def _check(args: argparse.Namespace) -> tuple[LoadPlan, int, str]:
         raise UsageError("--max-error-rate must be between 0 and 1")
     if not 0 <= args.master_port <= 65535:
         raise UsageError("--master-port must be a port number")
-    parts = urlsplit(args.target)
-    return plan, run_time, f"{parts.scheme}://{parts.netloc}"
+    return plan, run_time, target.origin
 
 
 def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A port free on ``host`` now, for the master (Locust cannot be told to pick one itself)."""
+    probe_host = {"*": "0.0.0.0"}.get(host, host)
+    family = socket.AF_INET6 if ":" in probe_host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((probe_host, 0))
+            port: int = probe.getsockname()[1]
+            return port
+    except (OSError, OverflowError) as exc:
+        raise UsageError(f"--master-bind-host {host!r} cannot be listened on: {exc}") from None
 
 
 def _commands(args: argparse.Namespace, run_time: int, origin: str) -> list[list[str]]:
@@ -216,7 +219,7 @@ def _commands(args: argparse.Namespace, run_time: int, origin: str) -> list[list
         "--master", "--master-bind-host", args.master_bind_host,
         "--master-bind-port", str(port),
         "--expect-workers", str(args.workers + args.remote_workers),
-        "--expect-workers-max-wait", "120",
+        "--expect-workers-max-wait", str(EXPECT_WORKERS_WAIT),
     ]  # fmt: skip
     wildcard = {"*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
     connect = wildcard.get(args.master_bind_host, args.master_bind_host)
@@ -225,20 +228,33 @@ def _commands(args: argparse.Namespace, run_time: int, origin: str) -> list[list
 
 
 def _run_locust(commands: list[list[str]], env: dict[str, str], run_time: int, err: TextIO) -> int:
-    """Run the master and workers to the end; returns the master's exit status."""
+    """Run the master and workers to the end; returns the master's exit status.
+
+    A local worker that dies early (it cannot import, cannot reach the master) ends the run at
+    once rather than after the master's long wait for workers.
+    """
+    limit = EXPECT_WORKERS_WAIT + run_time + STOP_TIMEOUT + WIND_DOWN
+    deadline = time.monotonic() + limit
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for command in commands:
             # A session of their own: Ctrl+C reaches this process only, which stops them all.
             processes.append(subprocess.Popen(command, env=env, start_new_session=True))
-        master = processes[0]
-        return master.wait(timeout=run_time + STOP_TIMEOUT + WIND_DOWN)
-    except subprocess.TimeoutExpired:
-        print("error: Locust did not finish in time; stopped it", file=err)
-        return 1
+        master, workers = processes[0], processes[1:]
+        while (code := master.poll()) is None:
+            crashed = [w.returncode for w in workers if w.poll() not in (None, 0)]
+            if crashed:
+                print(f"error: a Locust worker exited with status {crashed[0]}", file=err)
+                _kill(processes)
+                return 1
+            if time.monotonic() > deadline:
+                print(f"error: Locust did not finish within {limit}s; stopped it", file=err)
+                _kill(processes)
+                return 1
+            time.sleep(0.1)
+        return code
     except KeyboardInterrupt:
-        for process in processes:
-            process.kill()  # nothing of an interrupted run is kept, so no need to wind down
+        _kill(processes)  # nothing of an interrupted run is kept, so no need to wind down
         print("interrupted", file=err)
         return INTERRUPTED
     finally:
@@ -248,6 +264,12 @@ def _run_locust(commands: list[list[str]], env: dict[str, str], run_time: int, e
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def _kill(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
 
 
 def failure_verdict(tally: Tally, max_error_rate: float | None) -> str | None:
@@ -299,7 +321,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if importlib.util.find_spec("locust") is None:
         print("error: the load command needs Locust: pip install 'lmif-mock[load]'", file=err)
         return 2
-    commands = _commands(args, run_time, origin)
+    try:
+        commands = _commands(args, run_time, origin)
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
     workers = f"{args.workers} worker process(es)" if args.workers else "one process"
     print(f"lmif-mock load: {args.users} user(s), {workers}, {plan.profile} profile, "
           f"{run_time}s against {args.target}", file=out, flush=True)  # fmt: skip

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from lmif_mock.errors import LMIFMockError, UnknownEventType
 from lmif_mock.events import EVENT_TYPES, check_event_type
-from lmif_mock.hosts import HostPolicy
 from lmif_mock.ids import PREFIXES, new_id
 
 Profile = Literal["steady", "catch-up"]
@@ -148,14 +147,3 @@ class LoadPlan:
             return cls(**value)
         except TypeError as exc:
             raise LoadPlanError(str(exc)) from None
-
-
-def target_url(host: str | None, path: str, allowed_hosts: Iterable[str] = ()) -> str:
-    """The URL users post to: ``host`` + ``path``, if the host policy allows it.
-
-    Loopback only unless the host is in ``allowed_hosts``, as for ``serve --allow-host``; raises
-    :class:`~lmif_mock.hosts.BlockedHostError` otherwise, before any request is made.
-    """
-    if not host:
-        raise LoadPlanError("no target host: set host on the user class or pass --host")
-    return HostPolicy(allowed_hosts).check_url(f"{host.rstrip('/')}{path}")

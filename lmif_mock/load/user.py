@@ -29,9 +29,10 @@ from locust import FastHttpUser, task
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import SIGNATURE_FAULTS, signed_request
 from lmif_mock.load import coordination
-from lmif_mock.load.plan import LoadPlan, Profile, new_webhook_id, target_url
+from lmif_mock.load.plan import LoadPlan, LoadPlanError, Profile, new_webhook_id
 from lmif_mock.load.process import PROCESS
 from lmif_mock.load.tally import Kind
+from lmif_mock.load.target import check_target
 from lmif_mock.payloads import EventFactory
 from lmif_mock.retry import PROVIDER_TIMEOUT
 from lmif_mock.signing import SIGNATURE_HEADER
@@ -107,7 +108,9 @@ class LMIFUser(FastHttpUser):
     def on_start(self) -> None:
         """Check the plan and the target before the first request, then get ready to send."""
         self.plan = self.make_plan()
-        target_url(self.host, self.plan.path, self.allowed_hosts)
+        if not self.host:
+            raise LoadPlanError("no target host: set host on the user class or pass --host")
+        check_target(f"{self.host.rstrip('/')}{self.plan.path}", self.allowed_hosts)
         self.factory = EventFactory(seed=None)
         self.random = random.Random()
         self.types = list(self.plan.mix)

@@ -1,0 +1,633 @@
+"""The fake's own HTTP server: one event loop receives requests, a few worker threads answer them.
+
+Why not werkzeug's threaded development server, which this replaces: it starts a thread per
+connection and that thread waits on its socket with no time limit, so 1,500 half-sent requests
+held 1,500 threads forever (slowloris). Here a connection costs a thread only while a complete
+request is being answered:
+
+- one loop thread accepts connections and receives each request without blocking, until
+  :mod:`lmif_mock.request_framing` says it is whole (head, and a body up to the API's size limit);
+- a request must arrive whole within ``request_timeout`` seconds of connecting, else 408;
+- a head over 64 KiB is refused (414 for the request line, 431 for headers) as soon as it is;
+- at most ``max_connections`` connections are open. At the cap, the connection that has waited
+  longest without finishing its request is closed with 503 to make room, so a client that sends
+  its request promptly is answered even during a flood of slow ones; only when every open
+  connection holds a complete request is the newcomer refused (503);
+- at most ``workers`` threads run the WSGI app through werkzeug's own request handler (its
+  environ, ``Expect: 100-continue``, chunked bodies); each write to a client has
+  ``write_timeout`` seconds;
+- everything the server refuses by itself is answered in the API's JSON error shape
+  (:mod:`lmif_mock.server_refusals`), never an HTML page;
+- one request per connection (``Connection: close``), as werkzeug's handler already did.
+
+The loop is woken through a socket pair, so stopping is immediate rather than polled.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import errno
+import io
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+
+from lmif_mock.request_framing import MAX_HEAD_BYTES, Complete, Incomplete, RequestFramer
+from lmif_mock.server_refusals import CODES_BY_STATUS, refusal
+
+#: Defaults (see README "Security"): connections open at once, threads answering, seconds.
+MAX_CONNECTIONS = 256
+WORKERS = 32
+REQUEST_TIMEOUT_SECONDS = 10.0
+WRITE_TIMEOUT_SECONDS = 10.0
+#: Bytes of unfinished requests the loop holds in all; past it, bodies are read by a worker.
+BUFFER_BUDGET_BYTES = 64 * 1024 * 1024
+
+#: After refusing, read (and drop) what the client still sends for this long, so that it sees
+#: the refusal rather than a connection reset.
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 1024 * 1024
+#: After the answer, unread request bytes are drained while they keep coming this often...
+_DRAIN_QUIET_SECONDS = 0.05
+#: ...up to this many bytes (werkzeug's drain would read 10 MB into memory per request).
+_DRAIN_BYTES = 1024 * 1024
+#: How long stopping waits for answers being written.
+_STOP_GRACE_SECONDS = 2.0
+_RECEIVE_BYTES = 64 * 1024
+_ACCEPT_BATCH = 64
+_READER_KEY = "lmif_mock.request_reader"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass
+class _Arriving:
+    """A connection whose request is still being received by the loop."""
+
+    sock: socket.socket
+    address: Any
+    accepted: float
+    framer: RequestFramer
+    continue_sent: bool = False
+
+
+@dataclass
+class ArrivedRequest:
+    """A connection with a complete request (or all of it the loop would hold), for a worker."""
+
+    sock: socket.socket
+    address: Any
+    data: bytes
+    deadline: float
+    continue_sent: bool = False
+
+
+class RequestReader(io.BufferedIOBase):
+    """The request's bytes the loop received, then the socket, never past the request's deadline.
+
+    Reads block until satisfied, the client closes, or the deadline passes (``TimeoutError``,
+    which werkzeug reports to the app as a disconnected client). After the answer is written,
+    :meth:`stop_waiting` makes reads return what is there instead of waiting, so draining a
+    body the app did not read cannot hold a worker.
+    """
+
+    def __init__(self, sock: socket.socket, received: bytes, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._buffer = bytearray(received)
+        self._deadline = deadline
+        self._draining = False
+        self._drained = 0
+        self._eof = False
+
+    def stop_waiting(self) -> None:
+        """The answer is out: from now on only take bytes that arrive promptly, and few."""
+        self._draining = True
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        remaining = self._deadline - time.monotonic()
+        if self._draining:
+            if self._drained >= _DRAIN_BYTES or remaining <= 0:
+                return False
+            wait = min(remaining, _DRAIN_QUIET_SECONDS)
+        elif remaining <= 0:
+            raise TimeoutError("the request did not arrive within the server's time limit")
+        else:
+            wait = remaining
+        self._sock.settimeout(wait)
+        try:
+            chunk = self._sock.recv(_RECEIVE_BYTES)
+        except TimeoutError:
+            if self._draining:
+                return False
+            raise
+        if self._draining:
+            self._drained += len(chunk)
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer += chunk
+        return True
+
+    def _take(self, count: int) -> bytes:
+        taken = bytes(self._buffer[:count])
+        del self._buffer[:count]
+        return taken
+
+    def read(self, size: int | None = -1) -> bytes:
+        while size is None or size < 0 or len(self._buffer) < size:
+            if not self._fill():
+                break
+        wanted = len(self._buffer) if size is None or size < 0 else size
+        return self._take(min(wanted, len(self._buffer)))
+
+    def read1(self, size: int = -1) -> bytes:
+        if not self._buffer:
+            self._fill()
+        wanted = len(self._buffer) if size < 0 else size
+        return self._take(min(wanted, len(self._buffer)))
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = -1 if size is None else size
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                end = newline + 1
+                break
+            if 0 <= limit <= len(self._buffer) or not self._fill():
+                end = len(self._buffer)
+                break
+        return self._take(end if limit < 0 else min(end, limit))
+
+
+class TimedWriter(io.BufferedIOBase):
+    """Writes to the client, each write given at most ``timeout`` seconds to go out."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._timeout = timeout
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._sock.settimeout(self._timeout)
+        self._sock.sendall(data)
+        return len(data)
+
+
+class ArrivedRequestHandler(WSGIRequestHandler):
+    """werkzeug's WSGI handler, given a request the loop already received; quiet; JSON refusals."""
+
+    server: BoundedWSGIServer
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        arrived: ArrivedRequest = self.request
+        self.connection = arrived.sock
+        arrived.sock.setblocking(True)
+        if arrived.sock.family in (socket.AF_INET, socket.AF_INET6):
+            arrived.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = RequestReader(arrived.sock, arrived.data, arrived.deadline)
+        self.rfile = self.reader
+        self.wfile = TimedWriter(arrived.sock, self.server.write_timeout)
+
+    def handle(self) -> None:
+        self.close_connection = True
+        try:
+            self.handle_one_request()
+        except (ConnectionError, TimeoutError) as exc:
+            self.connection_dropped(exc)
+
+    def handle_expect_100(self) -> bool:
+        if not self.request.continue_sent:
+            super().handle_expect_100()
+        return True
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if parsed and "Expect" in self.headers:
+            del self.headers["Expect"]  # answered once already; werkzeug would answer it again
+        return parsed
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ[_READER_KEY] = self.reader
+        return environ
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib parser's refusals (bad request line, version, header lines) as JSON."""
+        self.close_connection = True
+        status = int(code)
+        name = CODES_BY_STATUS.get(status, "BAD_REQUEST")
+        text = message or HTTPStatus(status).phrase
+        details: dict[str, Any] = {"reason": explain or text}
+        if name == "URI_TOO_LONG":
+            details["limit"] = MAX_HEAD_BYTES
+        answer = refusal(name, text, details, with_body=getattr(self, "command", "") != "HEAD")
+        self.wfile.write(answer)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        return None
+
+
+class BoundedWSGIServer(BaseWSGIServer):
+    """Serves ``app`` on ``host:port`` with bounded threads and connections (see module doc)."""
+
+    multithread = True
+    request_queue_size = 1024
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: WSGIApp,
+        *,
+        max_body_bytes: int,
+        max_connections: int = MAX_CONNECTIONS,
+        workers: int = WORKERS,
+        request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        write_timeout: float = WRITE_TIMEOUT_SECONDS,
+        buffer_budget: int = BUFFER_BUDGET_BYTES,
+    ) -> None:
+        super().__init__(host, port, self._serve_then_stop_waiting, handler=ArrivedRequestHandler)
+        self.application = app
+        self.max_body_bytes = max_body_bytes
+        self.max_connections = max_connections
+        self.workers = workers
+        self.request_timeout = request_timeout
+        self.write_timeout = write_timeout
+        self.buffer_budget = buffer_budget
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._arriving: dict[socket.socket, _Arriving] = {}  # in accept order: oldest first
+        self._lingering: dict[socket.socket, float] = {}  # in refusal order, to close time
+        self._buffered = 0
+        self._stopping = threading.Event()
+        self._loop_done = threading.Event()
+        self._loop_started = False
+        self._work = threading.Condition()
+        self._queue: collections.deque[ArrivedRequest] = collections.deque()
+        self._answering: set[socket.socket] = set()
+        self._handed_back: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+
+    # -- what tests and the docs look at ------------------------------------------------------
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now: still arriving, being answered (or queued), or lingering."""
+        with self._work:
+            answering = len(self._answering) + len(self._handed_back)
+        return len(self._arriving) + len(self._lingering) + answering
+
+    @property
+    def worker_threads(self) -> int:
+        """Worker threads started so far (never more than ``workers``)."""
+        with self._work:
+            return len(self._threads)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Run the loop until :meth:`shutdown` (``poll_interval`` is unused: the loop is woken)."""
+        self._loop_started = True
+        self.socket.setblocking(False)
+        self._wake_reader.setblocking(False)
+        self._selector.register(self.socket, selectors.EVENT_READ)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ)
+        try:
+            while not self._stopping.is_set():
+                for key, _ in self._selector.select(self._seconds_to_next_deadline()):
+                    self._ready(key.fileobj)  # type: ignore[arg-type]
+                self._expire(time.monotonic())
+        finally:
+            self._close_all()
+            self._loop_done.set()
+
+    def shutdown(self) -> None:
+        """Stop the loop at once and drop queued requests; answers being written get a moment.
+
+        Waiting (at most a couple of seconds) for answers in progress means that when this
+        returns no connection holds the port any more, so it can be bound again at once.
+        """
+        with self._work:
+            self._stopping.set()
+        self._wake()
+        if self._loop_started:
+            self._loop_done.wait()
+        with self._work:
+            dropped = [arrived.sock for arrived in self._queue]
+            for arrived in self._queue:
+                self._answering.discard(arrived.sock)
+            self._queue.clear()
+            self._work.notify_all()
+            deadline = time.monotonic() + _STOP_GRACE_SECONDS
+            while self._answering and (left := deadline - time.monotonic()) > 0:
+                self._work.wait(left)
+            dropped += self._handed_back
+            self._handed_back = []
+        for sock in dropped:
+            sock.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # already awake (buffer full), or closed
+            self._wake_writer.send(b"x")
+
+    def server_close(self) -> None:
+        super().server_close()
+        for end in (getattr(self, "_wake_reader", None), getattr(self, "_wake_writer", None)):
+            if end is not None:  # absent when binding failed inside werkzeug's __init__
+                end.close()
+
+    def _seconds_to_next_deadline(self) -> float | None:
+        deadlines = []
+        if self._arriving:
+            deadlines.append(next(iter(self._arriving.values())).accepted + self.request_timeout)
+        if self._lingering:
+            deadlines.append(next(iter(self._lingering.values())))
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def _ready(self, fileobj: socket.socket) -> None:
+        if fileobj is self._wake_reader:
+            with contextlib.suppress(OSError):
+                self._wake_reader.recv(4096)
+            self._take_back_answered()
+        elif fileobj is self.socket:
+            self._accept()
+        elif fileobj in self._arriving:
+            self._receive(self._arriving[fileobj])
+        elif fileobj in self._lingering:
+            self._drain_lingering(fileobj)
+
+    def _take_back_answered(self) -> None:
+        with self._work:
+            answered, self._handed_back = self._handed_back, []
+        until = time.monotonic() + _LINGER_SECONDS
+        for sock in answered:
+            try:
+                sock.setblocking(False)
+                self._selector.register(sock, selectors.EVENT_READ)
+            except (OSError, ValueError):
+                self._close(sock)
+                continue
+            self._lingering[sock] = until
+
+    def _accept(self) -> None:
+        for _ in range(_ACCEPT_BATCH):
+            try:
+                sock, address = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and self._make_room():
+                    continue  # out of descriptors: the stalest connection gave its own up
+                return
+            sock.setblocking(False)
+            if self.open_connections >= self.max_connections and not self._make_room():
+                self._refuse_busy(sock)
+                continue
+            self._arriving[sock] = _Arriving(
+                sock, address, time.monotonic(), RequestFramer(max_body=self.max_body_bytes)
+            )
+            self._selector.register(sock, selectors.EVENT_READ)
+
+    def _make_room(self) -> bool:
+        """Close the stalest connection the loop holds; False when it holds none."""
+        if self._lingering:
+            sock = next(iter(self._lingering))
+            del self._lingering[sock]
+            self._close(sock)
+            return True
+        if self._arriving:
+            oldest = next(iter(self._arriving.values()))
+            self._forget_arriving(oldest)
+            self._refuse_busy(oldest.sock)
+            return True
+        return False
+
+    def _refuse_busy(self, sock: socket.socket) -> None:
+        message = f"The server has {self.max_connections} connections open; try again"
+        self._send_now(
+            sock,
+            refusal(
+                "TOO_MANY_CONNECTIONS",
+                message,
+                {"limit": self.max_connections},
+                retry_after=1,
+            ),
+        )
+        self._close_gently(sock)
+
+    def _close_gently(self, sock: socket.socket) -> None:
+        """Close after the answer, first dropping what the client sent, so it gets a FIN
+        (and reads the answer) rather than a reset."""
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+            for _ in range(16):
+                if not sock.recv(_RECEIVE_BYTES):
+                    break
+        self._close(sock)
+
+    def _receive(self, conn: _Arriving) -> None:
+        try:
+            chunk = conn.sock.recv(_RECEIVE_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._forget_arriving(conn)
+            self._close(conn.sock)
+            return
+        self._buffered += len(chunk)
+        framing = conn.framer.feed(chunk)
+        if isinstance(framing, Complete):
+            self._dispatch(conn)
+        elif isinstance(framing, Incomplete):
+            if framing.expects_continue and not conn.continue_sent:
+                conn.continue_sent = True
+                self._send_now(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+            elif self._buffered > self.buffer_budget and conn.framer.head_complete:
+                self._dispatch(conn)  # a worker reads the rest, within the same deadline
+        else:
+            part = framing.part
+            code = "URI_TOO_LONG" if part == "request line" else "HEADERS_TOO_LARGE"
+            self._forget_arriving(conn)
+            self._refuse_and_linger(
+                conn.sock,
+                code,
+                f"The {part} is larger than the server accepts ({MAX_HEAD_BYTES} bytes)",
+                {"limit": MAX_HEAD_BYTES, "part": part},
+            )
+
+    def _expire(self, now: float) -> None:
+        while self._arriving:
+            conn = next(iter(self._arriving.values()))
+            if conn.accepted + self.request_timeout > now:
+                break
+            self._forget_arriving(conn)
+            if conn.framer.data:
+                self._refuse_and_linger(
+                    conn.sock,
+                    "REQUEST_TIMEOUT",
+                    f"The request did not arrive whole within {self.request_timeout:g} seconds",
+                    {"limitSeconds": self.request_timeout},
+                )
+            else:
+                self._close(conn.sock)  # an idle connection (a browser's preconnect): just close
+        while self._lingering:
+            sock, until = next(iter(self._lingering.items()))
+            if until > now:
+                break
+            del self._lingering[sock]
+            self._close(sock)
+
+    def _forget_arriving(self, conn: _Arriving) -> None:
+        del self._arriving[conn.sock]
+        self._buffered -= len(conn.framer.data)
+
+    def _refuse_and_linger(
+        self, sock: socket.socket, code: str, message: str, details: dict[str, Any]
+    ) -> None:
+        self._send_now(sock, refusal(code, message, details))
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(sock)
+            return
+        self._lingering[sock] = time.monotonic() + _LINGER_SECONDS
+
+    def _drain_lingering(self, sock: socket.socket) -> None:
+        try:
+            chunk = sock.recv(_LINGER_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk or len(chunk) >= _LINGER_BYTES:
+            del self._lingering[sock]
+            self._close(sock)
+
+    def _send_now(self, sock: socket.socket, data: bytes) -> None:
+        """Best effort without blocking: a fresh socket's send buffer takes a small answer."""
+        with contextlib.suppress(OSError):
+            sock.send(data)
+
+    def _close(self, sock: socket.socket) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+        with contextlib.suppress(OSError):
+            sock.close()
+
+    def _close_all(self) -> None:
+        for sock in [*self._arriving, *self._lingering]:
+            self._close(sock)
+        self._arriving.clear()
+        self._lingering.clear()
+        self._buffered = 0
+        with contextlib.suppress(OSError, RuntimeError):
+            self._selector.close()
+
+    # -- the workers --------------------------------------------------------------------------
+
+    def _dispatch(self, conn: _Arriving) -> None:
+        self._forget_arriving(conn)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(conn.sock)
+        arrived = ArrivedRequest(
+            conn.sock,
+            conn.address,
+            bytes(conn.framer.data),
+            conn.accepted + self.request_timeout,
+            conn.continue_sent,
+        )
+        with self._work:
+            self._answering.add(conn.sock)
+            self._queue.append(arrived)
+            if len(self._queue) > self._idle and len(self._threads) < self.workers:
+                thread = threading.Thread(
+                    target=self._work_loop,
+                    name=f"lmif-http-{self.port}-{len(self._threads) + 1}",
+                    daemon=True,
+                )
+                self._threads.append(thread)
+                thread.start()
+            self._work.notify()
+
+    def _work_loop(self) -> None:
+        while True:
+            with self._work:
+                while not self._queue and not self._stopping.is_set():
+                    self._idle += 1
+                    self._work.wait()
+                    self._idle -= 1
+                if not self._queue:
+                    return
+                arrived = self._queue.popleft()
+            try:
+                self.RequestHandlerClass(arrived, arrived.address, self)  # type: ignore[arg-type]
+            except Exception:  # a broken connection must not end the worker
+                pass
+            finally:
+                self._finish(arrived)
+
+    def _finish(self, arrived: ArrivedRequest) -> None:
+        """End the answer (a FIN: the client reading until close has it all), then hand the
+        connection to the loop, which closes it once the client has closed too ("lingering
+        close"): closing at once could turn request bytes still unread into a reset that
+        loses the answer."""
+        with contextlib.suppress(OSError):
+            arrived.sock.shutdown(socket.SHUT_WR)
+        with self._work:
+            handed_back = not self._stopping.is_set()
+            if handed_back:
+                self._answering.discard(arrived.sock)
+                self._handed_back.append(arrived.sock)
+            else:
+                arrived.sock.close()  # before shutdown() hears that nothing is answering
+                self._answering.discard(arrived.sock)
+                self._work.notify_all()
+        if handed_back:
+            self._wake()
+
+    def _serve_then_stop_waiting(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterator[bytes]:
+        """The app, and once its answer is out, stop waiting for request bytes it left unread."""
+        answer = self.application(environ, start_response)
+        try:
+            yield from answer
+        finally:
+            reader = environ.get(_READER_KEY)
+            if isinstance(reader, RequestReader):
+                reader.stop_waiting()
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,294 @@
+"""The provider's Settings -> Webhooks screens, locally: server-rendered HTML, one small script.
+
+Log in with the API key; then list endpoints, add one (its generated secret shown once, with a
+Copy button), open one to rotate its secret, enable or disable it, delete it, send a test event,
+and see every delivery as a timeline of its retry schedule. An event page shows the exact payload
+and the signature header each attempt carried. A virtual clock can be advanced.
+
+Safe by construction: routes are a werkzeug ``Map`` (a GET on a POST page is a 405); every page
+is built from ``markupsafe`` templates (escaping is the default); sessions end with their API key
+(:mod:`lmif_mock.dashboard.sessions`); every POST carries a CSRF token; redirects go only to
+paths this module built or matched against its own routes; no inline script, so the CSP forbids it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from lmif_mock.api_keys import KeyRing
+from lmif_mock.dashboard import views
+from lmif_mock.dashboard.html import (
+    PREFIX,
+    STATIC_TYPES,
+    notice,
+    page,
+    redirect,
+    secure,
+    static_file,
+)
+from lmif_mock.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
+from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
+from lmif_mock.events import EVENT_TYPES
+from lmif_mock.timestamps import format_timestamp
+from lmif_mock.webhooks import SandboxOnlyError, WebhookError
+
+if TYPE_CHECKING:
+    from lmif_mock.fake import FakeLMIF
+
+log = logging.getLogger("lmif_mock.dashboard")
+
+COOKIE = "lmif_dashboard"
+#: The largest clock step one form may ask for.
+MAX_ADVANCE = timedelta(days=400)
+
+Page = Callable[[Request, Session, dict[str, str]], Response]
+
+_ROUTES = Map(
+    [
+        Rule("/", endpoint="endpoints", methods=["GET"]),
+        Rule("/login", endpoint="login", methods=["GET", "POST"]),
+        Rule("/logout", endpoint="logout", methods=["POST"]),
+        Rule("/clock", endpoint="advance", methods=["POST"]),
+        Rule("/webhooks/new", endpoint="new_webhook", methods=["GET"]),
+        Rule("/webhooks", endpoint="create_webhook", methods=["POST"]),
+        Rule("/webhooks/<webhook_id>", endpoint="webhook", methods=["GET"]),
+        Rule(
+            "/webhooks/<webhook_id>/<any(rotate, enable, disable, delete, test):action>",
+            endpoint="webhook_action",
+            methods=["POST"],
+        ),
+        Rule("/deliveries/<delivery_id>/retry", endpoint="retry", methods=["POST"]),
+        Rule("/events/<event_id>", endpoint="event", methods=["GET"]),
+        Rule("/static/<any(dashboard.css, dashboard.js):name>", endpoint="static", methods=["GET"]),
+    ],
+    strict_slashes=False,
+)
+#: Pages a redirect may return to: the GET pages behind a login.
+_RETURNABLE = {"endpoints", "new_webhook", "webhook", "event"}
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9_./-]*")
+
+
+class Dashboard:
+    """The dashboard's WSGI handling, mounted by the API under ``/dashboard``."""
+
+    def __init__(self, fake: FakeLMIF, keys: KeyRing) -> None:
+        self.fake = fake
+        self.keys = keys
+        self.sessions = Sessions(keys, lambda: fake.clock.now())
+        self._pages: dict[str, Page] = {
+            "endpoints": self._endpoints,
+            "logout": self._logout,
+            "advance": self._advance,
+            "new_webhook": self._new_webhook,
+            "create_webhook": self._create_webhook,
+            "webhook": self._webhook,
+            "webhook_action": self._webhook_action,
+            "retry": self._retry,
+            "event": self._event,
+        }
+
+    def handle(self, request: Request) -> Response:
+        """Answer a request under ``/dashboard``; never raises."""
+        path = request.path[len(PREFIX) :]
+        if not path:
+            return redirect(f"{PREFIX}/")
+        try:
+            endpoint, args = _ROUTES.bind("dashboard").match(path, method=request.method)
+        except MethodNotAllowed as exc:
+            allowed = ", ".join(sorted(exc.valid_methods or []))
+            response = page("Method not allowed", Markup(), status=405)
+            response.headers["Allow"] = allowed
+            return response
+        except NotFound:
+            return page("Not found", notice(f"No dashboard page {path}", cls="error"), status=404)
+        if endpoint == "static":
+            return self._static(args["name"])
+        if endpoint == "login":
+            return self._login(request)
+        session, ended = self.sessions.find(request.cookies.get(COOKIE))
+        if session is None:
+            response = redirect(f"{PREFIX}/login" + (f"?ended={ended}" if ended else ""))
+            response.delete_cookie(COOKIE, path=PREFIX)
+            return response
+        if request.method == "POST" and not session.csrf_ok(request.form.get("csrf", "")):
+            message = notice("Missing or wrong form token.", cls="error")
+            return self._page(session, "Forbidden", message, 403)
+        try:
+            return self._pages[str(endpoint)](request, session, dict(args))
+        except NotFoundError as exc:
+            return self._page(session, "Not found", notice(str(exc), cls="error"), 404)
+        except ConflictError as exc:
+            return self._page(session, "Conflict", notice(str(exc), cls="error"), 409)
+        except LMIFMockError as exc:
+            return self._page(session, "Cannot do that", notice(str(exc), cls="error"), 400)
+        except Exception:
+            log.exception("dashboard failed answering %s %s", request.method, request.path)
+            failed = notice("The dashboard failed; see the server's log.", cls="error")
+            return self._page(session, "Error", failed, 500)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _page(self, session: Session, title: str, body: Markup, status: int = 200) -> Response:
+        flash = session.take_flash()
+        top = Markup()
+        if flash is not None:
+            top = notice(flash.message)
+            if flash.secret is not None:
+                top += views.new_secret(flash.secret)
+        nav = views.navigation(session.csrf)
+        return page(title, body, nav=nav, notice=top, status=status)
+
+    def _static(self, name: str) -> Response:
+        response = Response(static_file(name), mimetype=STATIC_TYPES[name])
+        return secure(response)
+
+    def _return_path(self, request: Request) -> str:
+        """The page a form came from, if it is one of this dashboard's pages; else the start."""
+        wanted = request.form.get("next", "")
+        if wanted.startswith(PREFIX + "/"):
+            path = wanted[len(PREFIX) :]
+            if _SAFE_PATH.fullmatch(path) and "//" not in path:
+                try:
+                    endpoint, _ = _ROUTES.bind("dashboard").match(path, method="GET")
+                except (NotFound, MethodNotAllowed):
+                    endpoint = None
+                if endpoint in _RETURNABLE:
+                    return PREFIX + path
+        return f"{PREFIX}/"
+
+    # -- pages ----------------------------------------------------------------------------------
+
+    def _login(self, request: Request) -> Response:
+        top = Markup()
+        ended = request.args.get("ended", "")
+        if ended in END_MESSAGES:
+            top = notice(END_MESSAGES[ended])
+        status = 200
+        if request.method == "POST":
+            given = request.form.get("api_key", "")
+            if self.keys.status(given, self.fake.clock.now())[0] == "valid":
+                session = self.sessions.start(given)
+                response = redirect(f"{PREFIX}/")
+                response.set_cookie(
+                    COOKIE, session.token, httponly=True, samesite="Strict", path=PREFIX,
+                    max_age=int(WALL_LIFETIME.total_seconds()),
+                )  # fmt: skip
+                return response
+            top = notice("That is not this server's API key.", role="alert", cls="error")
+            status = 401
+        return page("Log in", views.login_form(), notice=top, status=status)
+
+    def _logout(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        self.sessions.end(session.token)
+        response = redirect(f"{PREFIX}/login")
+        response.delete_cookie(COOKIE, path=PREFIX)
+        return response
+
+    def _endpoints(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        rows = [
+            (webhook, self.fake.deliveries(webhook_id=webhook.id))
+            for webhook in self.fake.webhooks.list()
+        ]
+        body = (
+            views.clock_panel(self.fake.clock, session.csrf, f"{PREFIX}/")
+            + Markup('<p><a class=button href="{}/webhooks/new">Add endpoint</a></p>').format(
+                PREFIX
+            )
+            + views.endpoints_table(rows)
+        )
+        return self._page(session, "Endpoints", body)
+
+    def _new_webhook(
+        self, request: Request, session: Session, args: dict[str, str], *, error: str = ""
+    ) -> Response:
+        url = request.form.get("url", "") if error else ""
+        body = views.new_webhook_form(session.csrf, url)
+        if error:
+            body = notice(error, role="alert", cls="error") + body
+        return self._page(session, "Add endpoint", body, 400 if error else 200)
+
+    def _create_webhook(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        url = request.form.get("url", "").strip()
+        events = request.form.getlist("events")
+        secret = request.form.get("secret", "").strip() or None
+        try:
+            webhook = self.fake.webhooks.create(url, events, secret)
+        except WebhookError as exc:
+            return self._new_webhook(request, session, args, error=str(exc))
+        session.flash = Flash(f"Endpoint {webhook.id} added.", webhook.secret)
+        return redirect(views.webhook_path(webhook.id))
+
+    def _webhook(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        webhook = self.fake.webhooks.get(args["webhook_id"])
+        now = self.fake.clock.now()
+        deliveries = self.fake.deliveries(webhook_id=webhook.id)
+        cards = [views.delivery_card(d, session.csrf, now) for d in reversed(deliveries)]
+        body = (
+            views.webhook_details(webhook, session.csrf)
+            + views.clock_panel(self.fake.clock, session.csrf, views.webhook_path(webhook.id))
+            + Markup("<h2>Deliveries</h2>")
+            + (Markup("").join(cards) if cards else Markup("<p>None yet.</p>"))
+        )
+        return self._page(session, f"Endpoint {webhook.id}", body)
+
+    def _webhook_action(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        webhook = self.fake.webhooks.get(args["webhook_id"])
+        action = args["action"]
+        if action == "rotate":
+            rotated = self.fake.webhooks.rotate_secret(webhook.id)
+            session.flash = Flash("Secret rotated. The old one no longer signs.", rotated.secret)
+        elif action in ("enable", "disable"):
+            self.fake.webhooks.update(webhook.id, enabled=action == "enable")
+            session.flash = Flash(f"Endpoint {action}d.")
+        elif action == "delete":
+            self.fake.webhooks.delete(webhook.id)
+            session.flash = Flash(f"Endpoint {webhook.id} deleted.")
+            return redirect(f"{PREFIX}/")
+        else:
+            event_type = request.form.get("event_type", "")
+            if event_type not in EVENT_TYPES:
+                raise NotFoundError(f"no event type {event_type!r}")
+            try:
+                event = self.fake.webhooks.test(event_type, webhook_id=webhook.id)
+            except SandboxOnlyError:
+                session.flash = Flash("Test events are a sandbox feature: none sent.")
+            else:
+                session.flash = Flash(f"Test event {event.id} ({event_type}) sent.")
+        return redirect(views.webhook_path(webhook.id))
+
+    def _retry(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        delivery = self.fake.retry(args["delivery_id"])
+        session.flash = Flash(f"Attempted {delivery.id} again: {delivery.status}.")
+        if request.form.get("next"):
+            return redirect(self._return_path(request))  # the page the button was on
+        return redirect(views.webhook_path(delivery.webhook_id))
+
+    def _event(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        event = self.fake.store.get_event(args["event_id"])
+        if event is None:
+            raise NotFoundError(f"no event {args['event_id']!r}")
+        body = views.event_details(event, self.fake.deliveries(event_id=event.id), session.csrf)
+        return self._page(session, f"Event {event.id}", body)
+
+    def _advance(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        try:
+            seconds = float(request.form.get("seconds", "0"))
+            step = timedelta(seconds=seconds)
+            if not timedelta(0) <= step <= MAX_ADVANCE:
+                raise ValueError
+            self.fake.clock.advance(step)
+        except (ValueError, OverflowError, LMIFMockError):
+            session.flash = Flash("Could not advance the clock by that.")
+        else:
+            now = format_timestamp(self.fake.clock.now())
+            session.flash = Flash(f"Clock advanced to {now}.")
+        return redirect(self._return_path(request))

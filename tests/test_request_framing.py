@@ -1,0 +1,96 @@
+"""Request framing: the server's loop must know exactly when a request has fully arrived."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lmif_mock.request_framing import Complete, Framing, Incomplete, RequestFramer, TooLarge
+
+MAX_BODY = 2000
+
+header_names = st.from_regex(r"X-[A-Za-z0-9-]{1,20}", fullmatch=True)
+header_values = st.from_regex(r"[ -~]{0,40}", fullmatch=True).map(str.strip)
+headers = st.lists(st.tuples(header_names, header_values), max_size=8)
+bodies = st.binary(max_size=MAX_BODY)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> bytes:
+    """A whole HTTP/1.1 request: fixed length, chunked, or no body; CRLF or bare LF lines."""
+    newline = draw(st.sampled_from([b"\r\n", b"\n"]))
+    lines = [b"POST /v1/lmif/webhooks HTTP/1.1", b"Host: 127.0.0.1"]
+    lines += [f"{name}: {value}".encode() for name, value in draw(headers)]
+    body = draw(bodies)
+    framing = draw(st.sampled_from(["length", "chunked", "none"]))
+    if framing == "none":
+        body = b""
+    if framing == "length":
+        lines.append(f"Content-Length: {len(body)}".encode())
+        payload = body
+    elif framing == "chunked":
+        lines.append(b"Transfer-Encoding: chunked")
+        cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=5)))
+        parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p) + b"0\r\n"
+        payload += b"".join(b"X-Trailer: %d\r\n" % i for i in range(draw(st.integers(0, 2))))
+        payload += b"\r\n"
+    else:
+        payload = b""
+    return newline.join(lines) + newline + newline + payload
+
+
+def feed_in_pieces(request: bytes, cuts: list[int]) -> list[Framing]:
+    framer = RequestFramer(max_body=MAX_BODY)
+    points = sorted({c % (len(request) + 1) for c in cuts} | {len(request)})
+    results = []
+    start = 0
+    for point in points:
+        results.append(framer.feed(request[start:point]))
+        start = point
+    return results
+
+
+@settings(deadline=None)
+@given(requests(), st.lists(st.integers(min_value=0), max_size=12))
+def test_a_request_is_complete_exactly_when_its_last_byte_arrives(
+    request: bytes, cuts: list[int]
+) -> None:
+    results = feed_in_pieces(request, cuts)
+    assert results[-1] == Complete(len(request))
+    assert all(isinstance(r, Incomplete) for r in results[:-1])
+
+
+@settings(deadline=None)
+@given(requests(), st.integers(min_value=1))
+def test_every_strict_prefix_is_incomplete(request: bytes, cut: int) -> None:
+    prefix = request[: cut % len(request)]
+    assert RequestFramer(max_body=MAX_BODY).feed(prefix) == Incomplete()
+
+
+def test_heads_over_the_limit_are_too_large_whichever_part() -> None:
+    framer = RequestFramer(max_body=MAX_BODY, max_head=100)
+    assert framer.feed(b"GET /" + b"a" * 200) == TooLarge("request line")
+    framer = RequestFramer(max_body=MAX_BODY, max_head=100)
+    assert framer.feed(b"GET / HTTP/1.1\r\nX: " + b"a" * 200) == TooLarge("headers")
+    framer = RequestFramer(max_body=MAX_BODY, max_head=100)
+    assert framer.feed(b"GET / HTTP/1.1\r\nX: " + b"a" * 200 + b"\r\n\r\n") == TooLarge("headers")
+
+
+def test_bodies_the_loop_will_not_hold_go_to_a_worker_at_once() -> None:
+    big = b"POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n"
+    assert RequestFramer(max_body=MAX_BODY).feed(big) == Complete(len(big), body_buffered=False)
+    for unusable in (b"Content-Length: 5, 6", b"Content-Length: -1", b"Transfer-Encoding: gzip"):
+        head = b"POST / HTTP/1.1\r\n" + unusable + b"\r\n\r\n"
+        assert RequestFramer(max_body=MAX_BODY).feed(head) == Complete(len(head), False)
+    head = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert RequestFramer(max_body=MAX_BODY).feed(head + b"zz\r\n") == Complete(len(head), False)
+    huge = b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n"
+    assert RequestFramer(max_body=MAX_BODY).feed(huge) == Complete(len(huge), False)
+
+
+def test_expect_continue_is_reported_while_the_body_is_awaited() -> None:
+    head = b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+    framer = RequestFramer(max_body=MAX_BODY)
+    assert framer.feed(head) == Incomplete(expects_continue=True)
+    assert framer.feed(b"abc") == Complete(len(head) + 3)
