@@ -74,7 +74,8 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """A :class:`Store` in dictionaries, indexed by event and webhook for quick filtering."""
+    """A :class:`Store` in dictionaries, indexed by event, webhook and status, so the queries
+    tests make cost what they return, not what a long session has stored."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -87,6 +88,9 @@ class MemoryStore:
             self._deliveries: dict[str, Delivery] = {}
             self._by_event: dict[str, list[str]] = {}
             self._by_webhook: dict[str, list[str]] = {}
+            #: Delivery ids by status, with each delivery's place in creation order as value.
+            self._by_status: dict[str, dict[str, int]] = {}
+            self._created: dict[str, int] = {}
 
     def put_webhook(self, webhook: Webhook) -> None:
         with self._lock:
@@ -123,9 +127,16 @@ class MemoryStore:
 
     def put_delivery(self, delivery: Delivery) -> None:
         with self._lock:
-            if delivery.id not in self._deliveries:
+            known = self._deliveries.get(delivery.id)
+            if known is None:
                 self._by_event.setdefault(delivery.event_id, []).append(delivery.id)
                 self._by_webhook.setdefault(delivery.webhook_id, []).append(delivery.id)
+                self._created[delivery.id] = len(self._created)
+            elif known.status != delivery.status:
+                del self._by_status[known.status][delivery.id]
+            if known is None or known.status != delivery.status:
+                by_status = self._by_status.setdefault(delivery.status, {})
+                by_status[delivery.id] = self._created[delivery.id]
             self._deliveries[delivery.id] = delivery
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:
@@ -140,8 +151,15 @@ class MemoryStore:
         with self._lock:
             if event_id is not None:
                 ids: Iterable[str] = self._by_event.get(event_id, ())
-            elif webhook_id is not None:
+            elif webhook_id is not None and (
+                status is None
+                or len(self._by_webhook.get(webhook_id, ())) <= len(self._by_status.get(status, {}))
+            ):
                 ids = self._by_webhook.get(webhook_id, ())
+            elif status is not None:
+                # Oldest first: the index remembers each delivery's place in creation order.
+                in_status = self._by_status.get(status, {})
+                ids = sorted(in_status, key=in_status.__getitem__)
             else:
                 ids = self._deliveries
             found = (self._deliveries[i] for i in ids)
