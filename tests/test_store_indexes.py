@@ -65,12 +65,12 @@ def test_every_filtered_query_equals_a_full_scan(
         reference[delivery_id] = delivery
     for event_id in [None, "evt_0", "evt_1", "evt_9"]:
         for webhook_id in [None, "wh_0", "wh_2", "wh_9"]:
-            for status in [None, *STATUSES]:
-                expected = _scan(reference, event_id, webhook_id, status)
-                got = store.list_deliveries(event_id, webhook_id, status)
+            for wanted in [None, *STATUSES]:
+                expected = _scan(reference, event_id, webhook_id, wanted)
+                got = store.list_deliveries(event_id, webhook_id, wanted)
                 assert [d.id for d in got] == [d.id for d in expected], (
                     event_id,
                     webhook_id,
-                    status,
+                    wanted,
                 )
                 assert got == expected
