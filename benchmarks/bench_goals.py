@@ -111,9 +111,7 @@ def in_process(per_round: int, rounds: int) -> dict[str, float]:
 @contextmanager
 def receiver_process() -> Iterator[int]:
     """A keep-alive HTTP receiver in a process of its own; yields its port."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _RECEIVER], stdout=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen([sys.executable, "-c", _RECEIVER], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         yield int(process.stdout.readline())

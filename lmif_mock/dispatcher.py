@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -49,6 +50,8 @@ log = logging.getLogger("lmif_mock.dispatcher")
 #: How much of a receiver's answer is kept on the attempt record.
 EXCERPT_CHARS = 1024
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
+#: Excerpts up to this long are interned: receivers answer the same short text again and again.
+_SHARED_EXCERPT = 16
 
 AttemptListener = Callable[[Delivery, Attempt], None]
 #: At most this many deliveries come from one event (webhooks x (1 + duplicates of each kind)).
@@ -523,6 +526,8 @@ class Dispatcher:
             return Attempt(number, at, None, failure.kind, duration, failure.message,
                            trigger=trigger, signature=signature)  # fmt: skip
         excerpt = response.body[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+        if len(excerpt) <= _SHARED_EXCERPT:
+            excerpt = sys.intern(excerpt)  # "ok", "": one string for the session, not one each
         status = response.status
         error: str | None = None
         message: str | None = None

@@ -40,7 +40,7 @@ def _scan(
     ]
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(steps=_STEPS)
 def test_every_filtered_query_equals_a_full_scan(
     steps: list[tuple[int, int, int, DeliveryStatus] | str],
