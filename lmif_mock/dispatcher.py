@@ -147,8 +147,7 @@ class Dispatcher:
         self, event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
     ) -> int:
         """Refuse (typed errors) what :meth:`dispatch` could not send; else how many deliveries
-        it would make. An event that cannot be encoded is never stored: without targets it is
-        encoded here, with them :meth:`_plan` encodes each copy before the store sees any.
+        it would make. The event is encoded here, once, so one that cannot be is never stored.
 
         Faults given with the emit are checked strictly. The global defaults are not refused
         (``strict_faults=False``): they also ride on world events and timers, where a refusal
@@ -166,8 +165,9 @@ class Dispatcher:
                 f"this emit would make {copies} deliveries; at most {MAX_DELIVERIES_PER_EMIT} "
                 "per emit (the cap)"
             )
-        if not targets:  # with targets, each webhook's copy is encoded before anything is stored
-            event.body  # noqa: B018 - computed (and cached) now, or EncodingError
+        # Encoded once here (or EncodingError before anything is stored); each webhook's copy is
+        # then these bytes with its id spliced in (Event.for_webhook), and the store keeps them.
+        event.body  # noqa: B018
         return copies
 
     def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
