@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -237,16 +238,26 @@ def encode(event: Event) -> bytes:
     cannot carry (NaN, infinities, sets, arbitrary objects) raise :class:`EncodingError` naming
     the problem, rather than producing bytes no real provider would send.
     """
+    envelope = event.envelope()
     try:
-        text = json.dumps(
-            _javascript_numbers(event.envelope()),
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
-        )
+        try:
+            text = _dumps(envelope)
+        except TypeError:  # a Mapping that is not a dict: the walk below makes it one
+            text = None
+        if text is None or _MAYBE_JS_DIFFERS.search(text):
+            text = _dumps(_javascript_numbers(envelope))
         return text.encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         raise EncodingError(f"event {event.id} cannot be encoded as JSON: {exc}") from None
+
+
+#: Where Python's JSON can differ from JavaScript's: an integral float (``3.0``, ``1e+16``).
+#: Text inside a string can match too; that only costs the walk, never a wrong byte.
+_MAYBE_JS_DIFFERS = re.compile(r"\.0[,}\]]|e\+")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmif_mock import Event, encode
+from lmif_mock.events import _javascript_numbers
 from lmif_mock.ids import ID_LENGTH, new_id
 from lmif_mock.records import Attempt, Delivery
 from lmif_mock.timestamps import format_timestamp
@@ -105,3 +106,18 @@ def test_with_attempt_equals_replace() -> None:
     assert updated == expected
     assert all(getattr(updated, f.name) == getattr(expected, f.name) for f in fields(Delivery))
     assert delivery.attempts == ()  # the original is untouched
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.dictionaries(_TEXT, _JSON | st.floats(-1e22, 1e22).map(float), max_size=6))
+def test_encoding_without_the_walk_gives_the_walked_bytes(data: dict[str, Any]) -> None:
+    """:func:`encode` skips the JavaScript-number walk when the plain text cannot differ; the
+    bytes are always those of the walk."""
+    event = Event("evt_x", "box.created", datetime(2024, 1, 15, tzinfo=timezone.utc), data)
+    walked = json.dumps(
+        _javascript_numbers(event.envelope()),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=False,
+    ).encode("utf-8")
+    assert encode(event) == walked
