@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -51,6 +52,8 @@ log = logging.getLogger("lmif_mock.dispatcher")
 #: How much of a receiver's answer is kept on the attempt record.
 EXCERPT_CHARS = 1024
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
+#: Excerpts up to this long are interned: receivers answer the same short text again and again.
+_SHARED_EXCERPT = 16
 
 AttemptListener = Callable[[Delivery, Attempt], None]
 #: Changes a settlement (status, next attempt time) after an attempt: opt-in delivery control.
@@ -158,8 +161,7 @@ class Dispatcher:
         self, event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
     ) -> int:
         """Refuse (typed errors) what :meth:`dispatch` could not send; else how many deliveries
-        it would make. An event that cannot be encoded is never stored: without targets it is
-        encoded here, with them :meth:`_plan` encodes each copy before the store sees any.
+        it would make. The event is encoded here, once, so one that cannot be is never stored.
 
         Faults given with the emit are checked strictly. The global defaults are not refused
         (``strict_faults=False``): they also ride on world events and timers, where a refusal
@@ -177,8 +179,9 @@ class Dispatcher:
                 f"this emit would make {copies} deliveries; at most {MAX_DELIVERIES_PER_EMIT} "
                 "per emit (the cap)"
             )
-        if not targets:  # with targets, each webhook's copy is encoded before anything is stored
-            event.body  # noqa: B018 - computed (and cached) now, or EncodingError
+        # Encoded once here (or EncodingError before anything is stored); each webhook's copy is
+        # then these bytes with its id spliced in (Event.for_webhook), and the store keeps them.
+        event.body  # noqa: B018
         return copies
 
     def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
@@ -311,6 +314,8 @@ class Dispatcher:
             faults=faults,
             policy=policy,
         )
+        if not faults.duplicates and not faults.concurrent_duplicates:
+            return [original]  # the common case: no copies, so no copies' faults to make
         copies_faults = replace(faults, duplicates=0, concurrent_duplicates=0)
         concurrent = [
             self._copy(original, copies_faults) for _ in range(faults.concurrent_duplicates)
@@ -553,6 +558,8 @@ class Dispatcher:
             return Attempt(number, at, None, failure.kind, duration, failure.message,
                            trigger=trigger, signature=signature)  # fmt: skip
         excerpt = response.body[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+        if len(excerpt) <= _SHARED_EXCERPT:
+            excerpt = sys.intern(excerpt)  # "ok", "": one string for the session, not one each
         status = response.status
         error: str | None = None
         message: str | None = None

@@ -54,8 +54,9 @@ class FakeLMIF(Waiting, Recording, Controlled):
 
     ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);
     ``clock`` defaults to a :class:`VirtualClock`; ``allowed_hosts`` adds hosts beyond loopback
-    that webhooks may point at; ``enforce_inprocess_timeout=False`` calls WSGI apps on the
-    caller's thread (about 0.1 ms faster per delivery, but a hung app then hangs the caller).
+    that webhooks may point at; ``enforce_inprocess_timeout=False`` calls WSGI apps unwatched
+    (a hung app then hangs the caller; with it, one called from the main thread runs there
+    under the watchdog of :mod:`lmif_mock.watchdog`, and from other threads on a worker).
     """
 
     def __init__(
