@@ -8,6 +8,7 @@ import sys
 from benchmarks import (
     bench_delivery,
     bench_detection,
+    bench_goals,
     bench_http,
     bench_plugin,
     bench_world,
@@ -16,7 +17,15 @@ from benchmarks import (
 
 
 def main() -> None:
-    modules = (bench_delivery, bench_http, bench_world, bench_plugin, bench_xdist, bench_detection)
+    modules = (
+        bench_goals,
+        bench_delivery,
+        bench_http,
+        bench_world,
+        bench_plugin,
+        bench_xdist,
+        bench_detection,
+    )
     for module in modules:
         print(f"# {module.__name__}", flush=True)
         sys.argv = [module.__name__, *sys.argv[1:]]

@@ -20,15 +20,19 @@ from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
 from lmif_mock.exchanges import TransportError
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
+from lmif_mock.health import DeliveryControl, DeliveryControlError, EndpointHealth
 from lmif_mock.hosts import BlockedHostError
 from lmif_mock.load.plan import LoadPlanError
 from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
+from lmif_mock.scripts import ScriptError
 from lmif_mock.server import LMIFServer, ServerError
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
 from lmif_mock.sqlite_store import DatabaseFileError
+from lmif_mock.transcript import TranscriptError, replay
+from lmif_mock.waiting import WaitError, WaitTimeout
 from lmif_mock.webhook_url import InvalidWebhookURL
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 from lmif_mock.world import WorldError
@@ -62,7 +66,10 @@ __all__ = [
     "ConflictError",
     "DatabaseFileError",
     "Delivery",
+    "DeliveryControl",
+    "DeliveryControlError",
     "EncodingError",
+    "EndpointHealth",
     "Event",
     "EventFactory",
     "FakeLMIF",
@@ -80,15 +87,20 @@ __all__ = [
     "RetryPolicy",
     "RetryPolicyError",
     "SandboxOnlyError",
+    "ScriptError",
     "ServerError",
+    "TranscriptError",
     "TransportError",
     "UnknownEventType",
     "VirtualClock",
+    "WaitError",
+    "WaitTimeout",
     "Webhook",
     "WebhookError",
     "WorldError",
     "encode",
     "generate_secret",
+    "replay",
     "sign",
     "verify",
 ]

@@ -16,12 +16,15 @@ from lmif_mock.dispatcher import MAX_DELIVERIES_PER_EMIT, Dispatcher
 from lmif_mock.errors import EncodingError, NotFoundError, UnknownEventType
 from lmif_mock.events import Event, check_event_type, check_json_value, check_text
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, shuffled
+from lmif_mock.health import Controlled
 from lmif_mock.hosts import HostPolicy
 from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.records import Delivery, DeliveryStatus, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.store import MemoryStore, Store
+from lmif_mock.transcript import Recording
 from lmif_mock.transports import HTTPTransport
+from lmif_mock.waiting import Waiting
 from lmif_mock.webhooks import WebhookError, Webhooks
 from lmif_mock.world import World
 
@@ -46,13 +49,14 @@ def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
     return Faults.from_dict(faults)
 
 
-class FakeLMIF:
+class FakeLMIF(Waiting, Recording, Controlled):
     """A complete fake provider in this process.
 
     ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);
     ``clock`` defaults to a :class:`VirtualClock`; ``allowed_hosts`` adds hosts beyond loopback
-    that webhooks may point at; ``enforce_inprocess_timeout=False`` calls WSGI apps on the
-    caller's thread (about 0.1 ms faster per delivery, but a hung app then hangs the caller).
+    that webhooks may point at; ``enforce_inprocess_timeout=False`` calls WSGI apps unwatched
+    (a hung app then hangs the caller; with it, one called from the main thread runs there
+    under the watchdog of :mod:`lmif_mock.watchdog`, and from other threads on a worker).
     """
 
     def __init__(
@@ -221,6 +225,7 @@ class FakeLMIF:
         self.dispatcher.policy = self._configured_policy
         self.factory.reseed(self.seed)
         self.world.reset()
+        self.reset_delivery_control()
 
     def close(self) -> None:
         """Stop background work (clock thread, worker pool, connections)."""

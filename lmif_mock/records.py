@@ -7,7 +7,9 @@ the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -57,7 +59,7 @@ class Webhook:
         return shown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one is kept per attempt, for the session
 class Attempt:
     """One try at delivering: when, how long, and what came back (or what went wrong).
 
@@ -65,7 +67,9 @@ class Attempt:
     ``connection_reset``, ``connection_error``, ``redirect``, ``http_error``,
     ``invalid_response``, ``response_too_large``, ``dropped`` (a 2xx the provider 'lost' on
     purpose), ``blocked_host``, ``webhook_disabled``, ``webhook_deleted``, ``internal_error``.
-    ``message`` says it in words.
+    ``message`` says it in words; ``script`` the delivery-script steps applied to this attempt
+    (``lost`` and ``delayed`` errors come only from scripts); ``retry_after`` the seconds a
+    429/503 answer's ``Retry-After`` asked for.
     """
 
     number: int
@@ -77,6 +81,8 @@ class Attempt:
     response_excerpt: str = ""
     trigger: Trigger = "scheduled"
     signature: str | None = field(default=None, repr=False)
+    script: str | None = None
+    retry_after: float | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -84,7 +90,7 @@ class Attempt:
         return self.error is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one is kept per delivery, for the session
 class Delivery:
     """One event on its way to one webhook, with every attempt made so far."""
 
@@ -114,10 +120,19 @@ class Delivery:
     def with_attempt(
         self, attempt: Attempt, status: DeliveryStatus, next_attempt_at: datetime | None
     ) -> Delivery:
-        """A copy with ``attempt`` appended and the new state."""
-        return replace(
-            self,
-            attempts=(*self.attempts, attempt),
-            status=status,
-            next_attempt_at=next_attempt_at,
-        )
+        """A copy with ``attempt`` appended and the new state.
+
+        Every field read at once by one C-level getter rather than ``dataclasses.replace``
+        (which looks the fields up again on every call): this runs once per attempt."""
+        values: tuple[Any, ...] = _delivery_fields(self)
+        make: Callable[..., Delivery] = Delivery
+        return make(
+            *values[:_STATUS], status, (*self.attempts, attempt), next_attempt_at,
+            *values[_STATUS + 3 :],
+        )  # fmt: skip
+
+
+_DELIVERY_FIELDS = tuple(f.name for f in fields(Delivery))
+_delivery_fields = operator.attrgetter(*_DELIVERY_FIELDS)
+_STATUS = _DELIVERY_FIELDS.index("status")
+assert _DELIVERY_FIELDS[_STATUS : _STATUS + 3] == ("status", "attempts", "next_attempt_at")

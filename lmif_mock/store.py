@@ -7,9 +7,11 @@ apart. Records are immutable, so a store hands out the objects it holds without 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
-from typing import Protocol
+from datetime import datetime
+from typing import NamedTuple, Protocol
 
 from lmif_mock.events import Event
 from lmif_mock.records import Delivery, DeliveryStatus, Webhook
@@ -73,8 +75,37 @@ class Store(Protocol):
         ...
 
 
+class _StoredEvent(NamedTuple):
+    """An event as the memory store keeps it: its bytes, not its data as Python objects.
+
+    The data of a generated event is a tree of small dicts and strings several times the size
+    of its JSON, and every delivery already keeps those bytes; a session of many events keeps
+    only the bytes, and an event asked for is decoded from them (as the SQLite store does).
+    """
+
+    id: str
+    type: str
+    created_at: datetime
+    webhook_id: str | None
+    api_version: str
+    body: bytes
+
+    @classmethod
+    def of(cls, event: Event) -> _StoredEvent:
+        return cls(
+            event.id, event.type, event.created_at, event.webhook_id, event.api_version, event.body
+        )
+
+    def event(self) -> Event:
+        data = json.loads(self.body)["data"]
+        found = Event(self.id, self.type, self.created_at, data, self.webhook_id, self.api_version)
+        found.__dict__["body"] = self.body  # the very bytes, not a re-encoding
+        return found
+
+
 class MemoryStore:
-    """A :class:`Store` in dictionaries, indexed by event and webhook for quick filtering."""
+    """A :class:`Store` in dictionaries, indexed by event, webhook and status, so the queries
+    tests make cost what they return, not what a long session has stored."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -83,10 +114,12 @@ class MemoryStore:
     def clear(self) -> None:
         with self._lock:
             self._webhooks: dict[str, Webhook] = {}
-            self._events: dict[str, Event] = {}
+            self._events: dict[str, _StoredEvent] = {}
             self._deliveries: dict[str, Delivery] = {}
             self._by_event: dict[str, list[str]] = {}
             self._by_webhook: dict[str, list[str]] = {}
+            #: Delivery ids by status, with each delivery's place in creation order as value.
+            self._by_status: dict[str, dict[str, int]] = {}
 
     def put_webhook(self, webhook: Webhook) -> None:
         with self._lock:
@@ -105,7 +138,8 @@ class MemoryStore:
 
     def add_event(self, event: Event) -> None:
         with self._lock:
-            self._events.setdefault(event.id, event)
+            if event.id not in self._events:
+                self._events[event.id] = _StoredEvent.of(event)
 
     def add_event_with_deliveries(self, event: Event, deliveries: Iterable[Delivery]) -> None:
         with self._lock:
@@ -114,18 +148,25 @@ class MemoryStore:
                 self.put_delivery(delivery)
 
     def get_event(self, event_id: str) -> Event | None:
-        return self._events.get(event_id)
+        stored = self._events.get(event_id)
+        return None if stored is None else stored.event()
 
     def list_events(self, event_type: str | None = None) -> list[Event]:
         with self._lock:
-            events: Iterable[Event] = self._events.values()
-            return [e for e in events if event_type is None or e.type == event_type]
+            stored = list(self._events.values())
+        return [e.event() for e in stored if event_type is None or e.type == event_type]
 
     def put_delivery(self, delivery: Delivery) -> None:
         with self._lock:
-            if delivery.id not in self._deliveries:
+            known = self._deliveries.get(delivery.id)
+            if known is None:
                 self._by_event.setdefault(delivery.event_id, []).append(delivery.id)
                 self._by_webhook.setdefault(delivery.webhook_id, []).append(delivery.id)
+                place = len(self._deliveries)
+                self._by_status.setdefault(delivery.status, {})[delivery.id] = place
+            elif known.status != delivery.status:
+                place = self._by_status[known.status].pop(delivery.id)
+                self._by_status.setdefault(delivery.status, {})[delivery.id] = place
             self._deliveries[delivery.id] = delivery
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:
@@ -140,8 +181,15 @@ class MemoryStore:
         with self._lock:
             if event_id is not None:
                 ids: Iterable[str] = self._by_event.get(event_id, ())
-            elif webhook_id is not None:
+            elif webhook_id is not None and (
+                status is None
+                or len(self._by_webhook.get(webhook_id, ())) <= len(self._by_status.get(status, {}))
+            ):
                 ids = self._by_webhook.get(webhook_id, ())
+            elif status is not None:
+                # Oldest first: the index remembers each delivery's place in creation order.
+                in_status = self._by_status.get(status, {})
+                ids = sorted(in_status, key=in_status.__getitem__)
             else:
                 ids = self._deliveries
             found = (self._deliveries[i] for i in ids)

@@ -9,11 +9,23 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: Recently rendered moments. A virtual clock stands still between advances, so most events of a
+#: test share a handful of moments, and ``strftime`` is the costliest step of building one.
+_RENDERED: dict[datetime, str] = {}
+_RENDERED_MAX = 512
 
 
 def format_timestamp(moment: datetime) -> str:
     """Render ``moment`` the way the provider does; naive datetimes are taken to be UTC already."""
-    return utc(moment).strftime(_FORMAT)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    text = _RENDERED.get(moment)
+    if text is None:
+        text = moment.astimezone(timezone.utc).strftime(_FORMAT)
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[moment] = text
+    return text
 
 
 def parse_timestamp(text: str) -> datetime:

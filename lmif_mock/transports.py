@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import io
 import queue
@@ -32,6 +33,7 @@ from lmif_mock.exchanges import (
 )
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.http_client import Dialer, KeepAliveClient, Resolver, dial, resolve
+from lmif_mock.watchdog import WATCHDOG, DeadlineExceeded
 from lmif_mock.webhook_url import WebhookURL
 
 __all__ = [
@@ -163,9 +165,16 @@ class ThreadRunner:
             self._idle.clear()
 
 
+@functools.lru_cache(maxsize=1024)
 def _path_of(url: str) -> tuple[str, str]:
+    """Path and query of ``url`` (pure, so remembered: a webhook's URL never changes)."""
     parts = urlsplit(url)
     return parts.path or "/", parts.query
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_info(path: str) -> str:
+    return unquote(path, encoding="latin-1")
 
 
 def _app_error(exc: BaseException) -> Response:
@@ -184,7 +193,7 @@ def wsgi_environ(request: OutgoingRequest) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "POST",
         "SCRIPT_NAME": "",
-        "PATH_INFO": unquote(path, encoding="latin-1"),
+        "PATH_INFO": _path_info(path),
         "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "80",
@@ -212,10 +221,12 @@ def wsgi_environ(request: OutgoingRequest) -> dict[str, Any]:
 class WSGITransport:
     """Delivers to a WSGI app in this process (Flask, Django, werkzeug...), no socket involved.
 
-    With ``enforce_timeout`` (the default) the app runs on a worker thread so that one that hangs
-    is abandoned at the timeout and recorded as such; the hand-off costs about 0.1 ms. Without
-    it the app runs on the caller's thread: faster, and a slow answer is still judged a timeout
-    once it comes, but an app that never returns blocks the caller.
+    With ``enforce_timeout`` (the default) an app that hangs is given up on at the timeout and
+    recorded as such: called from the main thread, the app runs right there and the process's
+    one watchdog interrupts it if its deadline passes (:mod:`lmif_mock.watchdog`); from any
+    other thread it runs on a worker thread that is abandoned instead. Without it the app runs
+    on the caller's thread unwatched: a slow answer is still judged a timeout once it comes,
+    but an app that never returns blocks the caller.
     """
 
     def __init__(
@@ -234,9 +245,13 @@ class WSGITransport:
         if not self.enforce_timeout:
             return self._call(request)
         try:
+            if WATCHDOG.usable():
+                return WATCHDOG.call(lambda: self._call(request), timeout)
             result: Response = self._runner.call(lambda: self._call(request), timeout)
         except TimeoutError as exc:
             raise TransportError("timeout", str(exc)) from None
+        except DeadlineExceeded:  # the deadline passed just as the app returned
+            raise TransportError("timeout", f"no answer within {timeout:g} s") from None
         return result
 
     def _call(self, request: OutgoingRequest) -> Response:

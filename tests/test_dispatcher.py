@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 
@@ -311,9 +312,16 @@ def test_real_clock_schedules_retries_in_the_background() -> None:
 
 
 def test_reset_lets_go_of_in_process_apps_and_their_threads(fake: FakeLMIF) -> None:
-    for _ in range(5):
-        fake.webhooks.create(Recorder(), ["*"])
-        fake.emit("box.created")
+    def emit_five() -> None:
+        for _ in range(5):
+            fake.webhooks.create(Recorder(), ["*"])
+            fake.emit("box.created")
+
+    # Off the main thread, so apps run on (and keep) worker threads; see test_hot_path for the
+    # main thread, where the watchdog needs none.
+    emitter = threading.Thread(target=emit_five)
+    emitter.start()
+    emitter.join()
     transports = list(fake.dispatcher._app_transports.values())
     assert len(transports) == 5  # one per app, each keeping an idle worker thread for speed
     runners = [t._runner for t in transports]  # type: ignore[attr-defined]
