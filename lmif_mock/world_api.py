@@ -24,7 +24,6 @@ from lmif_mock.payloads import (
     POLICIES,
     REMINDER_DAYS,
 )
-from lmif_mock.scenarios import SCENARIOS
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.validation import Fields
 from lmif_mock.world import (
@@ -41,6 +40,7 @@ from lmif_mock.world import (
     World,
     WorldError,
 )
+from lmif_mock.world.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
     from lmif_mock.fake import FakeLMIF

@@ -82,3 +82,33 @@ def test_framework_examples_and_dev_tools_are_separate_groups_that_test_includes
     assert frameworks | dev | _requirement_names("load", extras) <= _requirement_names(
         "test", extras
     )
+
+
+def _imports(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+    return modules
+
+
+def test_the_world_is_split_by_resource_into_small_modules_and_classes() -> None:
+    world = sorted((PACKAGE / "world").glob("*.py"))
+    assert {p.stem for p in world} >= {"core", "boxes", "detection", "violations", "licenses"}
+    for path in world:
+        source = path.read_text(encoding="utf-8")
+        assert len(source.splitlines()) <= 400, path.name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef):
+                assert node.end_lineno is not None
+                assert node.end_lineno - node.lineno <= 300, f"{path.name}: {node.name}"
+
+
+def test_the_world_publishes_and_never_imports_the_fake_or_the_edge() -> None:
+    """The world sits below the fake: it hands ``(type, data)`` to a publisher it was given."""
+    edge = {"fake", "server", "api", "routes", "world_api", "dispatcher", "dashboard"}
+    for path in (PACKAGE / "world").glob("*.py"):
+        reached = {m.split(".")[1] for m in _imports(path) if m.startswith("lmif_mock.")}
+        assert not reached & edge, f"{path.name} imports {sorted(reached & edge)}"

@@ -21,9 +21,9 @@ from lmif_mock import EVENT_TYPES, EventFactory, VirtualClock
 from lmif_mock.event_shapes import COUNT, SHAPES, Fields
 from lmif_mock.ids import PREFIXES, new_id
 from lmif_mock.openapi import document
-from lmif_mock.scenarios import SCENARIOS
 from lmif_mock.schemas import DATA, envelope_schema
 from lmif_mock.world import World
+from lmif_mock.world.scenarios import SCENARIOS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

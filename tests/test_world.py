@@ -13,9 +13,9 @@ import pytest
 from lmif_mock import FakeLMIF
 from lmif_mock.clock import DEFAULT_START
 from lmif_mock.errors import ConflictError, NotFoundError
-from lmif_mock.scenarios import SCENARIOS
 from lmif_mock.schemas import DATA, event_schema
 from lmif_mock.world import WorldError
+from lmif_mock.world.scenarios import SCENARIOS
 from tests.receivers import Recorder
 from tests.test_payloads import _keys_match_schema
 

@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from lmif_mock.commands.control_client import ControlClient, ControlError
-from lmif_mock.scenarios import SCENARIOS
+from lmif_mock.world.scenarios import SCENARIOS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

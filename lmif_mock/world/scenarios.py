@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from lmif_mock.world import World
+from lmif_mock.world.model import World
 
 
 @dataclass(frozen=True)
