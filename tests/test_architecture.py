@@ -112,3 +112,18 @@ def test_the_world_publishes_and_never_imports_the_fake_or_the_edge() -> None:
     for path in (PACKAGE / "world").glob("*.py"):
         reached = {m.split(".")[1] for m in _imports(path) if m.startswith("lmif_mock.")}
         assert not reached & edge, f"{path.name} imports {sorted(reached & edge)}"
+
+
+def test_the_readme_module_map_matches_the_tree() -> None:
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## How it is built\n", 1)[1].split("\n## ", 1)[0]
+    named = {n for n in re.findall(r"`([a-z_]+(?:\.py|/))`", section) if not n.startswith("test_")}
+    top = {p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    packages = {f"{p.name}/" for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    world = {p.name for p in (PACKAGE / "world").glob("*.py") if p.name != "__init__.py"}
+    missing = sorted((top | packages | world) - named)
+    assert missing == [], f"modules the README's map does not name: {missing}"
+    unknown = sorted(n for n in named if n not in top | packages | world)
+    assert unknown == [], f"the README's map names modules that do not exist: {unknown}"
