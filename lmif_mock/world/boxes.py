@@ -7,17 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from lmif_mock.errors import ConflictError, NotFoundError
-from lmif_mock.payloads import (
-    ENFORCEMENTS,
-    ENTITY_TYPES,
-    POLICIES,
-    REVENUE_TYPES,
-)
+from lmif_mock.event_shapes import ENFORCEMENTS, ENTITY_TYPES, POLICIES, REVENUE_TYPES
 from lmif_mock.world.core import WorldCore
-from lmif_mock.world.resources import (
-    Box,
-    Claim,
-)
+from lmif_mock.world.resources import Box, Claim
 from lmif_mock.world.rules import (
     SANDBOX_IDENTITIES,
     VERIFICATION_TIERS,

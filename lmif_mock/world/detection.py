@@ -7,22 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from lmif_mock.errors import NotFoundError
-from lmif_mock.payloads import (
-    ACTION_FOR_POLICY,
-)
+from lmif_mock.payloads import ACTION_FOR_POLICY
 from lmif_mock.world.boxes import ClaimsAndBoxes
-from lmif_mock.world.resources import (
-    Avatar,
-    Box,
-    timestamp,
-)
-from lmif_mock.world.rules import (
-    GUIDELINES_URL,
-    MAX_BATCH_CHECKS,
-    WorldError,
-    count,
-    text,
-)
+from lmif_mock.world.resources import Avatar, Box, timestamp
+from lmif_mock.world.rules import GUIDELINES_URL, MAX_BATCH_CHECKS, WorldError, count, text
 
 
 class Detection(ClaimsAndBoxes):

@@ -10,25 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from lmif_mock.errors import ConflictError
-from lmif_mock.payloads import (
-    DENIAL_REASONS,
-    LICENSE_EXPIRING_DAYS,
-    LICENSE_TIERS,
-    REVOCATION_REASONS,
-)
+from lmif_mock.event_shapes import DENIAL_REASONS, LICENSE_TIERS, REVOCATION_REASONS
+from lmif_mock.payloads import LICENSE_EXPIRING_DAYS
 from lmif_mock.terms import years_after
-from lmif_mock.world.resources import (
-    License,
-    LicenseRequest,
-    timestamp,
-)
-from lmif_mock.world.rules import (
-    MONTHLY_FEES,
-    WorldError,
-    choice,
-    count,
-    text,
-)
+from lmif_mock.world.resources import License, LicenseRequest, timestamp
+from lmif_mock.world.rules import MONTHLY_FEES, WorldError, choice, count, text
 from lmif_mock.world.violations import ViolationsAndGracePeriods
 
 

@@ -8,23 +8,11 @@ import functools
 from datetime import timedelta
 
 from lmif_mock.errors import ConflictError
-from lmif_mock.payloads import (
-    APPEAL_REASONS,
-    ENDING_DAYS_BEFORE_EXPIRY,
-    GRACE_PERIOD_DAYS,
-    REMINDER_DAYS,
-    RESOLUTIONS,
-)
+from lmif_mock.event_shapes import APPEAL_REASONS, REMINDER_DAYS, VIOLATION_RESOLUTIONS
+from lmif_mock.payloads import ENDING_DAYS_BEFORE_EXPIRY, GRACE_PERIOD_DAYS
 from lmif_mock.world.detection import Detection
-from lmif_mock.world.resources import (
-    GracePeriod,
-    Violation,
-    timestamp,
-)
-from lmif_mock.world.rules import (
-    choice,
-    fraction,
-)
+from lmif_mock.world.resources import GracePeriod, Violation, timestamp
+from lmif_mock.world.rules import choice, fraction
 
 
 class ViolationsAndGracePeriods(Detection):
@@ -161,7 +149,7 @@ class ViolationsAndGracePeriods(Detection):
     def resolve_violation(self, violation_id: str, resolution: str = "avatar_removed") -> Violation:
         """The platform resolves a violation (license, removal, modification, parody approval):
         ``violation.resolved`` and, for its open grace period, ``grace_period.resolved``."""
-        choice("resolution", resolution, (*RESOLUTIONS, "dismissed"))
+        choice("resolution", resolution, VIOLATION_RESOLUTIONS)
         with self._transition():
             violation = self._find(self.violations, violation_id, "violation")
             if violation.status in ("resolved", "dismissed", "enforced"):
