@@ -48,7 +48,7 @@ def to_timedelta(
     return base + timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
 
 
-def forward_step(
+def requested_advance(
     delta: timedelta | float | None,
     *,
     seconds: float,
@@ -66,7 +66,8 @@ def forward_step(
     return step
 
 
-def _later(moment: datetime, step: timedelta) -> datetime:
+def _moment_after(moment: datetime, step: timedelta) -> datetime:
+    """``moment + step``, or a ClockError past the calendar's end (never an OverflowError)."""
     try:
         return moment + step
     except OverflowError:
@@ -223,9 +224,9 @@ class VirtualClock:
         recorded at minute 1 even when the clock is advanced by a whole day. Callbacks may schedule
         more callbacks; those run too if they fall due within the same advance.
         """
-        step = forward_step(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+        step = requested_advance(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
         with self._advancing:
-            self._run_until(_later(self._now, step))
+            self._run_until(_moment_after(self._now, step))
 
     def move_to(self, moment: datetime) -> None:
         """Advance to ``moment`` (which must not be in the clock's past)."""
@@ -326,9 +327,9 @@ class RealClock:
         Unlike the virtual clock this returns at once: the work happens in the background, as
         everything on a real clock does.
         """
-        step = forward_step(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+        step = requested_advance(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
         with self._schedule.lock:
-            _later(self.now(), step)  # refuse to run off the calendar before moving at all
+            _moment_after(self.now(), step)  # refuse to run off the calendar before moving at all
             self._origin += step
             self._schedule.lock.notify_all()
 
