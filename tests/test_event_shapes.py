@@ -113,3 +113,13 @@ def test_a_field_missing_from_a_producer_is_caught() -> None:
     shrunk = replace(shape, data=Fields({"boxId": shape.data.members["boxId"]}))
     with pytest.raises(jsonschema.ValidationError, match="identityName"):
         jsonschema.validate(data, shrunk.schema(closed=True))
+
+
+def test_the_documented_fields_are_marked_documented_and_the_rest_designed() -> None:
+    from tests.test_payloads import DOCUMENTED_FIELDS
+
+    for event_type, paths in DOCUMENTED_FIELDS.items():
+        top = {path.split(".")[0] for path in paths}
+        assert top <= SHAPES[event_type].documented, event_type
+    assert SHAPES["grace_period.started"].designed == ("violationId", "policy", "startedAt")
+    assert all(not SHAPES[t].documented for t in EVENT_TYPES if t.startswith("license."))
