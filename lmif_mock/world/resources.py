@@ -14,6 +14,7 @@ from lmif_mock.timestamps import format_timestamp
 
 
 def timestamp(moment: datetime | None) -> str | None:
+    """A moment in the provider's wire format; ``None`` stays ``None`` (the JSON shows null)."""
     return format_timestamp(moment) if moment is not None else None
 
 

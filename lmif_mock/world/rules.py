@@ -42,21 +42,26 @@ def text(name: str, value: object, max_length: int = 200) -> None:
 
 
 def fraction(name: str, value: object) -> None:
+    """A share (confidence, royalty rate): a real number from 0 to 1, never a bool."""
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
         raise WorldError(f"{name} must be a number between 0 and 1")
 
 
 def count(name: str, value: object) -> None:
+    """A number of users or messages: a whole number the API would also accept."""
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
         raise WorldError(f"{name} must be a whole number between 0 and {MAX_COUNT}")
 
 
 def choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    """One of an enumeration, refused with the list of what is allowed."""
     if value not in allowed:
         raise WorldError(f"{name} must be one of {list(allowed)}, not {value!r}")
 
 
 def variations(name: str) -> list[str]:
+    """The name forms a claim also matches (``A. Lovelace``, ``Lovelace``), as the provider's
+    identity check shows them; none for sandbox identities and estates."""
     parts = name.split()
     if len(parts) >= 2 and not name.startswith(("Test ", "Estate of")):
         return [f"{parts[0][0]}. {parts[-1]}", parts[-1]]
