@@ -24,7 +24,7 @@ from lmif_mock.payloads import (
     REVENUE_TYPES,
 )
 from lmif_mock.routes import ROUTES, Route, openapi_path
-from lmif_mock.schemas import TIMESTAMP, envelope_schema
+from lmif_mock.schemas import DATA, TIMESTAMP, envelope_schema
 from lmif_mock.world import VERIFICATION_TIERS
 
 Schema = dict[str, Any]
@@ -562,4 +562,27 @@ def document(server_url: str = "http://127.0.0.1") -> Schema:
             "schemas": COMPONENTS,
         },
         "paths": paths,
+        "webhooks": _webhooks(),
+    }
+
+
+def _webhooks() -> Schema:
+    """What the fake sends to a receiver, one entry per event type, generated from the event
+    shapes (:mod:`lmif_mock.event_shapes`) like the schema fixtures are."""
+    return {
+        event_type: {
+            "post": {
+                "summary": f"The {event_type} event, signed with X-LMIF-Signature",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": envelope_schema(DATA[event_type], event_type)
+                        }
+                    },
+                },
+                "responses": {"2XX": {"description": "Received; anything else is retried"}},
+            }
+        }
+        for event_type in EVENT_TYPES
     }

@@ -1,9 +1,9 @@
 """One declaration per event type, and everything that describes or produces an event agrees with it.
 
 The declaration (``lmif_mock.event_shapes.SHAPES``) generates the JSON Schemas, the schema fixture
-files and the OpenAPI envelope; the payload builder and the world's emitters are checked here, for
-all 19 types, against its closed form: exactly the declared fields, in the declared order, of the
-declared types.
+files, and the OpenAPI document's envelope and ``webhooks``; the payload builder and the world's
+emitters are checked here, for all 19 types, against its closed form: exactly the declared
+fields, in the declared order, of the declared types.
 """
 
 from __future__ import annotations
@@ -51,10 +51,16 @@ def test_every_type_is_declared_once_and_the_schemas_are_generated_from_it() -> 
         assert set(shape.documented) <= set(shape.data.members), event_type
 
 
-def test_the_openapi_envelope_is_the_generated_one() -> None:
-    event = document()["components"]["schemas"]["Event"]
+def test_the_openapi_document_describes_every_event_from_the_declaration() -> None:
+    spec = document()
+    event = spec["components"]["schemas"]["Event"]
     assert event["properties"]["createdAt"] == envelope_schema()["properties"]["createdAt"]
     assert event["required"] == envelope_schema()["required"]
+    assert list(spec["webhooks"]) == list(EVENT_TYPES)
+    for event_type, shape in SHAPES.items():
+        body = spec["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["properties"]["data"] == shape.schema(), event_type
+        assert body["schema"]["properties"]["type"] == {"const": event_type}
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
