@@ -18,6 +18,7 @@ from lmif_mock.errors import (
 from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
+from lmif_mock.health import DeliveryControl, EndpointHealth
 from lmif_mock.hosts import BlockedHostError
 from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
@@ -25,6 +26,8 @@ from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.server import LMIFServer
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign, verify
+from lmif_mock.transcript import replay
+from lmif_mock.waiting import WaitTimeout
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 from lmif_mock.world import WorldError
 
@@ -55,7 +58,9 @@ __all__ = [
     "ClockError",
     "ConflictError",
     "Delivery",
+    "DeliveryControl",
     "EncodingError",
+    "EndpointHealth",
     "Event",
     "EventFactory",
     "FakeLMIF",
@@ -73,11 +78,13 @@ __all__ = [
     "SystemClock",
     "UnknownEventType",
     "VirtualClock",
+    "WaitTimeout",
     "Webhook",
     "WebhookError",
     "WorldError",
     "encode",
     "generate_secret",
+    "replay",
     "sign",
     "verify",
 ]

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from lmif_mock.api_errors import APIError, not_found, validation_error
 from lmif_mock.api_keys import ROTATION_GRACE, KeyRing
 from lmif_mock.clock import ClockError, RealClock, VirtualClock, to_timedelta
+from lmif_mock.control_api import ControlRoutes
 from lmif_mock.dashboard import PREFIX as DASHBOARD_PREFIX
 from lmif_mock.dashboard import Dashboard
 from lmif_mock.errors import (
@@ -73,7 +74,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class API(WorldRoutes):
+class API(WorldRoutes, ControlRoutes):
     """The WSGI app; ``fake`` is the engine it exposes."""
 
     def __init__(

@@ -14,8 +14,8 @@ request is being answered:
   its request promptly is answered even during a flood of slow ones; only when every open
   connection holds a complete request is the newcomer refused (503);
 - at most ``workers`` threads run the WSGI app through werkzeug's own request handler (its
-  environ, ``Expect: 100-continue``, chunked bodies); each write to a client has
-  ``write_timeout`` seconds;
+  environ, ``Expect: 100-continue``, chunked bodies), fed from the loop's buffer
+  (:mod:`lmif_mock.arrived_request`); each write to a client has ``write_timeout`` seconds;
 - everything the server refuses by itself is answered in the API's JSON error shape
   (:mod:`lmif_mock.server_refusals`), never an HTML page;
 - one request per connection (``Connection: close``), as werkzeug's handler already did.
@@ -28,20 +28,24 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
-import io
 import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+from werkzeug.serving import BaseWSGIServer
 
+from lmif_mock.arrived_request import (
+    READER_KEY,
+    ArrivedRequest,
+    ArrivedRequestHandler,
+    RequestReader,
+)
 from lmif_mock.request_framing import MAX_HEAD_BYTES, Complete, Incomplete, RequestFramer
-from lmif_mock.server_refusals import CODES_BY_STATUS, refusal
+from lmif_mock.server_refusals import refusal
 
 #: Defaults (see README "Security"): connections open at once, threads answering, seconds.
 MAX_CONNECTIONS = 256
@@ -51,19 +55,14 @@ WRITE_TIMEOUT_SECONDS = 10.0
 #: Bytes of unfinished requests the loop holds in all; past it, bodies are read by a worker.
 BUFFER_BUDGET_BYTES = 64 * 1024 * 1024
 
-#: After refusing, read (and drop) what the client still sends for this long, so that it sees
-#: the refusal rather than a connection reset.
+#: After an answer or a refusal, read (and drop) what the client still sends for this long, so
+#: that it sees the answer rather than a connection reset.
 _LINGER_SECONDS = 2.0
 _LINGER_BYTES = 1024 * 1024
-#: After the answer, unread request bytes are drained while they keep coming this often...
-_DRAIN_QUIET_SECONDS = 0.05
-#: ...up to this many bytes (werkzeug's drain would read 10 MB into memory per request).
-_DRAIN_BYTES = 1024 * 1024
 #: How long stopping waits for answers being written.
 _STOP_GRACE_SECONDS = 2.0
 _RECEIVE_BYTES = 64 * 1024
 _ACCEPT_BATCH = 64
-_READER_KEY = "lmif_mock.request_reader"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -77,181 +76,6 @@ class _Arriving:
     accepted: float
     framer: RequestFramer
     continue_sent: bool = False
-
-
-@dataclass
-class ArrivedRequest:
-    """A connection with a complete request (or all of it the loop would hold), for a worker."""
-
-    sock: socket.socket
-    address: Any
-    data: bytes
-    deadline: float
-    continue_sent: bool = False
-
-
-class RequestReader(io.BufferedIOBase):
-    """The request's bytes the loop received, then the socket, never past the request's deadline.
-
-    Reads block until satisfied, the client closes, or the deadline passes (``TimeoutError``,
-    which werkzeug reports to the app as a disconnected client). After the answer is written,
-    :meth:`stop_waiting` makes reads return what is there instead of waiting, so draining a
-    body the app did not read cannot hold a worker.
-    """
-
-    def __init__(self, sock: socket.socket, received: bytes, deadline: float) -> None:
-        super().__init__()
-        self._sock = sock
-        self._buffer = bytearray(received)
-        self._deadline = deadline
-        self._draining = False
-        self._drained = 0
-        self._eof = False
-
-    def stop_waiting(self) -> None:
-        """The answer is out: from now on only take bytes that arrive promptly, and few."""
-        self._draining = True
-
-    def readable(self) -> bool:
-        return True
-
-    def _fill(self) -> bool:
-        if self._eof:
-            return False
-        remaining = self._deadline - time.monotonic()
-        if self._draining:
-            if self._drained >= _DRAIN_BYTES or remaining <= 0:
-                return False
-            wait = min(remaining, _DRAIN_QUIET_SECONDS)
-        elif remaining <= 0:
-            raise TimeoutError("the request did not arrive within the server's time limit")
-        else:
-            wait = remaining
-        self._sock.settimeout(wait)
-        try:
-            chunk = self._sock.recv(_RECEIVE_BYTES)
-        except TimeoutError:
-            if self._draining:
-                return False
-            raise
-        if self._draining:
-            self._drained += len(chunk)
-        if not chunk:
-            self._eof = True
-            return False
-        self._buffer += chunk
-        return True
-
-    def _take(self, count: int) -> bytes:
-        taken = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        return taken
-
-    def read(self, size: int | None = -1) -> bytes:
-        while size is None or size < 0 or len(self._buffer) < size:
-            if not self._fill():
-                break
-        wanted = len(self._buffer) if size is None or size < 0 else size
-        return self._take(min(wanted, len(self._buffer)))
-
-    def read1(self, size: int = -1) -> bytes:
-        if not self._buffer:
-            self._fill()
-        wanted = len(self._buffer) if size < 0 else size
-        return self._take(min(wanted, len(self._buffer)))
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        limit = -1 if size is None else size
-        while True:
-            newline = self._buffer.find(b"\n")
-            if newline >= 0:
-                end = newline + 1
-                break
-            if 0 <= limit <= len(self._buffer) or not self._fill():
-                end = len(self._buffer)
-                break
-        return self._take(end if limit < 0 else min(end, limit))
-
-
-class TimedWriter(io.BufferedIOBase):
-    """Writes to the client, each write given at most ``timeout`` seconds to go out."""
-
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
-        super().__init__()
-        self._sock = sock
-        self._timeout = timeout
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self._sock.settimeout(self._timeout)
-        self._sock.sendall(data)
-        return len(data)
-
-
-class ArrivedRequestHandler(WSGIRequestHandler):
-    """werkzeug's WSGI handler, given a request the loop already received; quiet; JSON refusals."""
-
-    server: BoundedWSGIServer
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        arrived: ArrivedRequest = self.request
-        self.connection = arrived.sock
-        arrived.sock.setblocking(True)
-        if arrived.sock.family in (socket.AF_INET, socket.AF_INET6):
-            arrived.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.reader = RequestReader(arrived.sock, arrived.data, arrived.deadline)
-        self.rfile = self.reader
-        self.wfile = TimedWriter(arrived.sock, self.server.write_timeout)
-
-    def handle(self) -> None:
-        self.close_connection = True
-        try:
-            self.handle_one_request()
-        except (ConnectionError, TimeoutError) as exc:
-            self.connection_dropped(exc)
-
-    def handle_expect_100(self) -> bool:
-        if not self.request.continue_sent:
-            super().handle_expect_100()
-        return True
-
-    def parse_request(self) -> bool:
-        parsed = super().parse_request()
-        if parsed and "Expect" in self.headers:
-            del self.headers["Expect"]  # answered once already; werkzeug would answer it again
-        return parsed
-
-    def make_environ(self) -> dict[str, Any]:
-        environ = super().make_environ()
-        environ[_READER_KEY] = self.reader
-        return environ
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The stdlib parser's refusals (bad request line, version, header lines) as JSON."""
-        self.close_connection = True
-        status = int(code)
-        name = CODES_BY_STATUS.get(status, "BAD_REQUEST")
-        text = message or HTTPStatus(status).phrase
-        details: dict[str, Any] = {"reason": explain or text}
-        if name == "URI_TOO_LONG":
-            details["limit"] = MAX_HEAD_BYTES
-        answer = refusal(name, text, details, with_body=getattr(self, "command", "") != "HEAD")
-        self.wfile.write(answer)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        return None
 
 
 class BoundedWSGIServer(BaseWSGIServer):
@@ -304,6 +128,11 @@ class BoundedWSGIServer(BaseWSGIServer):
         with self._work:
             answering = len(self._answering) + len(self._handed_back)
         return len(self._arriving) + len(self._lingering) + answering
+
+    @property
+    def arriving_requests(self) -> int:
+        """Connections whose request the loop is still receiving (they hold no thread)."""
+        return len(self._arriving)
 
     @property
     def worker_threads(self) -> int:
@@ -625,7 +454,7 @@ class BoundedWSGIServer(BaseWSGIServer):
         try:
             yield from answer
         finally:
-            reader = environ.get(_READER_KEY)
+            reader = environ.get(READER_KEY)
             if isinstance(reader, RequestReader):
                 reader.stop_waiting()
             close = getattr(answer, "close", None)

@@ -9,7 +9,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmif_mock import fixture_files
-from lmif_mock.commands import listen, load, retry, scenario, serve, signature, trigger
+from lmif_mock.commands import (
+    listen,
+    load,
+    replay,
+    retry,
+    scenario,
+    serve,
+    signature,
+    trigger,
+    wait,
+)
 from lmif_mock.events import CATEGORIES, EVENT_TYPES
 from lmif_mock.payloads import EventFactory
 
@@ -94,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     retry_parser = commands.add_parser("retry", help="attempt a delivery again now")
     retry.add_arguments(retry_parser)
     retry_parser.set_defaults(handler=retry.run)
+
+    replay_parser = commands.add_parser("replay", help="send a transcript's requests again")
+    replay.add_arguments(replay_parser)
+    replay_parser.set_defaults(handler=replay.run)
+
+    wait_parser = commands.add_parser("wait", help="wait until deliveries reach a state")
+    wait.add_arguments(wait_parser)
+    wait_parser.set_defaults(handler=wait.run)
 
     signer = commands.add_parser("sign", help="print the X-LMIF-Signature value for a body")
     signature.add_sign_arguments(signer)

@@ -30,9 +30,11 @@ from lmif_mock.clock import Clock, Timer, VirtualClock
 from lmif_mock.errors import ConflictError, NotFoundError
 from lmif_mock.events import EVENT_TYPES, Event
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, signed_request
+from lmif_mock.health import with_retry_after
 from lmif_mock.ids import PREFIXES, new_id
 from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Trigger, Webhook
 from lmif_mock.retry import RetryPolicy
+from lmif_mock.scripts import decide, extra_delay, start_late_copies
 from lmif_mock.signing import SIGNATURE_HEADER
 from lmif_mock.store import Store
 from lmif_mock.transports import (
@@ -54,6 +56,10 @@ _KNOWN_TYPES = frozenset(EVENT_TYPES)
 _SHARED_EXCERPT = 16
 
 AttemptListener = Callable[[Delivery, Attempt], None]
+#: Changes a settlement (status, next attempt time) after an attempt: opt-in delivery control.
+SettlementAdjuster = Callable[
+    [Attempt, DeliveryStatus, datetime | None], tuple[DeliveryStatus, datetime | None]
+]
 #: At most this many deliveries come from one event (webhooks x (1 + duplicates of each kind)).
 MAX_DELIVERIES_PER_EMIT = 10_000
 
@@ -99,12 +105,20 @@ class Dispatcher:
         self._lane_busy: dict[str, int] = {}
         self._lane_waiting: dict[str, collections.deque[Callable[[], None]]] = {}
         self.enforce_inprocess_timeout = enforce_inprocess_timeout
+        #: Set by opt-in delivery control (lmif_mock.health); None: the provider's behaviour.
+        self.adjust_settlement: SettlementAdjuster | None = None
 
     # -- public -------------------------------------------------------------------------------
 
     def on_attempt(self, listener: AttemptListener) -> None:
         """Call ``listener(delivery, attempt)`` after every recorded attempt (e.g. to log it)."""
         self._listeners.append(listener)
+
+    @property
+    def in_flight(self) -> int:
+        """How many attempts are being made at this moment."""
+        with self._lock:
+            return len(self._in_flight)
 
     def subscribers(self, event_type: str) -> list[Webhook]:
         """Enabled webhooks that get ``event_type``; undocumented types go to every enabled one."""
@@ -286,7 +300,7 @@ class Dispatcher:
         copy = event.for_webhook(webhook.id)
         now = self.clock.now()
         try:
-            due = now + faults.delay
+            due = now + faults.delay + extra_delay(faults.script, 1)
         except OverflowError:
             raise FaultError("delay runs past the year 9999 on this clock") from None
         original = Delivery(
@@ -314,7 +328,7 @@ class Dispatcher:
         original, faults = plan[0], plan[0].faults
         concurrent = plan[1 : 1 + faults.concurrent_duplicates]
         sequential = plan[1 + faults.concurrent_duplicates :]
-        if faults.delay:
+        if faults.delay or extra_delay(faults.script, 1):
             for delivery in plan:
                 assert delivery.next_attempt_at is not None
                 self._schedule(delivery.id, delivery.next_attempt_at)
@@ -494,10 +508,20 @@ class Dispatcher:
         request = OutgoingRequest(self._url_of(webhook), signed.body, headers)
         transport = self._transport_for(webhook)
         timeout = delivery.policy.timeout.total_seconds()
+        scripted = decide(delivery.faults.script, number, self.rng)
+        if scripted is not None and scripted.error is not None:
+            if barrier is not None:
+                barrier.abort()
+            return Attempt(number, at, None, scripted.error, 0.0, scripted.message,
+                           trigger=trigger, signature=signed.signature,
+                           script="; ".join(scripted.notes))  # fmt: skip
+        late = start_late_copies(delivery.faults.script, number, transport, request, timeout)
         if barrier is not None:
             # A sibling that could not be sent breaks the barrier; send this one anyway.
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=timeout)
+        if late is not None:
+            late.release(timeout)
         started = time.perf_counter()
         try:
             response: Response | None = transport.send(request, timeout)
@@ -505,9 +529,17 @@ class Dispatcher:
         except TransportError as exc:
             response, failure = None, exc
         duration = time.perf_counter() - started
-        return self._judge(
+        judged = self._judge(
             delivery, number, at, duration, trigger, signed.signature, response, failure
         )
+        judged = with_retry_after(judged, response)
+        notes = (*(scripted.notes if scripted else ()), *(late.notes(timeout) if late else ()))
+        if not notes:
+            return judged
+        if scripted is not None and scripted.drop_answer and judged.error is None:
+            lost = f"receiver answered {judged.status_code}; script: the answer was lost"
+            judged = replace(judged, error="dropped", message=lost)
+        return replace(judged, script="; ".join(notes))
 
     def _judge(
         self,
@@ -570,12 +602,16 @@ class Dispatcher:
                 delay = delivery.policy.delay_before(used + 1)
                 was_open = delivery.status == "pending"
                 if delay is not None and (was_open or attempt.trigger == "scheduled"):
+                    later = extra_delay(delivery.faults.script, attempt.number + 1)
                     try:
-                        status, next_at = "pending", attempt.at + delay
+                        status, next_at = "pending", attempt.at + delay + later
                     except OverflowError:  # past the year 9999: no retry can ever fall due
                         status = "failed"
                 else:
                     status = "failed"
+            adjust = self.adjust_settlement
+            if adjust is not None and status == "pending":
+                status, next_at = adjust(attempt, status, next_at)
             updated = delivery.with_attempt(attempt, status, next_at)
             self.store.put_delivery(updated)
             # No longer in flight *before* the next attempt can fire: on a fast clock it may fall

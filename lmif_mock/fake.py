@@ -8,6 +8,7 @@ HTTP API on top of exactly this object.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from copy import deepcopy
 from typing import Any
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
@@ -15,18 +16,28 @@ from lmif_mock.dispatcher import MAX_DELIVERIES_PER_EMIT, Dispatcher
 from lmif_mock.errors import EncodingError, NotFoundError, UnknownEventType
 from lmif_mock.events import Event, check_event_type, check_json_value, check_text
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, shuffled
+from lmif_mock.health import Controlled
 from lmif_mock.hosts import HostPolicy
 from lmif_mock.payloads import REMOVE, EventFactory
 from lmif_mock.records import Delivery, DeliveryStatus, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.store import MemoryStore, Store
+from lmif_mock.transcript import Recording
 from lmif_mock.transports import HTTPTransport
+from lmif_mock.waiting import Waiting
 from lmif_mock.webhooks import WebhookError, Webhooks
 from lmif_mock.world import World
 
 EventSpec = str | tuple[str, Mapping[str, Any]]
 #: Longest event type (with ``allow_unknown``) or chosen event id accepted.
 MAX_TYPE_LENGTH = 200
+
+
+def _an_id(value: object, kind: str) -> str:
+    """``value`` if it can be an id at all; anything else names nothing that exists."""
+    if not isinstance(value, str):
+        raise NotFoundError(f"no {kind} {value!r}")
+    return value
 
 
 def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
@@ -38,7 +49,7 @@ def as_faults(faults: Faults | Mapping[str, Any] | None) -> Faults:
     return Faults.from_dict(faults)
 
 
-class FakeLMIF:
+class FakeLMIF(Waiting, Recording, Controlled):
     """A complete fake provider in this process.
 
     ``seed`` fixes ids, generated data, secrets and fault choices (``None``: unpredictable);
@@ -131,10 +142,11 @@ class FakeLMIF:
     def publish(self, event_type: str, data: Mapping[str, Any]) -> Event:
         """Send an event whose ``data`` is already complete (the world's), generating nothing.
 
-        The world calls this after releasing its lock, with the global default faults."""
+        The world calls this after releasing its lock, with the global default faults. The data
+        is copied: the world's lists (a box's revenue types...) may change after it was sent."""
         check_event_type(event_type)
         check_json_value(data, "data")
-        event = Event(self.factory.new_id("event"), event_type, self.clock.now(), dict(data))
+        event = Event(self.factory.new_id("event"), event_type, self.clock.now(), deepcopy(data))
         return self._deliver(event, None, None)
 
     def emit_many(
@@ -149,9 +161,16 @@ class FakeLMIF:
         The returned list keeps the order given (and creation order), while receivers see the
         shuffled one: what a receiver meets when a ``box.updated`` overtakes its ``box.created``.
         """
+        if isinstance(events, (str, bytes, Mapping)) or not isinstance(events, Iterable):
+            raise UnknownEventType(events)
         built = []
         for spec in events:
-            event_type, data = (spec, None) if isinstance(spec, str) else spec
+            if isinstance(spec, str):
+                event_type, data = spec, None
+            elif isinstance(spec, (tuple, list)) and len(spec) == 2:
+                event_type, data = spec
+            else:
+                raise UnknownEventType(spec)
             built.append(self._build(event_type, data, False, None))
         order = shuffled(built, self.factory.random) if shuffle else built
         explicit = as_faults(faults) if faults is not None else None
@@ -175,7 +194,7 @@ class FakeLMIF:
 
     def delivery(self, delivery_id: str) -> Delivery:
         """One delivery by id."""
-        found = self.store.get_delivery(delivery_id)
+        found = self.store.get_delivery(_an_id(delivery_id, "delivery"))
         if found is None:
             raise NotFoundError(f"no delivery {delivery_id!r}")
         return found
@@ -186,11 +205,13 @@ class FakeLMIF:
 
     def retry(self, delivery_id: str) -> Delivery:
         """Attempt a delivery again now (the dashboard's "Retry"); returns it resettled."""
-        return self.dispatcher.retry(delivery_id)
+        return self.dispatcher.retry(_an_id(delivery_id, "delivery"))
 
     def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
         """Deliver an emitted event again, same id and bytes, as new deliveries."""
-        return self.dispatcher.resend(event_id, webhook_ids)
+        if webhook_ids is not None:
+            webhook_ids = [w.id for w in self._targets(webhook_ids)]
+        return self.dispatcher.resend(_an_id(event_id, "event"), webhook_ids)
 
     def reset(self) -> None:
         """Forget everything, cancel what is scheduled; seed, virtual clock, policy as at start."""
@@ -204,6 +225,7 @@ class FakeLMIF:
         self.dispatcher.policy = self._configured_policy
         self.factory.reseed(self.seed)
         self.world.reset()
+        self.reset_delivery_control()
 
     def close(self) -> None:
         """Stop background work (clock thread, worker pool, connections)."""
@@ -212,8 +234,8 @@ class FakeLMIF:
             self.clock.stop()
 
     def _targets(self, webhook_ids: Iterable[str]) -> list[Webhook]:
-        if isinstance(webhook_ids, (str, bytes)):
-            raise WebhookError("webhook_ids must be a list of webhook ids, not one string")
+        if isinstance(webhook_ids, (str, bytes)) or not isinstance(webhook_ids, Iterable):
+            raise WebhookError("webhook_ids must be a list of webhook ids")
         return [self.webhooks.get(w) for w in webhook_ids]
 
     def _build(

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from lmif_mock.clock import to_timedelta
 from lmif_mock.errors import LMIFMockError
+from lmif_mock.scripts import ScriptError, parse
 from lmif_mock.signing import generate_secret, sign
 
 #: Every way :class:`Faults` can spoil a signature, with what the receiver sees.
@@ -66,6 +67,7 @@ class Faults:
     ``delay``: hold the first attempt back this long on the server's clock.
     ``signature``: one of :data:`SIGNATURE_FAULTS`, applied to every attempt.
     ``layout``: one of :data:`LAYOUTS`: the same event in another JSON layout, correctly signed.
+    ``script``: what happens to each attempt, in one line (see :mod:`lmif_mock.scripts`).
     """
 
     duplicates: int = 0
@@ -74,6 +76,7 @@ class Faults:
     delay: timedelta = field(default=timedelta())
     signature: str | None = None
     layout: str | None = None
+    script: str | None = None
 
     def __post_init__(self) -> None:
         for name, cap in COUNT_CAPS.items():
@@ -100,6 +103,14 @@ class Faults:
             not isinstance(self.layout, str) or self.layout not in LAYOUTS
         ):
             raise FaultError(f"unknown layout {self.layout!r}; known: {', '.join(LAYOUTS)}")
+        if self.script is not None:
+            if not isinstance(self.script, str):
+                given = self.script
+                raise FaultError(f"script must be a string such as '1-2: drop', not {given!r}")
+            try:
+                parse(self.script)
+            except ScriptError as exc:
+                raise FaultError(f"script: {exc}") from None
 
     @property
     def any(self) -> bool:
@@ -124,6 +135,7 @@ class Faults:
             "delay",
             "signature",
             "layout",
+            "script",
         }
         unknown = sorted(set(value) - known)
         if unknown:

@@ -10,6 +10,7 @@ from typing import Any
 
 from lmif_mock import __name__ as _package
 from lmif_mock.api_errors import CODES
+from lmif_mock.control_schemas import CONTROL_COMPONENTS, CONTROL_PARAMETERS
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
 from lmif_mock.payloads import (
@@ -123,6 +124,8 @@ COMPONENTS: dict[str, Schema] = {
         message=NULLABLE_STRING,
         durationMs={"type": "number", "minimum": 0},
         responseExcerpt=STRING,
+        script={"type": ["string", "null"], "description": "delivery-script steps applied"},
+        retryAfter={"type": ["number", "null"], "description": "seconds a 429/503 asked for"},
     ),
     "Delivery": _obj(
         [
@@ -182,6 +185,11 @@ COMPONENTS: dict[str, Schema] = {
         delay=SECONDS,
         signature={"anyOf": [{"enum": list(SIGNATURE_FAULTS)}, {"type": "null"}]},
         layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
+        script={
+            "type": ["string", "null"],
+            "maxLength": 500,
+            "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README)",
+        },
     ),
     "RetryPolicy": _obj(
         [],
@@ -458,6 +466,8 @@ _PARAMETERS: dict[str, Schema] = {
     "tier": {"enum": list(LICENSE_TIERS)},
     "entityType": {"enum": list(ENTITY_TYPES)},
 }
+COMPONENTS.update(CONTROL_COMPONENTS)
+_PARAMETERS.update(CONTROL_PARAMETERS)
 
 _ERROR_TEXT = {
     400: "Invalid request (VALIDATION_ERROR, details list each field)",

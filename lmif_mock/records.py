@@ -67,7 +67,9 @@ class Attempt:
     ``connection_reset``, ``connection_error``, ``redirect``, ``http_error``,
     ``invalid_response``, ``response_too_large``, ``dropped`` (a 2xx the provider 'lost' on
     purpose), ``blocked_host``, ``webhook_disabled``, ``webhook_deleted``, ``internal_error``.
-    ``message`` says it in words.
+    ``message`` says it in words; ``script`` the delivery-script steps applied to this attempt
+    (``lost`` and ``delayed`` errors come only from scripts); ``retry_after`` the seconds a
+    429/503 answer's ``Retry-After`` asked for.
     """
 
     number: int
@@ -79,6 +81,8 @@ class Attempt:
     response_excerpt: str = ""
     trigger: Trigger = "scheduled"
     signature: str | None = field(default=None, repr=False)
+    script: str | None = None
+    retry_after: float | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -26,6 +26,8 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "message": attempt.message,
         "durationMs": round(attempt.duration * 1000, 3),
         "responseExcerpt": attempt.response_excerpt,
+        "script": attempt.script,
+        "retryAfter": attempt.retry_after,
     }
 
 

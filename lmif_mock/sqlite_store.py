@@ -225,6 +225,8 @@ def _attempt_doc(attempt: Attempt) -> dict[str, Any]:
         "responseExcerpt": attempt.response_excerpt,
         "trigger": attempt.trigger,
         "signature": attempt.signature,
+        "script": attempt.script,
+        "retryAfter": attempt.retry_after,
     }
 
 
@@ -239,6 +241,8 @@ def _attempt(doc: dict[str, Any]) -> Attempt:
         response_excerpt=doc["responseExcerpt"],
         trigger=doc["trigger"],
         signature=doc["signature"],
+        script=doc.get("script"),
+        retry_after=doc.get("retryAfter"),
     )
 
 

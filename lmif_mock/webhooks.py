@@ -152,7 +152,7 @@ class Webhooks:
 
     def get(self, webhook_id: str) -> Webhook:
         """The webhook with ``webhook_id``, or :class:`NotFoundError`."""
-        webhook = self._store.get_webhook(webhook_id)
+        webhook = self._store.get_webhook(webhook_id) if isinstance(webhook_id, str) else None
         if webhook is None:
             raise NotFoundError(f"no webhook {webhook_id!r}")
         return webhook

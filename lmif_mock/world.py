@@ -322,7 +322,7 @@ class World:
             raise failure
 
     def _find(self, table: dict[str, Any], ident: str, kind: str) -> Any:
-        found = table.get(ident)
+        found = table.get(ident) if isinstance(ident, str) else None
         if found is None:
             raise NotFoundError(f"no {kind} {ident!r}")
         return found
@@ -396,6 +396,8 @@ class World:
         _choice("entityType", entity_type, ENTITY_TYPES)
         _fraction("royaltyRate", royalty_rate)
         _text("identity name", name)
+        if revenue_types is not None and not isinstance(revenue_types, (list, tuple)):
+            raise WorldError(f"revenueTypes must be a list of {list(REVENUE_TYPES)}")
         for kind in revenue_types or []:
             _choice("revenueTypes", kind, REVENUE_TYPES)
         with self._transition():

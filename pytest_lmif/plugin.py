@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from lmif_mock import LMIFServer, RateLimits, RetryPolicy, VirtualClock
+from pytest_lmif import coverage
 from pytest_lmif.builder import EventBuilder
 from pytest_lmif.report import ReceiverCheckFailed
 
@@ -34,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed for lmif_server ids, data and faults (overrides the lmif_seed ini option)",
     )
     parser.addini("lmif_seed", "default seed for the lmif_server fixture", default="0")
+    coverage.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "timeout; rate_limits=True enforces the plan's documented limits, or a "
         "lmif_mock.RateLimits)",
     )
+    coverage.configure(config)
 
 
 def seed_for_test(base: int, nodeid: str) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from lmif_mock import EVENT_TYPES, FakeLMIF
 from pytest_lmif.checks import CHECK_NAMES, CHECKS
+from pytest_lmif.outcomes import receiver_checked
 from pytest_lmif.races import RaceProbe, gate_for
 from pytest_lmif.report import ReceiverReport
 from pytest_lmif.session import CheckSession, Witness
@@ -92,6 +93,7 @@ def check_receiver(
         report = ReceiverReport(name if isinstance(name, str) else str(webhook.url))
         for check in chosen:
             report.results.append(CHECKS[check](session))
+        receiver_checked(report, engine)
         return report
     finally:
         if own:

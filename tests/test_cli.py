@@ -24,7 +24,11 @@ from tests.processes import running
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "lmif_mock", *args], input=stdin, capture_output=True, check=False
+        [sys.executable, "-m", "lmif_mock", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=120,  # a command that should exit but serves instead fails, never hangs the suite
     )
 
 

@@ -154,8 +154,9 @@ def test_failed_delivery_clock_and_retry(
     assert "7 attempts: the first at once, then after 1 min" in page.inner_text(".delivery")
     assert page.inner_text(".delivery button") == "Attempt now"
     shot(page, "delivery-pending", tmp_path)
+    endpoint_page = page.url
     go(page, "#clock button:has-text('+1 hour')")
-    assert page.url.endswith(url_path(page))  # the clock form came back to this page
+    assert page.url == endpoint_page  # the clock form came back to this page
     assert page.locator(".timeline tr.made").count() == 4
     assert "(in " in page.inner_text(".timeline tr.next")
     go(page, "#clock button:has-text('+1 day')")
@@ -171,10 +172,6 @@ def test_failed_delivery_clock_and_retry(
     assert "manual" in page.inner_text(".delivery tr:last-child")
     assert page.locator(".delivery form").count() == 0
     assert len(recorder.bodies) == 8
-
-
-def url_path(tab: Any) -> str:
-    return "/dashboard/webhooks/" + str(tab.url.rsplit("/", 1)[1])
 
 
 def test_event_page_shows_exact_payload_and_signature(

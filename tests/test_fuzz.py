@@ -349,3 +349,55 @@ def test_data_passing_the_check_always_encodes(examples: int) -> None:
         assert json.loads(body)["data"]["v"] == value
 
     fuzz(_hostile_values, check, examples)
+
+
+_py_junk = values | _hostile_values | st.sampled_from(["box.created", "*", "\ud800", "x" * 300])
+
+
+@pytest.mark.parametrize("examples", COUNTS)
+def test_python_calls_with_junk_raise_only_typed_errors_and_change_nothing(examples: int) -> None:
+    from lmif_mock import LMIFMockError
+
+    fake = FakeLMIF(seed=0)
+    fake.webhooks.create(Recorder(), ["*"])
+    box = fake.world.box_identity("Ada Lovelace", policy="LICENSE")
+    calls: list[Callable[[Any], object]] = [
+        lambda v: fake.emit(v),
+        lambda v: fake.emit("box.created", data=v),
+        lambda v: fake.emit("box.created", faults=v),
+        lambda v: fake.emit("box.created", retry_policy=v),
+        lambda v: fake.emit("box.created", event_id=v),
+        lambda v: fake.emit("box.created", webhook_ids=v),
+        lambda v: fake.emit(v, allow_unknown=True),
+        lambda v: fake.emit_many(v),
+        lambda v: fake.webhooks.create(v, ["*"]),
+        lambda v: fake.webhooks.create("http://127.0.0.1:1/", v),
+        lambda v: fake.webhooks.create("http://127.0.0.1:1/", ["*"], v),
+        lambda v: fake.retry(v),
+        lambda v: fake.resend(v),
+        lambda v: fake.world.box_identity(v),
+        lambda v: fake.world.box_identity("Grace Hopper", policy=v),
+        lambda v: fake.world.box_identity("Grace Hopper", royalty_rate=v),
+        lambda v: fake.world.box_identity("Grace Hopper", revenue_types=v),
+        lambda v: fake.world.add_avatar(v),
+        lambda v: fake.world.add_avatar("Bot", user_count=v),
+        lambda v: fake.world.detect_violation(box.id, confidence=v),
+        lambda v: fake.world.detect_violation(v),
+        lambda v: fake.world.request_license(box.id, tier=v),
+        lambda v: fake.world.request_license(box.id, use_case=v),
+        lambda v: fake.world.request_license(box.id, estimated_users=v),
+        lambda v: fake.world.request_license(box.id, message=v),
+        lambda v: fake.world.update_box(box.id, policy=v),
+        lambda v: fake.world.resolve_violation(v),
+        lambda v: fake.clock.advance(v),
+    ]
+
+    def check(choice: tuple[int, Any]) -> None:
+        index, value = choice
+        before = _state(fake)
+        try:
+            calls[index](value)
+        except LMIFMockError:
+            assert _state(fake) == before, (index, value)
+
+    fuzz(st.tuples(st.integers(0, len(calls) - 1), _py_junk), check, examples)

@@ -292,3 +292,11 @@ def test_a_failing_publish_does_not_hold_back_the_events_after_it() -> None:
         world.detect_violation(box.id)
     assert published == ["box.created", "grace_period.started"]
     assert len(world.violations) == 1
+
+
+def test_a_sent_world_event_does_not_change_with_the_world_after() -> None:
+    fake = FakeLMIF(seed=0)
+    box = fake.world.box_identity("Ada Lovelace", revenue_types=["tips"])
+    box.revenue_types.append("subscription")  # the world's own list, changed later
+    (event,) = fake.events()
+    assert event.data["policyConfig"]["revenueTypes"] == ["tips"]

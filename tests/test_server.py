@@ -214,8 +214,10 @@ def test_bodies_arriving_slowly_hold_no_worker() -> None:
         try:
             for sock in slow:
                 sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+            wait_until(lambda: server.arriving_requests == 20)
             prompt = exchange(url, b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
             assert (prompt.status, prompt.body) == (200, b"3")
+            assert server.arriving_requests == 20  # still with the loop, not with the worker
             slow[0].sendall(b"y" * 90)  # one of them finishes: it is answered in full
             assert read_answer(slow[0]).body == b"100"
             assert server.worker_threads == 1

@@ -39,6 +39,7 @@ from lmif_mock.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Ses
 from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.timestamps import format_timestamp
+from lmif_mock.transcript import dumps as transcript_dumps
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ _ROUTES = Map(
         ),
         Rule("/deliveries/<delivery_id>/retry", endpoint="retry", methods=["POST"]),
         Rule("/events/<event_id>", endpoint="event", methods=["GET"]),
+        Rule("/transcript.json", endpoint="transcript", methods=["GET"]),
         Rule("/static/<any(dashboard.css, dashboard.js):name>", endpoint="static", methods=["GET"]),
     ],
     strict_slashes=False,
@@ -94,6 +96,7 @@ class Dashboard:
             "webhook_action": self._webhook_action,
             "retry": self._retry,
             "event": self._event,
+            "transcript": self._transcript,
         }
 
     def handle(self, request: Request) -> Response:
@@ -147,6 +150,13 @@ class Dashboard:
         nav = views.navigation(session.csrf)
         return page(title, body, nav=nav, notice=top, status=status)
 
+    def _transcript(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        """The run as a transcript file, to replay elsewhere (``python -m lmif_mock replay``)."""
+        response = Response(transcript_dumps(self.fake.transcript()), mimetype="application/json")
+        response.headers["Content-Disposition"] = 'attachment; filename="lmif-transcript.json"'
+        response.headers["Cache-Control"] = "no-store"
+        return secure(response)
+
     def _static(self, name: str) -> Response:
         response = Response(static_file(name), mimetype=STATIC_TYPES[name])
         return secure(response)
@@ -195,7 +205,11 @@ class Dashboard:
 
     def _endpoints(self, request: Request, session: Session, args: dict[str, str]) -> Response:
         rows = [
-            (webhook, self.fake.deliveries(webhook_id=webhook.id))
+            (
+                webhook,
+                self.fake.deliveries(webhook_id=webhook.id),
+                self.fake.endpoint_health(webhook.id).summary(),
+            )
             for webhook in self.fake.webhooks.list()
         ]
         body = (

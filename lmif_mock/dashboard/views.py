@@ -38,7 +38,10 @@ def login_form() -> Markup:
 
 def navigation(csrf: str) -> Markup:
     """The header links, and the logout button."""
-    links = Markup('<a href="{p}/">Endpoints</a><a href="{p}/webhooks/new">Add endpoint</a>')
+    links = Markup(
+        '<a href="{p}/">Endpoints</a><a href="{p}/webhooks/new">Add endpoint</a>'
+        '<a href="{p}/transcript.json" download>Download transcript</a>'
+    )
     logout = form(csrf, f"{PREFIX}/logout", Markup("<button>Log out</button>"))
     return links.format(p=PREFIX) + logout
 
@@ -73,12 +76,12 @@ def clock_panel(clock: Clock, csrf: str, back: str) -> Markup:
     ).format(kind=kind, now=format_timestamp(clock.now()), due=due, buttons=buttons)
 
 
-def endpoints_table(rows: Iterable[tuple[Webhook, Sequence[Delivery]]]) -> Markup:
-    """Every endpoint with its state and how its deliveries went."""
+def endpoints_table(rows: Iterable[tuple[Webhook, Sequence[Delivery], str]]) -> Markup:
+    """Every endpoint with its state, how its deliveries went, and its health."""
     lines = [
         Markup(
             '<tr><td><a href="{href}">{id}</a></td><td>{url}</td><td>{events}</td>'
-            "<td>{state}</td><td>{count} ({failed} failed)</td></tr>"
+            "<td>{state}</td><td>{count} ({failed} failed)</td><td class=health>{health}</td></tr>"
         ).format(
             href=webhook_path(webhook.id),
             id=webhook.id,
@@ -87,14 +90,15 @@ def endpoints_table(rows: Iterable[tuple[Webhook, Sequence[Delivery]]]) -> Marku
             state="enabled" if webhook.enabled else "disabled",
             count=len(deliveries),
             failed=sum(1 for d in deliveries if d.status == "failed"),
+            health=health,
         )
-        for webhook, deliveries in rows
+        for webhook, deliveries, health in rows
     ]
     if not lines:
         return Markup("<p>No endpoints yet.</p>")
     return Markup(
         "<table id=endpoints><tr><th>Id</th><th>URL</th><th>Events</th><th>State</th>"
-        "<th>Deliveries</th></tr>{}</table>"
+        "<th>Deliveries</th><th>Health</th></tr>{}</table>"
     ).format(join(lines))
 
 

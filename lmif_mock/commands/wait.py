@@ -1,0 +1,86 @@
+"""``wait``: block until deliveries on a running fake reach a state (a shell's ``wait_for``).
+
+A script that drives ``serve`` (or a test in another language that shells out) waits here instead
+of sleeping: one bounded long poll on ``GET /_mock/wait`` (or ``/_mock/wait/idle``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+import urllib3
+
+from lmif_mock.control_api import MAX_LONG_POLL
+from lmif_mock.waiting import UNTIL
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``wait`` options."""
+    parser.add_argument("--event", help="an event id (evt_...)")
+    parser.add_argument("--type", dest="event_type", help="an event type")
+    parser.add_argument("--webhook", help="a webhook id (wh_...)")
+    parser.add_argument("--until", choices=UNTIL, help="the status to wait for (default settled)")
+    parser.add_argument("--attempts", type=int, help="at least this many attempts")
+    parser.add_argument("--count", default="1", help="how many deliveries, or 'all' (default 1)")
+    parser.add_argument("--idle", action="store_true",
+                        help="wait until nothing is in flight or pending instead")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help=f"seconds, at most {MAX_LONG_POLL:g} (default 30)")  # fmt: skip
+    parser.add_argument("--server", default=os.environ.get("LMIF_MOCK_URL"),
+                        help="a running fake (default $LMIF_MOCK_URL)")  # fmt: skip
+    parser.add_argument("--api-key", default=os.environ.get("LMIF_MOCK_API_KEY"),
+                        help="its API key (default $LMIF_MOCK_API_KEY)")  # fmt: skip
+
+
+def _query(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    if args.idle:
+        return "/_mock/wait/idle", {"timeout": args.timeout}
+    given = {
+        "eventId": args.event,
+        "eventType": args.event_type,
+        "webhookId": args.webhook,
+        "until": args.until,
+        "attempts": args.attempts,
+        "count": args.count,
+        "timeout": args.timeout,
+    }
+    return "/_mock/wait", {k: v for k, v in given.items() if v is not None}
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """0 when the wait was met, 1 when the timeout passed first (what was seen is printed),
+    2 on usage errors or an unreachable fake."""
+    if not args.server or not args.api_key:
+        print("error: give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)",
+              file=err)  # fmt: skip
+        return 2
+    path, query = _query(args)
+    http = urllib3.PoolManager(retries=False)
+    try:
+        response = http.request(
+            "GET",
+            f"{args.server.rstrip('/')}{path}?{urlencode(query)}",
+            headers={"Authorization": f"Bearer {args.api_key}"},
+            timeout=urllib3.Timeout(connect=5, read=MAX_LONG_POLL + 30),
+        )
+        answer = json.loads(response.data or b"{}")
+    except (urllib3.exceptions.HTTPError, ValueError) as exc:
+        print(f"error: cannot wait on {args.server}: {exc}", file=err)
+        return 2
+    if response.status != 200:
+        print(f"error: {answer.get('error', {}).get('message', response.status)}", file=err)
+        return 2
+    data = answer["data"]
+    met = data["idle"] if args.idle else data["met"]
+    if met:
+        print("idle" if args.idle else f"met: {data['waitedFor']}", file=out)
+        for delivery in data.get("deliveries", []):
+            print(f"  {delivery['id']} {delivery['eventType']}: {delivery['status']}", file=out)
+        return 0
+    print(f"timed out after {args.timeout:g} s; saw:\n{data['seen']}", file=err)
+    return 1

@@ -1,0 +1,291 @@
+"""Transcripts: a run of the fake as JSON, and replaying its requests to another receiver.
+
+A transcript holds the webhooks (without their secrets), the events and every delivery with every
+attempt: the exact request sent (method, path, headers, body bytes), when, and what came back.
+Under a seed and a virtual clock two runs give the same transcript byte for byte, so a test can
+snapshot it; attempt durations are left out for that reason (they are wall-clock noise), and so is
+anything random that is not drawn from the seed.
+
+:func:`replay` sends the recorded requests again, in the order they were first sent, to a URL or
+an in-process WSGI/ASGI app: record while clicking through an app against ``serve``, replay in CI.
+The signatures are the recorded ones, so the receiver must hold the secret the recording used.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lmif_mock.errors import LMIFMockError
+from lmif_mock.exchanges import USER_AGENT, OutgoingRequest, Transport, TransportError
+from lmif_mock.faults import signed_request
+from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.records import Attempt, Delivery, Webhook
+from lmif_mock.signing import SIGNATURE_HEADER
+from lmif_mock.store import Store
+from lmif_mock.transports import HTTPTransport, transport_for_app
+
+FORMAT = "lmif-mock-transcript"
+VERSION = 1
+#: Attempt outcomes in which no request left the fake: nothing to replay.
+NOT_SENT = frozenset({"webhook_disabled", "webhook_deleted", "blocked_host", "lost", "delayed"})
+#: The longest a replayed request may wait for its answer.
+MAX_REPLAY_TIMEOUT = 3600.0
+
+
+class TranscriptError(LMIFMockError, ValueError):
+    """A transcript that cannot be read or replayed (wrong format, missing fields, bad target)."""
+
+
+def _time(moment: datetime) -> str:
+    """UTC with microseconds: attempts a few ms apart must keep their order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sent_body(delivery: Delivery) -> bytes:
+    """The exact bytes the attempts of ``delivery`` carried (its layout and body faults applied).
+
+    Every attempt of a delivery carries the same body: the faults that change it (layout,
+    tampering) are fixed per delivery, and neither draws on randomness.
+    """
+    faults = delivery.faults
+    spoiled = "tampered_body" if faults.signature == "tampered_body" else None
+    return signed_request(
+        delivery.body, "", spoiled, rng=random.Random(0), layout=faults.layout
+    ).body
+
+
+def _request(webhook: Webhook | None, delivery: Delivery, attempt: Attempt) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if attempt.signature is not None:
+        headers[SIGNATURE_HEADER] = attempt.signature
+    body = sent_body(delivery)
+    shown: dict[str, Any] = {
+        "method": "POST",
+        "url": webhook.url if webhook is not None else None,
+        "path": webhook.path if webhook is not None else "/",
+        "headers": headers,
+    }
+    try:
+        shown["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        shown["bodyBase64"] = base64.b64encode(body).decode("ascii")
+    return shown
+
+
+def _attempt(webhook: Webhook | None, delivery: Delivery, attempt: Attempt) -> dict[str, Any]:
+    sent = attempt.error not in NOT_SENT
+    shown: dict[str, Any] = {
+        "number": attempt.number,
+        "at": _time(attempt.at),
+        "trigger": attempt.trigger,
+        "sent": sent,
+        "request": _request(webhook, delivery, attempt) if sent else None,
+        "response": (
+            {"statusCode": attempt.status_code, "excerpt": attempt.response_excerpt}
+            if attempt.status_code is not None
+            else None
+        ),
+        "error": attempt.error,
+        "message": attempt.message,
+    }
+    script = getattr(attempt, "script", None)
+    if script:
+        shown["script"] = script
+    return shown
+
+
+def record(store: Store, seed: int | None) -> dict[str, Any]:
+    """Everything ``store`` holds as a transcript (a JSON-ready dict)."""
+    webhooks = store.list_webhooks()
+    by_id = {w.id: w for w in webhooks}
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "seed": seed,
+        "webhooks": [
+            {
+                "id": w.id,
+                "url": w.url,
+                "path": w.path,
+                "events": list(w.events),
+                "enabled": w.enabled,
+            }
+            for w in webhooks
+        ],
+        "events": [
+            {"id": e.id, "type": e.type, "createdAt": _time(e.created_at)}
+            for e in store.list_events()
+        ],
+        "deliveries": [
+            {
+                "id": d.id,
+                "eventId": d.event_id,
+                "eventType": d.event_type,
+                "webhookId": d.webhook_id,
+                "status": d.status,
+                "duplicateOf": d.duplicate_of,
+                "faults": d.faults.to_dict() if d.faults.any else None,
+                "attempts": [_attempt(by_id.get(d.webhook_id), d, a) for a in d.attempts],
+            }
+            for d in store.list_deliveries()
+        ],
+    }
+
+
+def dumps(transcript: Mapping[str, Any]) -> str:
+    """The transcript as stable, readable JSON (keys in a fixed order, two-space indent)."""
+    return json.dumps(transcript, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request from a transcript, ready to send again."""
+
+    delivery_id: str
+    attempt: int
+    event_id: str
+    at: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    recorded_status: int | None
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What the new receiver answered to one recorded request (``error`` None: an answer came)."""
+
+    request: RecordedRequest
+    status_code: int | None
+    error: str | None
+
+    @property
+    def same_status(self) -> bool:
+        """Whether the new receiver answered with the recorded status code."""
+        return self.status_code == self.request.recorded_status
+
+
+def load(source: Mapping[str, Any] | str | bytes | Path) -> Mapping[str, Any]:
+    """A transcript from a dict, JSON text or bytes, or a file path; checks its format."""
+    if isinstance(source, Path):
+        where = source
+        try:
+            source = where.read_bytes()
+        except OSError as exc:
+            raise TranscriptError(f"cannot read {where}: {exc.strerror}") from None
+    if isinstance(source, (str, bytes)):
+        try:
+            value = json.loads(source)
+        except ValueError as exc:
+            raise TranscriptError(f"not JSON: {exc}") from None
+    else:
+        value = source
+    if not isinstance(value, Mapping) or value.get("format") != FORMAT:
+        raise TranscriptError(f"not a transcript (format must be {FORMAT!r})")
+    if value.get("version") != VERSION:
+        raise TranscriptError(f"transcript version {value.get('version')!r}; expected {VERSION}")
+    if not isinstance(value.get("deliveries"), list):
+        raise TranscriptError("a transcript needs a 'deliveries' list")
+    return value
+
+
+def requests_of(transcript: Mapping[str, Any]) -> list[RecordedRequest]:
+    """Every request the transcript says was sent, in the order it was sent."""
+    found: list[RecordedRequest] = []
+    try:
+        for delivery in transcript["deliveries"]:
+            for attempt in delivery["attempts"]:
+                if not attempt.get("sent") or attempt.get("request") is None:
+                    continue
+                request = attempt["request"]
+                if "bodyBase64" in request:
+                    body = base64.b64decode(request["bodyBase64"], validate=True)
+                else:
+                    body = str(request["body"]).encode("utf-8")
+                headers = request["headers"]
+                if not isinstance(headers, Mapping):
+                    raise TypeError("headers must be an object")
+                response = attempt.get("response") or {}
+                # A request held up by a script ("arrive with N") reached the receiver again
+                # alongside this attempt: it is replayed too, right after it.
+                copies = 1 + str(attempt.get("script") or "").count("late copy of attempt")
+                found.extend(
+                    [
+                        RecordedRequest(
+                            delivery_id=str(delivery["id"]),
+                            attempt=int(attempt["number"]),
+                            event_id=str(delivery["eventId"]),
+                            at=str(attempt["at"]),
+                            path=str(request.get("path") or "/"),
+                            headers={str(k): str(v) for k, v in headers.items()},
+                            body=body,
+                            recorded_status=response.get("statusCode"),
+                        )
+                    ]
+                    * copies
+                )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TranscriptError(f"malformed transcript: {type(exc).__name__}: {exc}") from None
+    return sorted(found, key=lambda r: r.at)  # stable: ties keep the transcript's order
+
+
+def replay(
+    transcript: Mapping[str, Any] | str | bytes | Path,
+    target: str | Callable[..., Any],
+    *,
+    path: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    timeout: float = 30.0,
+) -> list[Replayed]:
+    """Send every recorded request again, in order, to ``target``: a URL (loopback unless
+    ``allowed_hosts`` names the host, as for webhooks) or a WSGI/ASGI app (to ``path``, by
+    default each request's recorded path). Returns what each one got back."""
+    loaded = load(transcript)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TranscriptError(f"timeout must be a number of seconds, not {timeout!r}")
+    if not 0 < timeout <= MAX_REPLAY_TIMEOUT:
+        raise TranscriptError(f"timeout must be in (0, {MAX_REPLAY_TIMEOUT:g}] seconds")
+    transport: Transport
+    if isinstance(target, str):
+        try:
+            HostPolicy(allowed_hosts).check_url(target)
+        except BlockedHostError as exc:
+            raise TranscriptError(str(exc)) from None
+        transport = HTTPTransport(HostPolicy(allowed_hosts))
+    elif callable(target):
+        transport = transport_for_app(target)
+    else:
+        raise TranscriptError(f"target must be a URL or a WSGI/ASGI app, not {target!r}")
+    results: list[Replayed] = []
+    try:
+        for recorded in requests_of(loaded):
+            where = target if isinstance(target, str) else (path or recorded.path)
+            outgoing = OutgoingRequest(where, recorded.body, dict(recorded.headers))
+            try:
+                response = transport.send(outgoing, timeout)
+            except TransportError as exc:
+                results.append(Replayed(recorded, None, exc.kind))
+                continue
+            results.append(Replayed(recorded, response.status, None))
+    finally:
+        transport.close()
+    return results
+
+
+class Recording:
+    """``transcript()``, mixed into :class:`lmif_mock.FakeLMIF`."""
+
+    store: Store
+    seed: int | None
+
+    def transcript(self) -> dict[str, Any]:
+        """The run so far as a transcript (see :mod:`lmif_mock.transcript`): JSON-ready and,
+        under a seed and a virtual clock, the same on every run."""
+        return record(self.store, self.seed)

@@ -1,0 +1,199 @@
+"""``wait_for`` / ``wait_idle`` on a real clock, from Python and over ``GET /_mock/wait`` (curl).
+
+Real-clock tests use generous timeouts and never assert how long anything took.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lmif_mock import FakeLMIF, LMIFServer, RealClock, RetryPolicy
+from lmif_mock.waiting import WaitError, WaitTimeout
+from tests.receivers import Recorder, wsgi_server
+
+QUICK_RETRIES = RetryPolicy(delays=[0, 0.05, 0.05, 0.05], timeout=10)
+SLOW_RETRIES = RetryPolicy(delays=[0, 3600], timeout=10)
+
+
+@pytest.fixture
+def real_server() -> Iterator[LMIFServer]:
+    with LMIFServer(clock=RealClock(), retry_policy=QUICK_RETRIES) as server:
+        yield server
+
+
+def test_wait_for_success_after_retries_on_a_real_clock(real_server: LMIFServer) -> None:
+    receiver = Recorder([500, 503])
+    webhook = real_server.webhooks.create(url=receiver, events=["box.created"])
+    event = real_server.emit("box.created")
+    [delivery] = real_server.wait_for(event=event, status="succeeded", timeout=30)
+    assert delivery.webhook_id == webhook.id
+    assert [a.status_code for a in delivery.attempts] == [500, 503, 200]
+    assert len(receiver.bodies) == 3
+
+
+def test_wait_for_a_number_of_attempts(real_server: LMIFServer) -> None:
+    receiver = Recorder([500, 500, 500, 500])
+    real_server.webhooks.create(url=receiver, events=["*"])
+    real_server.emit("box.deleted")
+    [delivery] = real_server.wait_for(event_type="box.deleted", attempts=2, timeout=30)
+    assert delivery.attempt_count >= 2
+    [failed] = real_server.wait_for(event_type="box.deleted", status="failed", timeout=30)
+    assert failed.attempt_count == 4
+
+
+def test_wait_for_every_delivery_of_an_event(real_server: LMIFServer) -> None:
+    first, second = Recorder([500]), Recorder()
+    real_server.webhooks.create(url=first, events=["*"])
+    real_server.webhooks.create(url=second, events=["*"])
+    event = real_server.emit("box.created")
+    settled = real_server.wait_for(event=event.id, count="all", timeout=30)
+    assert len(settled) == 2
+    assert all(d.status == "succeeded" for d in settled)
+
+
+def test_a_timed_out_wait_shows_what_it_saw() -> None:
+    with LMIFServer(clock=RealClock(), retry_policy=SLOW_RETRIES) as server:
+        receiver = Recorder([500])
+        server.webhooks.create(url=receiver, events=["*"])
+        event = server.emit("box.created")
+        with pytest.raises(WaitTimeout) as caught:
+            server.wait_for(event=event, status="succeeded", timeout=0.2)
+    message = str(caught.value)
+    delivery = server.deliveries(event_id=event.id)[0]
+    assert delivery.id in message
+    assert "#1 500 http_error" in message
+    assert "next attempt at" in message
+    assert "succeeded" in message
+
+
+def test_on_a_virtual_clock_the_default_is_to_check_once() -> None:
+    fake = FakeLMIF()
+    fake.webhooks.create(url=Recorder([500]), events=["*"])
+    event = fake.emit("box.created")
+    with pytest.raises(WaitTimeout, match="pending"):
+        fake.wait_for(event=event, status="succeeded")
+    fake.clock.advance(minutes=1)
+    [delivery] = fake.wait_for(event=event, status="succeeded")
+    assert delivery.attempt_count == 2
+
+
+def test_wait_idle_with_and_without_pending_retries() -> None:
+    with LMIFServer(clock=RealClock(), retry_policy=SLOW_RETRIES) as server:
+        server.webhooks.create(url=Recorder([500]), events=["*"])
+        server.emit("box.created")
+        server.wait_idle(retries=False, timeout=30)  # attempt 1 made; the retry is an hour off
+        [delivery] = server.deliveries()
+        assert delivery.status == "pending"
+        assert delivery.attempt_count == 1
+        with pytest.raises(WaitTimeout, match="1 pending deliveries"):
+            server.wait_idle(timeout=0.1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"status": "done"},
+        {"attempts": 0},
+        {"count": 0},
+        {"count": "some"},
+        {"timeout": -1},
+        {"timeout": 10_000},
+    ],
+)
+def test_bad_waits_are_typed_errors(kwargs: dict[str, object]) -> None:
+    with pytest.raises(WaitError):
+        FakeLMIF().wait_for(**kwargs)  # type: ignore[arg-type]
+
+
+def _curl(url: str, key: str) -> dict[str, object]:
+    out = subprocess.run(
+        ["curl", "-sS", "--max-time", "90", "-H", f"Authorization: Bearer {key}", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    answer: dict[str, object] = json.loads(out)
+    return answer
+
+
+def test_long_poll_over_http_with_curl(real_server: LMIFServer) -> None:
+    receiver = Recorder([500, 500])
+    with wsgi_server(receiver) as receiver_url:
+        created = subprocess.run(
+            [
+                "curl", "-sS", "-X", "POST", "-H", f"Authorization: Bearer {real_server.api_key}",
+                "-H", "Content-Type: application/json", "--data",
+                json.dumps({"url": receiver_url + "/hook", "events": ["*"]}),
+                real_server.url + "/v1/lmif/webhooks",
+            ],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        webhook_id = json.loads(created.stdout)["data"]["id"]
+        real_server.emit("license.approved")
+        answer = _curl(
+            f"{real_server.url}/_mock/wait?webhookId={webhook_id}&until=succeeded&timeout=30",
+            real_server.api_key,
+        )
+        data = answer["data"]
+        assert isinstance(data, dict)
+        assert data["met"] is True
+        [delivery] = data["deliveries"]
+        assert [a["statusCode"] for a in delivery["attempts"]] == [500, 500, 200]
+        idle = _curl(f"{real_server.url}/_mock/wait/idle?timeout=30", real_server.api_key)
+        assert idle["data"] == {"idle": True, "seen": ""}
+
+
+def test_long_poll_that_times_out_says_what_it_saw() -> None:
+    with LMIFServer(clock=RealClock(), retry_policy=SLOW_RETRIES) as server:
+        server.webhooks.create(url=Recorder([500]), events=["*"])
+        event = server.emit("box.created")
+        answer = _curl(
+            f"{server.url}/_mock/wait?eventId={event.id}&until=succeeded&timeout=0.1",
+            server.api_key,
+        )
+        data = answer["data"]
+        assert isinstance(data, dict)
+        assert data["met"] is False
+        assert "#1 500 http_error" in str(data["seen"])
+        busy = _curl(f"{server.url}/_mock/wait/idle?timeout=0.1", server.api_key)
+        assert busy["data"]["idle"] is False  # type: ignore[index]
+
+
+def test_bad_long_poll_is_a_validation_error(real_server: LMIFServer) -> None:
+    for query in ("until=done", "attempts=0", "count=x", "timeout=999", "timeout=soon"):
+        answer = _curl(f"{real_server.url}/_mock/wait?{query}", real_server.api_key)
+        assert answer["error"]["code"] == "VALIDATION_ERROR", query  # type: ignore[index]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("LMIF_MOCK_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "lmif_mock", "wait", *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_wait_command() -> None:
+    with LMIFServer(clock=RealClock(), retry_policy=SLOW_RETRIES) as server:
+        server.webhooks.create(url=Recorder([500]), events=["*"])
+        event = server.emit("box.created")
+        where = ("--server", server.url, "--api-key", server.api_key)
+        late = _cli(*where, "--event", event.id, "--until", "succeeded", "--timeout", "0.2")
+        assert late.returncode == 1
+        assert "#1 500 http_error" in late.stderr
+        met = _cli(*where, "--event", event.id, "--attempts", "1", "--timeout", "30")
+        assert met.returncode == 0, met.stderr
+        assert event.type in met.stdout
+        assert _cli(*where, "--idle", "--timeout", "0.1").returncode == 1
+        assert _cli(*where, "--until", "done").returncode == 2  # argparse refuses it
+        assert _cli(*where, "--attempts", "0").returncode == 2  # the fake refuses it
+    assert _cli("--event", "evt_1").returncode == 2  # no server given
