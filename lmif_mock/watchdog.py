@@ -56,6 +56,7 @@ class Watchdog:
         #: When the watchdog thread next looks (infinity: it waits to be woken).
         self._wake_at = math.inf
         self._installed = False
+        self._handler = self._on_signal  # one bound method, so getsignal's answer can be compared
         self._refused = self._signum is None
         self._pid = -1
 
@@ -67,6 +68,8 @@ class Watchdog:
             return False
         if not self._installed:
             self._install()
+        elif signal.getsignal(self._signum) is not self._handler:  # type: ignore[arg-type]
+            self._refused = True  # somebody took the signal since: never send theirs
         return not self._refused
 
     def call(self, fn: Callable[[], T], timeout: float) -> T:
@@ -100,7 +103,7 @@ class Watchdog:
             if signal.getsignal(self._signum) not in (signal.SIG_DFL, None):
                 self._refused = True
                 return
-            signal.signal(self._signum, self._on_signal)
+            signal.signal(self._signum, self._handler)
         except (ValueError, OSError):  # pragma: no cover - no such signal here
             self._refused = True
 
