@@ -17,6 +17,7 @@ where the signal is taken by someone else, or on a platform without real-time si
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import signal
@@ -27,6 +28,10 @@ from types import FrameType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+#: The handler a signal has now, as stored: ``signal.getsignal`` wraps the answer in an enum
+#: lookup that would cost more than the rest of arming a call.
+_current_handler: Callable[[int], object] = importlib.import_module("_signal").getsignal
 
 #: How often the watchdog signals again while an overdue call keeps running.
 REPEAT = 0.25
@@ -68,7 +73,7 @@ class Watchdog:
             return False
         if not self._installed:
             self._install()
-        elif signal.getsignal(self._signum) is not self._handler:  # type: ignore[arg-type]
+        elif _current_handler(self._signum) is not self._handler:  # type: ignore[arg-type]
             self._refused = True  # somebody took the signal since: never send theirs
         return not self._refused
 
