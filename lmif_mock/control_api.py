@@ -22,6 +22,7 @@ from lmif_mock.waiting import (
     Expectation,
     WaitError,
     WaitTimeout,
+    resolve_timeout,
     seen,
 )
 
@@ -60,6 +61,20 @@ class ControlRoutes:
     #: should ever be held, e.g. when fuzzing the API).
     max_long_poll: float = MAX_LONG_POLL
 
+    def _long_poll_timeout(self, request: Request) -> float:
+        """The ``timeout`` query value, or the Python default: 10 s on a real clock, 0 (check
+        once) on a virtual one, where nothing happens while a request waits unasked."""
+        timeout_text = request.args.get("timeout")
+        if timeout_text is None:
+            return resolve_timeout(self.fake.clock, None)
+        try:
+            timeout = float(timeout_text)
+        except ValueError:
+            raise _problem("timeout", "must be a number of seconds") from None
+        if not 0 <= timeout <= MAX_LONG_POLL:
+            raise _problem("timeout", f"must be between 0 and {MAX_LONG_POLL:g} seconds")
+        return timeout
+
     def _mock_wait(self, request: Request, args: dict[str, str]) -> Result:
         until = request.args.get("until")
         if until is not None and until not in UNTIL:
@@ -67,13 +82,7 @@ class ControlRoutes:
         attempts = _whole(request, "attempts", 1, 1000)
         count_text = request.args.get("count")
         count: Any = "all" if count_text == "all" else _whole(request, "count", 1, 10_000) or 1
-        timeout_text = request.args.get("timeout", "10")
-        try:
-            timeout = float(timeout_text)
-        except ValueError:
-            raise _problem("timeout", "must be a number of seconds") from None
-        if not 0 <= timeout <= MAX_LONG_POLL:
-            raise _problem("timeout", f"must be between 0 and {MAX_LONG_POLL:g} seconds")
+        timeout = self._long_poll_timeout(request)
         try:
             wanted = Expectation(
                 event_id=request.args.get("eventId"),
@@ -109,13 +118,7 @@ class ControlRoutes:
         retries_text = request.args.get("retries", "true")
         if retries_text not in ("true", "false"):
             raise _problem("retries", "must be true or false")
-        timeout_text = request.args.get("timeout", "10")
-        try:
-            timeout = float(timeout_text)
-        except ValueError:
-            raise _problem("timeout", "must be a number of seconds") from None
-        if not 0 <= timeout <= MAX_LONG_POLL:
-            raise _problem("timeout", f"must be between 0 and {MAX_LONG_POLL:g} seconds")
+        timeout = self._long_poll_timeout(request)
         try:
             self.fake.wait_idle(
                 timeout=min(timeout, self.max_long_poll), retries=retries_text == "true"

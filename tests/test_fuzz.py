@@ -162,7 +162,9 @@ def test_cli_overrides_only_raise_usage_errors(examples: int) -> None:
 def client() -> Client:
     fake = FakeLMIF(seed=0)
     fake.webhooks.create("http://127.0.0.1:1/x", ["*"])
-    return Client(API(fake, "lmif_test_fuzz"))
+    app = API(fake, "lmif_test_fuzz")
+    app.max_long_poll = 0.01  # fuzzed /_mock/wait?timeout=60 must not hold the run
+    return Client(app)
 
 
 @pytest.mark.parametrize("examples", COUNTS)
@@ -297,7 +299,9 @@ def test_junk_requests_never_5xx_and_refusals_change_nothing(
 ) -> None:
     fake = FakeLMIF(seed=0)
     fake.webhooks.create(Recorder(), ["*"])
-    client = Client(API(fake, "lmif_test_junk"))
+    app = API(fake, "lmif_test_junk")
+    app.max_long_poll = 0.01  # junk aimed at /_mock/wait?timeout=60 must not hold the run
+    client = Client(app)
     headers = {"Authorization": "Bearer lmif_test_junk", "Content-Type": "application/json"}
     for method, template, body, pick in requests:
         ids = _ids(fake)
