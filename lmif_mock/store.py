@@ -2,7 +2,8 @@
 
 :class:`MemoryStore` is the default (tests want speed and nothing on disk); the SQLite store used
 by ``serve --db`` implements the same :class:`Store` protocol so the dispatcher cannot tell them
-apart. Records are immutable, so a store hands out the objects it holds without copying.
+apart. Records are immutable, so a store hands out the objects it holds without copying (the
+memory store keeps an event as its bytes and decodes it when asked).
 """
 
 from __future__ import annotations

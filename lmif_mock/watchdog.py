@@ -17,6 +17,7 @@ where the signal is taken by someone else, or on a platform without real-time si
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import signal
@@ -27,6 +28,10 @@ from types import FrameType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+#: The handler a signal has now, as stored: ``signal.getsignal`` wraps the answer in an enum
+#: lookup that would cost more than the rest of arming a call.
+_current_handler: Callable[[int], object] = importlib.import_module("_signal").getsignal
 
 #: How often the watchdog signals again while an overdue call keeps running.
 REPEAT = 0.25
@@ -56,6 +61,7 @@ class Watchdog:
         #: When the watchdog thread next looks (infinity: it waits to be woken).
         self._wake_at = math.inf
         self._installed = False
+        self._handler = self._on_signal  # one bound method, so getsignal's answer can be compared
         self._refused = self._signum is None
         self._pid = -1
 
@@ -67,6 +73,8 @@ class Watchdog:
             return False
         if not self._installed:
             self._install()
+        elif _current_handler(self._signum) is not self._handler:  # type: ignore[arg-type]
+            self._refused = True  # somebody took the signal since: never send theirs
         return not self._refused
 
     def call(self, fn: Callable[[], T], timeout: float) -> T:
@@ -100,7 +108,7 @@ class Watchdog:
             if signal.getsignal(self._signum) not in (signal.SIG_DFL, None):
                 self._refused = True
                 return
-            signal.signal(self._signum, self._on_signal)
+            signal.signal(self._signum, self._handler)
         except (ValueError, OSError):  # pragma: no cover - no such signal here
             self._refused = True
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from lmif_mock import FakeLMIF, RetryPolicy
-from lmif_mock.watchdog import WATCHDOG, DeadlineExceeded
+from lmif_mock.watchdog import WATCHDOG, DeadlineExceeded, Watchdog
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]
 SHORT = RetryPolicy(delays=[0], timeout=0.3)
@@ -150,3 +150,19 @@ def test_the_interruption_never_escapes_once_the_call_is_over() -> None:
     with pytest.raises(TimeoutError):
         WATCHDOG.call(lambda: time.sleep(60), 0.2)
     assert not issubclass(DeadlineExceeded, Exception)  # an app's "except Exception" misses it
+
+
+def test_a_signal_taken_by_someone_else_is_never_used() -> None:
+    """Before installing, and after: once another handler holds the signal, the watchdog
+    declines (callers then use a worker thread) rather than sending that handler a signal."""
+    signum = int(signal.SIGRTMAX) - 5
+    previous = signal.getsignal(signum)
+    try:
+        mine = Watchdog(signum)
+        assert mine.usable()
+        assert mine.call(lambda: "answered", 5) == "answered"
+        signal.signal(signum, lambda *_: None)  # somebody else's handler
+        assert not mine.usable()
+        assert not Watchdog(signum).usable()  # taken before it could install
+    finally:
+        signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
