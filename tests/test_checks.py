@@ -193,8 +193,13 @@ def test_a_worker_slower_than_settle_does_not_hide_missing_dedup() -> None:
     receiver = SlowWorkerReceiver(dedup=False)
     try:
         report = run_slow_worker(receiver)
+        defaults = check_receiver(
+            receiver.app, secret=SECRET, processed=receiver.processed, path=PATH,
+            only=["idempotent_sequential"],
+        )  # fmt: skip
     finally:
         receiver.close()
+    assert defaults["idempotent_sequential"].passed is False, str(defaults)
     assert report["idempotent_sequential"].passed is False, str(report)
     assert "duplicates were processed again" in str(report["idempotent_sequential"])
     assert report["remembers_duplicates"].passed is False, str(report)
