@@ -21,6 +21,7 @@ from pytest_lmif.session import (
     new_event_id,
     ok,
 )
+from pytest_lmif.settling import Settled
 
 #: Types the provider may add: a new category, and new actions in categories receivers know.
 UNKNOWN_TYPES = ("avatar.teleported", "license.renewed", "box.archived")
@@ -30,8 +31,11 @@ NON_ASCII_NAMES = {
     "CJK": "山田 太郎",
     "emoji": "DJ 🎧 Nova ✨",
 }
-#: Other events sent between an event and its duplicate, to outlast a short memory.
-INTERLEAVED = 5
+#: Other events sent between an event and its duplicate, to outlast a short memory (a receiver
+#: remembering its last 8, or 16, ids forgets the original before the duplicate arrives).
+INTERLEAVED = 24
+#: A name every JSON encoder writes the same way, escaped or not.
+ASCII_NAME = "Ada Lovelace"
 FORGED_FIRST = ("wrong_secret", "missing")
 
 
@@ -54,6 +58,40 @@ def _never_acted(name: str, session: CheckSession) -> CheckResult:
     )
 
 
+def _unsettled(name: str, session: CheckSession, settled: Settled) -> CheckResult:
+    """No failure seen, but the receiver had not finished acting: not enough to pass."""
+    return CheckResult(
+        name,
+        None,
+        f"inconclusive: the receiver had not acted on every event it was sent, or kept "
+        f"changing its effects, within settle_timeout="
+        f"{session.settler.limit if session.settler else 0:g} s (first effect after "
+        f"{settled.latency:.2f} s); pass a longer settle_timeout= so extra effects can show",
+    )
+
+
+def _reserialisation_evidence(session: CheckSession) -> str | None:
+    """Why a receiver refuses correctly signed bodies, if the cause is re-serialised JSON.
+
+    An ASCII-only event is written the same by every compact encoder, so a receiver that
+    verifies ``json.dumps(parsed)`` accepts it in the usual layout and refuses it pretty-printed.
+    """
+    (usual,) = first_attempts(session.emit(data={"identityName": ASCII_NAME}))
+    if not ok(usual):
+        return None
+    (pretty,) = first_attempts(
+        session.emit(data={"identityName": ASCII_NAME}, faults=Faults(layout="pretty"))
+    )
+    if pretty.status_code not in (400, 401, 403):
+        return None
+    return (
+        f"a correctly signed ASCII-only event was accepted, the same event pretty-printed was "
+        f"answered {answer(pretty)}: the receiver verifies re-serialised JSON, and re-encoding "
+        "changes the bytes of non-ASCII text (escapes), so the signature no longer matches; "
+        "verify the raw request body before parsing it (see verifies_raw_bytes)"
+    )
+
+
 def check_accepts_valid_events(session: CheckSession) -> CheckResult:
     """Every correctly signed event, of every type, is acknowledged with a 2xx."""
     problems = []
@@ -72,17 +110,20 @@ def check_accepts_valid_events(session: CheckSession) -> CheckResult:
 def check_accepts_non_ascii_text(session: CheckSession) -> CheckResult:
     """Valid events whose names carry accents, CJK or emoji are acknowledged."""
     problems = []
+    refused_as_unsigned = False
     for kind, name in NON_ASCII_NAMES.items():
         (attempt,) = first_attempts(session.emit(data={"identityName": name}))
         if not ok(attempt):
             problems.append(f"identityName {name!r} ({kind}): answered {answer(attempt)}")
+            refused_as_unsigned = refused_as_unsigned or attempt.status_code in (400, 401, 403)
     if problems:
+        cause = _reserialisation_evidence(session) if refused_as_unsigned else None
         return CheckResult(
             "accepts_non_ascii_text",
             False,
             "valid events with non-ASCII names were not acknowledged",
-            (*problems, "bodies are UTF-8: decode them as UTF-8 and store text in a column "
-             "or encoding that holds any character"),
+            (*problems, cause or "bodies are UTF-8: decode them as UTF-8 and store text in a "
+             "column or encoding that holds any character"),
         )  # fmt: skip
     return CheckResult("accepts_non_ascii_text", True, "accents, CJK and emoji in names accepted")
 
@@ -125,9 +166,13 @@ def check_rejects_bad_signatures(session: CheckSession) -> CheckResult:
 
 
 def check_verifies_raw_bytes(session: CheckSession) -> CheckResult:
-    """A correctly signed body in another JSON layout is accepted: verification uses raw bytes."""
+    """A correctly signed body in another JSON layout is accepted: verification uses raw bytes.
+
+    The baseline is ASCII-only, so a receiver verifying re-serialised JSON accepts it (every
+    compact encoder writes it the same) and is judged here, not excused as inconclusive.
+    """
     name = "verifies_raw_bytes"
-    (baseline,) = first_attempts(session.emit(data={"identityName": "Zoë Ünal-Ørsted"}))
+    (baseline,) = first_attempts(session.emit(data={"identityName": ASCII_NAME}))
     if not ok(baseline):
         return CheckResult(
             name, None, f"inconclusive: the same event in the usual layout was answered "
@@ -164,7 +209,8 @@ def check_idempotent_sequential(session: CheckSession) -> CheckResult:
         for i, a in enumerate(first_attempts(deliveries))
         if not ok(a)
     ]
-    count = session.counts([event_id], expect=[event_id])[event_id]
+    settled = session.counts([event_id], expect=[event_id])
+    count = settled[event_id]
     if count == 0:
         return _never_acted(name, session)
     if count > 1:
@@ -178,7 +224,11 @@ def check_idempotent_sequential(session: CheckSession) -> CheckResult:
             name, False, "duplicates were acted on once but not acknowledged with a 2xx",
             (*refused, "answer 2xx to a duplicate, or the provider retries it for 34 hours"),
         )  # fmt: skip
-    return CheckResult(name, True, "3 sequential deliveries of one event, acted on once")
+    if not settled.complete:
+        return _unsettled(name, session, settled)
+    return CheckResult(
+        name, True, f"3 sequential deliveries of one event, acted on once{_watched(settled)}"
+    )
 
 
 def check_idempotent_concurrent(session: CheckSession) -> CheckResult:
@@ -208,10 +258,10 @@ def check_idempotent_concurrent(session: CheckSession) -> CheckResult:
         ]
         if session.settler.read([ids[-1]])[ids[-1]] > 1:
             break  # caught: more rounds would only cost time
-    counts = session.counts(ids, expect=ids[:1])
-    if not any(counts.values()):
+    settled = session.counts(ids, expect=ids[:1])
+    if not any(settled.counts.values()):
         return _never_acted(name, session)
-    raced = {event_id: count for event_id, count in counts.items() if count > 1}
+    raced = {event_id: count for event_id, count in settled.counts.items() if count > 1}
     problems = [
         f"{event_id} delivered {probe.copies} times at the same instant was acted on {count} "
         "times: a check-then-insert race; make the 'already processed?' check and the insert "
@@ -227,6 +277,8 @@ def check_idempotent_concurrent(session: CheckSession) -> CheckResult:
         return CheckResult(
             name, False, "simultaneous copies crashed or failed the receiver", tuple(refused)
         )
+    if not settled.complete:
+        return _unsettled(name, session, settled)
     return CheckResult(
         name, True,
         f"{len(ids)} rounds of {probe.copies} simultaneous copies, each event acted on once "
@@ -264,9 +316,12 @@ def check_remembers_duplicates(session: CheckSession) -> CheckResult:
              "cache of recent ids?); keep processed ids durably, for longer than the provider's "
              "34-hour retry schedule",),
         )  # fmt: skip
+    if not counts.complete:
+        return _unsettled(name, session, counts)
     return CheckResult(
         name, True, f"a duplicate {how} after {INTERLEAVED} other events was not acted on again"
-    )
+        f"{_watched(counts)}",
+    )  # fmt: skip
 
 
 def check_forged_copies_do_not_block(session: CheckSession) -> CheckResult:
@@ -308,17 +363,34 @@ def check_distinct_events_processed(session: CheckSession) -> CheckResult:
     data = dict(session.data_of(first.event_id))
     (second,) = session.emit(data=data)
     ids = [first.event_id, second.event_id]
-    counts = session.counts(ids, expect=ids[:1])
+    counts = session.counts(ids, expect=ids)  # the second must show, as late as the bound allows
     if counts[first.event_id] == 0:
         return _never_acted(name, session)
     if counts[second.event_id] == 0:
         return CheckResult(
             name, False, "a second, different event of the same type was dropped",
             (f"{second.event_id} ({session.event_type}, same data as {first.event_id}, "
-             "different id) was never acted on: the receiver deduplicates on the type or on a "
-             "data field; deduplicate on the event id only",),
+             f"different id) was never acted on in {counts.waited:.1f} s (settle_timeout): the "
+             "receiver deduplicates on the type or on a data field; deduplicate on the event "
+             "id only",),
         )  # fmt: skip
-    return CheckResult(name, True, f"two {session.event_type} events with one data, both processed")
+    assert session.settler is not None
+    late = session.settler.latency(second.event_id) or 0.0
+    when = (
+        f" (the second late: {late:.2f} s after it was sent)"
+        if late > session.settler.quiet
+        else ""
+    )
+    return CheckResult(
+        name, True, f"two {session.event_type} events with one data, both processed{when}"
+    )
+
+
+def _watched(settled: Settled) -> str:
+    """How long extra effects were watched for, when the receiver was slow enough to matter."""
+    if settled.latency < 0.05:
+        return ""
+    return f" (it acts {settled.latency:.2f} s after a delivery; watched {settled.waited:.1f} s)"
 
 
 def check_unknown_types_acknowledged(session: CheckSession) -> CheckResult:

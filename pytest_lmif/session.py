@@ -15,7 +15,7 @@ from typing import Any
 
 from lmif_mock import Attempt, Delivery, FakeLMIF, RetryPolicy
 from pytest_lmif.races import ASGIGate, RaceProbe, WSGIGate
-from pytest_lmif.settling import Settler
+from pytest_lmif.settling import Settled, Settler
 
 
 class Witness:
@@ -79,6 +79,8 @@ class CheckSession:
         """Send one fresh event to the receiver (and the witness); its deliveries there."""
         chosen = event_id or new_event_id()
         targets = [self.webhook_id, self.witness_id] if witnessed else [self.webhook_id]
+        if self.settler is not None:
+            self.settler.sending(chosen)
         self.fake.emit(
             event_type or self.event_type,
             event_id=chosen,
@@ -87,9 +89,11 @@ class CheckSession:
             **kwargs,
         )
         self.sent.append(chosen)
+        if self.settler is not None:
+            self.settler.read([chosen])  # an effect already there: the latency is this short
         return self.fake.deliveries(event_id=chosen, webhook_id=self.webhook_id)
 
-    def counts(self, event_ids: Iterable[str], *, expect: Iterable[str] = ()) -> dict[str, int]:
+    def counts(self, event_ids: Iterable[str], *, expect: Iterable[str] = ()) -> Settled:
         """Settled side-effect counts (see :class:`Settler`); requires ``processed``."""
         assert self.settler is not None
         return self.settler.counts(event_ids, expect=expect)

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import queue
 import sqlite3
 import tempfile
 import threading
@@ -40,6 +41,7 @@ BUGS: dict[str, str] = {
     "acts_before_verifying": "rejects_bad_signatures",
     "queue_acts_before_verifying": "rejects_bad_signatures",
     "reserialises_json": "verifies_raw_bytes",
+    "reserialises_ascii_json": "verifies_raw_bytes",
     "no_dedup": "idempotent_sequential",
     "refuses_duplicates": "idempotent_sequential",
     "racy_dedup": "idempotent_concurrent",
@@ -104,7 +106,8 @@ class Receiver:
                 """
             )
         self.lock = threading.Lock()
-        self.recent: collections.deque[str] = collections.deque(maxlen=3)
+        #: Longer than a cache of the "last 8" ids, still far shorter than the retry schedule.
+        self.recent: collections.deque[str] = collections.deque(maxlen=16)
         self.seen_keys: set[str] = set()
         self.app = self._flask()
         self.asgi = self._fastapi()
@@ -203,6 +206,10 @@ class Receiver:
         if self.bug == "reserialises_json":
             canonical = json.dumps(json.loads(raw), separators=(",", ":"), ensure_ascii=False)
             return verify(canonical.encode(), header, SECRET)
+        if self.bug == "reserialises_ascii_json":  # json.dumps' default escapes non-ASCII
+            return verify(
+                json.dumps(json.loads(raw), separators=(",", ":")).encode(), header, SECRET
+            )
         if self.bug == "copied_node_check":
             # The provider's documented manual check, translated: it raises on a length mismatch.
             expected = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
@@ -314,3 +321,56 @@ def _event_id_of(raw: bytes) -> str:
         return str(json.loads(raw)["id"])
     except (ValueError, KeyError, TypeError):
         return ""
+
+
+class SlowWorkerReceiver:
+    """Verifies, answers at once, and leaves the work to one background worker taking
+    ``work_seconds`` per job, as a job queue with real work behind it does.
+
+    With ``dedup`` the handler records each event id atomically (under a lock) and queues only
+    ids it had not seen; without it every delivery is queued and acted on: the bug a fixed
+    quiet period misses, since the duplicates' effects come a job's time after the original's.
+    """
+
+    def __init__(self, *, dedup: bool, work_seconds: float = 0.3) -> None:
+        self.dedup = dedup
+        self.work_seconds = work_seconds
+        self.acted: collections.Counter[str] = collections.Counter()
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
+        self.jobs: queue.Queue[str | None] = queue.Queue()
+        self.app = Flask(f"slow_worker_{'dedup' if dedup else 'no_dedup'}")
+        self.app.post(PATH)(self._handle)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, daemon=True)
+        self._worker.start()
+
+    def _handle(self) -> tuple[str, int]:
+        raw = request.get_data()
+        if not verify(raw, request.headers.get("X-LMIF-Signature"), SECRET):
+            return "invalid signature", 401
+        event_id = str(json.loads(raw)["id"])
+        with self.lock:
+            fresh = event_id not in self.seen
+            self.seen.add(event_id)
+        if fresh or not self.dedup:
+            self.jobs.put(event_id)
+        return "queued", 202
+
+    def _work(self) -> None:
+        while (event_id := self.jobs.get()) is not None:
+            if self._stop.wait(self.work_seconds):  # the slow part (an API call, a render)
+                continue  # closing: the jobs left are dropped
+            with self.lock:
+                self.acted[event_id] += 1
+
+    def processed(self, event_id: str) -> int:
+        """How many times the worker acted on ``event_id``."""
+        with self.lock:
+            return self.acted[event_id]
+
+    def close(self) -> None:
+        """Stop the worker, dropping the jobs still queued."""
+        self._stop.set()
+        self.jobs.put(None)
+        self._worker.join()

@@ -23,7 +23,7 @@ from pytest_lmif import (
     check_receiver,
 )
 from pytest_lmif.races import ASGIGate, WSGIGate, gate_for
-from tests.buggy_receivers import BUGS, PATH, SECRET, STYLES, Receiver
+from tests.buggy_receivers import BUGS, PATH, SECRET, STYLES, Receiver, SlowWorkerReceiver
 from tests.receivers import wsgi_server
 
 #: Fast settings for receivers that act before answering; the queue style needs the waits.
@@ -100,6 +100,8 @@ def test_each_bug_is_caught_by_its_check_and_only_there(
         assert "deduplicates on the type" in str(report[BUGS[bug]])
     elif bug == "refuses_duplicates":  # answers 500 to every copy after the first
         assert failed == {"idempotent_sequential", "idempotent_concurrent"}, str(report)
+    elif bug == "reserialises_ascii_json":  # its escapes also refuse non-ASCII names
+        assert failed == {BUGS[bug], "accepts_non_ascii_text"}, str(report)
     elif bug == "no_dedup":  # acts on every copy, wherever copies are sent
         assert failed == {"idempotent_sequential", "idempotent_concurrent",
                           "remembers_duplicates"}, str(report)  # fmt: skip
@@ -115,7 +117,8 @@ CAUSES = {
     "reserialises_json": ["re-serialised JSON instead of the raw request body"],
     "no_dedup": ["duplicates were processed again", "acted on 3 times", "unique key"],
     "refuses_duplicates": ["acted on once but not acknowledged", "HTTP 500", "answer 2xx"],
-    "short_memory": ["after 5 other events", "forgets event ids too soon", "34-hour"],
+    "reserialises_ascii_json": ["pretty-layout body was answered HTTP 401", "re-serialised JSON"],
+    "short_memory": ["after 24 other events", "forgets event ids too soon", "34-hour"],
     "marks_seen_before_verifying": ["forged copies blocked", "before verifying", "verify first"],
     "dedup_on_type": ["never acted on", "deduplicates on the type or on a data field"],
     "dedup_on_box": ["never acted on", "deduplicate on the event id only"],
@@ -170,6 +173,101 @@ def test_background_workers_are_judged_not_skipped(receivers: list[Receiver]) ->
                    "forged_copies_do_not_block", "distinct_events_processed"]  # fmt: skip
     report = run(receiver, only=idempotency, rounds=3)
     assert [r.passed for r in report.results] == [True] * len(idempotency), str(report)
+
+
+SLOW_WORKER_CHECKS = ["idempotent_sequential", "remembers_duplicates", "distinct_events_processed"]
+
+
+def run_slow_worker(receiver: SlowWorkerReceiver, **options: Any) -> ReceiverReport:
+    """The checks a slow worker can fool, with the default settle= and room to finish:
+    the remembers check queues 26 jobs of 0.3 s behind one worker."""
+    return check_receiver(
+        receiver.app, secret=SECRET, processed=receiver.processed, path=PATH,
+        only=SLOW_WORKER_CHECKS, timeout=10, settle_timeout=20, **options,
+    )  # fmt: skip
+
+
+def test_a_worker_slower_than_settle_does_not_hide_missing_dedup() -> None:
+    """No dedup, effects 0.3 s per job in one worker: each duplicate's effect comes a job
+    later than the original's, long after the default 0.1 s quiet period."""
+    receiver = SlowWorkerReceiver(dedup=False)
+    try:
+        report = run_slow_worker(receiver)
+        defaults = check_receiver(
+            receiver.app, secret=SECRET, processed=receiver.processed, path=PATH,
+            only=["idempotent_sequential"],
+        )  # fmt: skip
+    finally:
+        receiver.close()
+    assert defaults["idempotent_sequential"].passed is False, str(defaults)
+    assert report["idempotent_sequential"].passed is False, str(report)
+    assert "duplicates were processed again" in str(report["idempotent_sequential"])
+    assert report["remembers_duplicates"].passed is False, str(report)
+    assert "a later duplicate was processed again" in str(report["remembers_duplicates"])
+    distinct = report["distinct_events_processed"]  # both processed, only late: not "dropped"
+    assert distinct.passed is True, str(report)
+    assert "dropped" not in str(distinct)
+
+
+def test_a_deduplicating_receiver_with_the_same_slow_worker_passes() -> None:
+    receiver = SlowWorkerReceiver(dedup=True)
+    try:
+        report = run_slow_worker(receiver)
+    finally:
+        receiver.close()
+    assert all(r.passed for r in report.results), str(report)
+    assert "acts 0." in report["idempotent_sequential"].summary  # it saw the worker's latency
+
+
+def test_a_worker_slower_than_the_bound_is_inconclusive_not_passed() -> None:
+    """With too short a settle_timeout for its backlog, no judgement is a pass."""
+    receiver = SlowWorkerReceiver(dedup=True, work_seconds=0.2)
+    try:
+        report = check_receiver(
+            receiver.app, secret=SECRET, processed=receiver.processed, path=PATH,
+            only=["remembers_duplicates"], timeout=10, settle_timeout=1,
+        )  # fmt: skip
+    finally:
+        receiver.close()
+    result = report["remembers_duplicates"]
+    assert result.skipped, str(report)
+    assert "settle_timeout" in result.summary
+
+
+def test_a_late_second_event_is_reported_late_not_dropped() -> None:
+    receiver = SlowWorkerReceiver(dedup=True, work_seconds=0.2)
+    try:
+        report = check_receiver(
+            receiver.app, secret=SECRET, processed=receiver.processed, path=PATH,
+            only=["distinct_events_processed"], timeout=10,
+        )  # fmt: skip
+    finally:
+        receiver.close()
+    result = report["distinct_events_processed"]
+    assert result.passed is True, str(report)
+    assert "the second late" in result.summary
+
+
+def test_a_receiver_verifying_escaped_json_fails_raw_bytes_and_is_not_blamed_on_latin1(
+    receivers: list[Receiver],
+) -> None:
+    """json.dumps' default escaping: ASCII-only events verify, non-ASCII and pretty ones not."""
+    receiver = Receiver("reserialises_ascii_json")
+    receivers.append(receiver)
+    report = run(receiver, only=["accepts_non_ascii_text", "verifies_raw_bytes"])
+    assert report["verifies_raw_bytes"].passed is False, str(report)
+    non_ascii = report["accepts_non_ascii_text"]
+    assert non_ascii.passed is False, str(report)
+    assert "verifies re-serialised JSON" in str(non_ascii)
+    assert "column" not in str(non_ascii)  # the Latin-1 hint would send them the wrong way
+
+
+def test_a_latin1_receiver_keeps_the_encoding_hint(receivers: list[Receiver]) -> None:
+    receiver = Receiver("latin1_names")
+    receivers.append(receiver)
+    text = str(run(receiver, only=["accepts_non_ascii_text"])["accepts_non_ascii_text"])
+    assert "column or encoding" in text
+    assert "re-serialised" not in text
 
 
 def test_a_forged_event_acted_on_later_is_still_caught(receivers: list[Receiver]) -> None:
