@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lmif_mock import EVENT_TYPES, sign
+from lmif_mock import EVENT_TYPES, LMIFServer, sign
 from lmif_mock.clock import DEFAULT_START
 from lmif_mock.events import Event
 from lmif_mock.sqlite_store import SQLiteStore
@@ -214,3 +214,39 @@ def test_serve_refuses_a_read_only_db_file(tmp_path: Path) -> None:
     out = subprocess.run(command, capture_output=True, check=False, timeout=60)
     line = assert_one_line_error(out, 2, f"error: --db: {path} is read-only")
     assert out.stderr.decode().strip() == line
+
+
+_DEEP = '{"a":' * 40 + "1" + "}" * 40
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        (("--data", '{"x":NaN}'), "data.x: nan is not a JSON number"),
+        (("--data", '{"x":Infinity}'), "data.x: inf is not a JSON number"),
+        (("--data", '{"x":1e400}'), "data.x: inf is not a JSON number"),
+        (("--data", '{"x":"\\ud800"}'), "data.x: not valid Unicode text"),
+        (("--set", "x=NaN"), "data.x: nan is not a JSON number"),
+        (("--set", "x=1e400"), "data.x: inf is not a JSON number"),
+        (("--data", _DEEP), "nested deeper than 32 levels"),
+        (("--data", "[" * 20_000 + "]" * 20_000), "nested deeper than 32 levels"),
+    ],
+)
+def test_trigger_to_refuses_data_the_wire_cannot_carry_in_one_line(
+    options: tuple[str, str], needle: str
+) -> None:
+    # Port 9 (discard) on loopback: nothing may be sent, so nothing needs to listen there.
+    for mode in (("--to", "http://127.0.0.1:9/webhooks/lmif", "--secret", "s"),
+                 ("--server", "http://127.0.0.1:9", "--api-key", "k")):  # fmt: skip
+        out = run("trigger", "box.created", *mode, *options)
+        assert_one_line_error(out, 2, needle)
+
+
+def test_trigger_server_refusals_of_the_input_are_usage_errors_with_details() -> None:
+    with LMIFServer() as server:
+        where = ("--server", server.url, "--api-key", server.api_key)
+        out = run("trigger", "", "--allow-unknown", *where)
+        assert_one_line_error(out, 2, "type: must be a non-empty string")
+        wrong_key = run("trigger", "box.created", "--server", server.url, "--api-key", "nope")
+        assert_one_line_error(wrong_key, 1)  # not the user's data: a failure, not a usage error
+        assert server.api.fake.events() == []
