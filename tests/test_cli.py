@@ -250,3 +250,41 @@ def test_trigger_server_refusals_of_the_input_are_usage_errors_with_details() ->
         wrong_key = run("trigger", "box.created", "--server", server.url, "--api-key", "nope")
         assert_one_line_error(wrong_key, 1)  # not the user's data: a failure, not a usage error
         assert server.api.fake.events() == []
+
+
+def _listened(body: bytes, path: str = "/webhooks/lmif", print_body: bool = False) -> str:
+    from io import StringIO
+
+    from werkzeug.test import Client
+
+    from lmif_mock.commands.listen import receiver
+
+    out = StringIO()
+    Client(receiver(["s"], out, print_body=print_body)).post(path, data=body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b'{"hello": 1}', "BAD (JSON object without type or id) - signature MISSING"),
+        (b'{"type": "box.created"}', "BAD box.created (no id) - signature MISSING"),
+        (b"[1, 2]", "BAD (JSON, but not an object) - signature MISSING"),
+        (b"nope", "BAD (not JSON) - signature MISSING"),
+        (b'{"type": "x\\u001b[2J", "id": "evt_\\u0000"}', r"BAD x\x1b[2J evt_\x00 - signature"),
+    ],
+)
+def test_listen_says_what_arrived_instead_of_none(body: bytes, shown: str) -> None:
+    printed = _listened(body)
+    assert printed.startswith(shown), printed
+    assert "None" not in printed
+    assert "\x1b" not in printed
+    assert "\x00" not in printed
+
+
+def test_listen_escapes_control_characters_in_paths_and_bodies() -> None:
+    assert "\x1b" not in _listened(b"{}", path="/x%1b]0;PWNED%07")
+    printed = _listened(b'{\n\t"type": "a\x1b[2J\x07"\n}', print_body=True)
+    assert "\x1b" not in printed
+    assert "\x07" not in printed
+    assert '{\n\t"type": "a\\x1b[2J\\x07"\n}' in printed  # escaped; lines and tabs kept
