@@ -288,3 +288,26 @@ def test_listen_escapes_control_characters_in_paths_and_bodies() -> None:
     assert "\x1b" not in printed
     assert "\x07" not in printed
     assert '{\n\t"type": "a\\x1b[2J\\x07"\n}' in printed  # escaped; lines and tabs kept
+
+
+def test_retry_of_a_succeeded_delivery_resends_it_like_a_stripe_resend() -> None:
+    """Documented in the README: the same bytes once more; the status follows that attempt."""
+    from tests.receivers import Recorder
+
+    receiver = Recorder([200, 200, 500])
+    with LMIFServer() as server:
+        server.webhooks.create(url=receiver, events=["*"])
+        server.emit("box.created")
+        [delivery] = server.api.fake.deliveries()
+        assert delivery.status == "succeeded"
+        where = ("--server", server.url, "--api-key", server.api_key)
+        again = run("retry", delivery.id, *where)
+        assert again.returncode == 0, again.stderr
+        assert f"{delivery.id} succeeded: attempt 2 got 200" in again.stdout.decode()
+        assert receiver.bodies[1] == receiver.bodies[0]  # the same event, the same bytes
+        failing = run("retry", delivery.id, *where)
+        assert failing.returncode == 1
+        assert f"{delivery.id} failed: attempt 3 got 500" in failing.stdout.decode()
+        [settled] = server.api.fake.deliveries()
+        assert [a.trigger for a in settled.attempts] == ["scheduled", "manual", "manual"]
+        assert settled.next_attempt_at is None  # a manual attempt schedules no retries
