@@ -52,9 +52,9 @@ def to_timedelta(
     return _checked(base.__add__, step)
 
 
-def _checked(make: Any, *args: Any, **parts: Any) -> timedelta:
+def _checked(make: Callable[..., timedelta], *args: Any, **parts: Any) -> timedelta:
     try:
-        made: timedelta = make(*args, **parts)
+        made = make(*args, **parts)
     except OverflowError:
         raise OverflowError(f"too long (a duration is at most {timedelta.max.days} days)") from None
     except ValueError:
