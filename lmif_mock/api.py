@@ -35,6 +35,7 @@ from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import FaultError, Faults
 from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.json_body import MalformedJSON, read_json
 from lmif_mock.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
 from lmif_mock.records import Delivery
 from lmif_mock.representations import delivery_json, event_json, webhook_json
@@ -68,10 +69,6 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (ConflictError, "CONFLICT"),
     (LMIFMockError, "VALIDATION_ERROR"),
 )
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class API(WorldRoutes, ControlRoutes):
@@ -253,8 +250,8 @@ class API(WorldRoutes, ControlRoutes):
                 f"Send JSON with 'Content-Type: application/json', not {sent!r}",
             )
         try:
-            body = json.loads(raw, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
+            body = read_json(raw, MAX_BODY_DEPTH)
+        except MalformedJSON as exc:
             raise APIError(
                 "VALIDATION_ERROR",
                 f"Malformed JSON: {exc}",

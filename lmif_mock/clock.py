@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.timestamps import utc
@@ -36,16 +36,31 @@ def to_timedelta(
     hours: float = 0,
     days: float = 0,
 ) -> timedelta:
-    """Every way a duration is given (a timedelta, seconds, or keyword parts) as one timedelta."""
+    """Every way a duration is given (a timedelta, seconds, or keyword parts) as one timedelta.
+
+    Too large or non-finite numbers raise ``OverflowError``/``ValueError`` with a message fit
+    for an API client (Python's own speaks of C ints and NaN-to-integer conversions).
+    """
     if isinstance(value, timedelta):
         base = value
     elif value is None:
         base = timedelta()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        base = timedelta(seconds=value)
+        base = _checked(timedelta, seconds=value)
     else:
         raise TypeError(f"a duration must be a timedelta or a number of seconds, not {value!r}")
-    return base + timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+    step = _checked(timedelta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+    return _checked(base.__add__, step)
+
+
+def _checked(make: Callable[..., timedelta], *args: Any, **parts: Any) -> timedelta:
+    try:
+        made = make(*args, **parts)
+    except OverflowError:
+        raise OverflowError(f"too long (a duration is at most {timedelta.max.days} days)") from None
+    except ValueError:
+        raise ValueError("not a finite number") from None
+    return made
 
 
 def requested_advance(

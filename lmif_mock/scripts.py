@@ -110,10 +110,11 @@ def _step(first: int, last: int | None, text: str, clause: str) -> Step:
             raise ScriptError(f"{clause!r}: a chance is more than 0% and at most 100%")
         return Step(first, last, found["plain"], chance=chance)
     if found["amount"]:
-        delay = timedelta(seconds=float(found["amount"]) * _UNITS[found["unit"]])
-        if delay > MAX_SCRIPT_DELAY:
+        # Compared as seconds before building a timedelta: a huge amount would overflow one.
+        seconds = float(found["amount"]) * _UNITS[found["unit"]]
+        if seconds > MAX_SCRIPT_DELAY.total_seconds():
             raise ScriptError(f"{clause!r}: a delay is at most {MAX_SCRIPT_DELAY.days} days")
-        return Step(first, last, "delay", delay=delay)
+        return Step(first, last, "delay", delay=timedelta(seconds=seconds))
     partner = int(found["with"])
     if last is None or partner <= last or partner > MAX_SCRIPT_ATTEMPT:
         raise ScriptError(

@@ -29,7 +29,9 @@ from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.signing import SIGNATURE_HEADER
 from lmif_mock.store import Store
+from lmif_mock.timestamps import format_timestamp
 from lmif_mock.transports import HTTPTransport, transport_for_app
+from lmif_mock.webhook_url import InvalidWebhookURL, parse_webhook_url
 
 FORMAT = "lmif-mock-transcript"
 VERSION = 1
@@ -46,6 +48,20 @@ class TranscriptError(LMIFMockError, ValueError):
 def _time(moment: datetime) -> str:
     """UTC with microseconds: attempts a few ms apart must keep their order."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def request_path(webhook: Webhook) -> str:
+    """The request target the webhook's deliveries were sent to (path and query).
+
+    A URL webhook's own path, e.g. ``/webhooks/lmif``: replaying into an app routed like the
+    real receiver needs it. ``Webhook.path`` only applies to in-process apps.
+    """
+    if webhook.url.startswith(("http://", "https://")):
+        try:
+            return parse_webhook_url(webhook.url).target
+        except InvalidWebhookURL:
+            return webhook.path
+    return webhook.path
 
 
 def sent_body(delivery: Delivery) -> bytes:
@@ -69,7 +85,7 @@ def _request(webhook: Webhook | None, delivery: Delivery, attempt: Attempt) -> d
     shown: dict[str, Any] = {
         "method": "POST",
         "url": webhook.url if webhook is not None else None,
-        "path": webhook.path if webhook is not None else "/",
+        "path": request_path(webhook) if webhook is not None else "/",
         "headers": headers,
     }
     try:
@@ -113,14 +129,14 @@ def record(store: Store, seed: int | None) -> dict[str, Any]:
             {
                 "id": w.id,
                 "url": w.url,
-                "path": w.path,
+                "path": request_path(w),
                 "events": list(w.events),
                 "enabled": w.enabled,
             }
             for w in webhooks
         ],
         "events": [
-            {"id": e.id, "type": e.type, "createdAt": _time(e.created_at)}
+            {"id": e.id, "type": e.type, "createdAt": format_timestamp(e.created_at)}
             for e in store.list_events()
         ],
         "deliveries": [
@@ -173,7 +189,14 @@ class Replayed:
 
 
 def load(source: Mapping[str, Any] | str | bytes | Path) -> Mapping[str, Any]:
-    """A transcript from a dict, JSON text or bytes, or a file path; checks its format."""
+    """A transcript from a dict, JSON text or bytes, or a file path; checks its format.
+
+    A ``str`` starting with ``{`` is JSON text, any other ``str`` a file path. The answer of
+    ``GET /_mock/transcript`` (the transcript inside ``{"data": ...}``) is accepted as it is, so
+    what curl saved replays without editing.
+    """
+    if isinstance(source, str) and not source.lstrip().startswith("{"):
+        source = Path(source)
     if isinstance(source, Path):
         where = source
         try:
@@ -187,6 +210,12 @@ def load(source: Mapping[str, Any] | str | bytes | Path) -> Mapping[str, Any]:
             raise TranscriptError(f"not JSON: {exc}") from None
     else:
         value = source
+    if (
+        isinstance(value, Mapping)
+        and "format" not in value
+        and isinstance(value.get("data"), Mapping)
+    ):
+        value = value["data"]  # the control API's envelope around the transcript
     if not isinstance(value, Mapping) or value.get("format") != FORMAT:
         raise TranscriptError(f"not a transcript (format must be {FORMAT!r})")
     if value.get("version") != VERSION:

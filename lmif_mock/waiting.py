@@ -118,9 +118,14 @@ class Expectation:
             state.append(self.until)
         if self.attempts is not None:
             state.append(f"with at least {self.attempts} attempt(s)")
-        many = "every" if self.count == "all" else f"{self.count} or more"
-        scope = f" of deliveries ({', '.join(which)})" if which else " of all deliveries"
-        return f"{many}{scope} {' '.join(state)}"
+        if self.count == "all":
+            many = "every delivery"
+        elif self.count == 1:
+            many = "1 or more deliveries"
+        else:
+            many = f"{self.count} or more deliveries"
+        scope = f" ({', '.join(which)})" if which else ""
+        return " ".join([many + scope, *state])
 
 
 def _attempt_words(attempt: Attempt) -> str:

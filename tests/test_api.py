@@ -114,6 +114,37 @@ def test_unknown_route_wrong_method_bad_json_media_type_and_size(
     assert (empty.status, empty.code) == (400, "VALIDATION_ERROR")
 
 
+_BIG = "1" + "0" * 30
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw", "words"),
+    [
+        ("POST", "/_mock/events", b'{"type":"box.created","data":{"x":' + b"1" * 5000 + b"}}",
+         "a number has 5000 digits; at most 4300 are read"),
+        ("POST", "/_mock/events", b"[" * 100_000 + b"]" * 100_000,
+         "nested too deeply (at most 34 levels)"),
+        ("POST", "/_mock/events", b'{"a":"\xff"}', "not valid UTF-8 text (byte 0xff at position 6)"),
+        ("POST", "/_mock/events", b"\xff\xfe\x00", "not valid UTF-8 text"),
+        ("PUT", "/_mock/faults", b'{"delay": ' + _BIG.encode() + b"}",
+         "delay is not a usable duration: too long (a duration is at most 999999999 days)"),
+        ("PUT", "/_mock/retry-policy", b'{"delays": [' + _BIG.encode() + b'], "timeout": 1}',
+         "too long (a duration is at most 999999999 days)"),
+        ("POST", "/_mock/events", b'{"type": ', "Expecting value at line 1, column 10"),
+    ],
+)  # fmt: skip
+def test_400_messages_say_what_is_wrong_in_the_apis_words(
+    api: Client, method: str, path: str, raw: bytes, words: str
+) -> None:
+    answer = api.call(method, path, raw=raw)
+    assert (answer.status, answer.code) == (400, "VALIDATION_ERROR")
+    said = json.dumps(answer.body["error"])
+    assert words in said
+    for internal in ("sys.set_int_max_str_digits", "Python int", "C int", "recursion", "codec",
+                     "utf-16", "utf-32", "(char "):  # fmt: skip
+        assert internal not in said
+
+
 # -- webhooks --------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lmif_mock import EVENT_TYPES, sign
+from lmif_mock import EVENT_TYPES, LMIFServer, sign
 from lmif_mock.clock import DEFAULT_START
 from lmif_mock.events import Event
 from lmif_mock.sqlite_store import SQLiteStore
@@ -214,3 +214,100 @@ def test_serve_refuses_a_read_only_db_file(tmp_path: Path) -> None:
     out = subprocess.run(command, capture_output=True, check=False, timeout=60)
     line = assert_one_line_error(out, 2, f"error: --db: {path} is read-only")
     assert out.stderr.decode().strip() == line
+
+
+_DEEP = '{"a":' * 40 + "1" + "}" * 40
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        (("--data", '{"x":NaN}'), "data.x: nan is not a JSON number"),
+        (("--data", '{"x":Infinity}'), "data.x: inf is not a JSON number"),
+        (("--data", '{"x":1e400}'), "data.x: inf is not a JSON number"),
+        (("--data", '{"x":"\\ud800"}'), "data.x: not valid Unicode text"),
+        (("--set", "x=NaN"), "data.x: nan is not a JSON number"),
+        (("--set", "x=1e400"), "data.x: inf is not a JSON number"),
+        (("--data", _DEEP), "nested deeper than 32 levels"),
+        (("--data", "[" * 20_000 + "]" * 20_000), "nested deeper than 32 levels"),
+    ],
+)
+def test_trigger_to_refuses_data_the_wire_cannot_carry_in_one_line(
+    options: tuple[str, str], needle: str
+) -> None:
+    # Port 9 (discard) on loopback: nothing may be sent, so nothing needs to listen there.
+    for mode in (("--to", "http://127.0.0.1:9/webhooks/lmif", "--secret", "s"),
+                 ("--server", "http://127.0.0.1:9", "--api-key", "k")):  # fmt: skip
+        out = run("trigger", "box.created", *mode, *options)
+        assert_one_line_error(out, 2, needle)
+
+
+def test_trigger_server_refusals_of_the_input_are_usage_errors_with_details() -> None:
+    with LMIFServer() as server:
+        where = ("--server", server.url, "--api-key", server.api_key)
+        out = run("trigger", "", "--allow-unknown", *where)
+        assert_one_line_error(out, 2, "type: must be a non-empty string")
+        wrong_key = run("trigger", "box.created", "--server", server.url, "--api-key", "nope")
+        assert_one_line_error(wrong_key, 1)  # not the user's data: a failure, not a usage error
+        assert server.api.fake.events() == []
+
+
+def _listened(body: bytes, path: str = "/webhooks/lmif", print_body: bool = False) -> str:
+    from io import StringIO
+
+    from werkzeug.test import Client
+
+    from lmif_mock.commands.listen import receiver
+
+    out = StringIO()
+    Client(receiver(["s"], out, print_body=print_body)).post(path, data=body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b'{"hello": 1}', "BAD (JSON object without type or id) - signature MISSING"),
+        (b'{"type": "box.created"}', "BAD box.created (no id) - signature MISSING"),
+        (b"[1, 2]", "BAD (JSON, but not an object) - signature MISSING"),
+        (b"nope", "BAD (not JSON) - signature MISSING"),
+        (b'{"type": "x\\u001b[2J", "id": "evt_\\u0000"}', r"BAD x\x1b[2J evt_\x00 - signature"),
+    ],
+)
+def test_listen_says_what_arrived_instead_of_none(body: bytes, shown: str) -> None:
+    printed = _listened(body)
+    assert printed.startswith(shown), printed
+    assert "None" not in printed
+    assert "\x1b" not in printed
+    assert "\x00" not in printed
+
+
+def test_listen_escapes_control_characters_in_paths_and_bodies() -> None:
+    assert "\x1b" not in _listened(b"{}", path="/x%1b]0;PWNED%07")
+    printed = _listened(b'{\n\t"type": "a\x1b[2J\x07"\n}', print_body=True)
+    assert "\x1b" not in printed
+    assert "\x07" not in printed
+    assert '{\n\t"type": "a\\x1b[2J\\x07"\n}' in printed  # escaped; lines and tabs kept
+
+
+def test_retry_of_a_succeeded_delivery_resends_it_like_a_stripe_resend() -> None:
+    """Documented in the README: the same bytes once more; the status follows that attempt."""
+    from tests.receivers import Recorder
+
+    receiver = Recorder([200, 200, 500])
+    with LMIFServer() as server:
+        server.webhooks.create(url=receiver, events=["*"])
+        server.emit("box.created")
+        [delivery] = server.api.fake.deliveries()
+        assert delivery.status == "succeeded"
+        where = ("--server", server.url, "--api-key", server.api_key)
+        again = run("retry", delivery.id, *where)
+        assert again.returncode == 0, again.stderr
+        assert f"{delivery.id} succeeded: attempt 2 got 200" in again.stdout.decode()
+        assert receiver.bodies[1] == receiver.bodies[0]  # the same event, the same bytes
+        failing = run("retry", delivery.id, *where)
+        assert failing.returncode == 1
+        assert f"{delivery.id} failed: attempt 3 got 500" in failing.stdout.decode()
+        [settled] = server.api.fake.deliveries()
+        assert [a.trigger for a in settled.attempts] == ["scheduled", "manual", "manual"]
+        assert settled.next_attempt_at is None  # a manual attempt schedules no retries

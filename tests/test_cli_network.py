@@ -368,3 +368,21 @@ def test_key_rotations_and_the_retry_policy_survive_a_restart(tmp_path: Path) ->
             "timeout": 30.0,
         }
     assert before_restart == policy
+
+
+def test_serve_console_escapes_control_characters_from_event_types() -> None:
+    hostile = "\u001b]0;PWNED\u0007\u001b[2Jx.y\u0000<script>\u202e"
+    receiver = Recorder()
+    with (
+        wsgi_server(receiver) as base,
+        served("--forward-to", base + "/hook") as (process, url, key),
+    ):
+        sent = Client(url, key).post("/_mock/events", {"type": hostile, "allowUnknown": True})
+        assert sent.status == 201, sent.body
+        line = process.wait_for(r"^--> .*").group(0)
+        process.wait_for(r"^<-- 200 POST")
+    shown = "\n".join(process.lines)
+    for raw in ("\u001b", "\u0007", "\u0000", "\u202e"):
+        assert raw not in shown
+    assert line.startswith(r"--> \x1b]0;PWNED\x07\x1b[2Jx.y\x00<script>\u202e evt_"), line
+    assert json.loads(receiver.bodies[0])["type"] == hostile  # the wire keeps the real type

@@ -152,6 +152,8 @@ def test_chances_are_drawn_from_the_seed() -> None:
         ("2: arrive with 2", "later attempt"),
         ("1+: arrive with 3", "later attempt"),
         ("1: delay 400d", "at most 366 days"),
+        ("1: delay 99999999999d", "at most 366 days"),
+        ("1: delay 9999999999999999999999999999s", "at most 366 days"),
         ("1: drop;" * 100, "at most 500"),
     ],
 )
@@ -195,6 +197,25 @@ def test_scripts_over_the_control_api_with_curl() -> None:
         assert refused["error"]["code"] == "VALIDATION_ERROR"
         assert "unknown action" in json.dumps(refused["error"]["details"])
         assert len(receiver.bodies) == 3
+
+
+def test_overflowing_script_delays_are_a_400_over_http() -> None:
+    with LMIFServer() as server:
+        auth = [
+            "-H",
+            f"Authorization: Bearer {server.api_key}",
+            "-H",
+            "Content-Type: application/json",
+        ]
+        put = _curl(*auth, "-X", "PUT", "--data", '{"script": "1: delay 9999999999999d"}',
+                    "-w", "", server.url + "/_mock/faults")  # fmt: skip
+        assert put["error"]["code"] == "VALIDATION_ERROR"
+        assert "at most 366 days" in json.dumps(put["error"])
+        body = {"type": "box.created", "faults": {"script": "1: delay 99999999999d"}}
+        posted = _curl(*auth, "--data", json.dumps(body), server.url + "/_mock/events")
+        assert posted["error"]["code"] == "VALIDATION_ERROR"
+        assert "at most 366 days" in json.dumps(posted["error"])
+        assert server.api.fake.events() == []
 
 
 @settings(max_examples=300, deadline=None)

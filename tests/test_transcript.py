@@ -172,3 +172,49 @@ def test_the_dashboard_downloads_the_transcript() -> None:
     assert download.status_code == 200
     assert "attachment" in download.headers["Content-Disposition"]
     assert json.loads(download.get_data()) == fake.transcript()
+
+
+def test_curl_saved_transcript_replays_with_the_cli_as_the_readme_says(tmp_path: Path) -> None:
+    """README: record with ``GET /_mock/transcript``, replay with ``replay FILE --to URL``."""
+    saved = tmp_path / "t.json"
+    with LMIFServer() as server:
+        server.webhooks.create(url=Recorder(), events=["*"], secret=SECRET)
+        server.emit("box.created")
+        subprocess.run(
+            ["curl", "-sS", "--fail", "--max-time", "60", "-o", str(saved),
+             "-H", f"Authorization: Bearer {server.api_key}", server.url + "/_mock/transcript"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    target = Recorder()
+    with wsgi_server(target) as url:
+        done = _cli("replay", str(saved), "--to", url + "/hook")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replayed 1 request(s); 0 not 2xx" in done.stdout
+    assert len(target.bodies) == 1
+    assert json.loads(target.bodies[0])["type"] == "box.created"
+
+
+def test_url_webhooks_record_their_real_path_and_replay_to_an_app_routed_there(
+    tmp_path: Path,
+) -> None:
+    original = Recorder()
+    with wsgi_server(original) as url:
+        fake = FakeLMIF(seed=9)
+        fake.webhooks.create(url=url + "/webhooks/lmif?src=lmif", events=["*"], secret=SECRET)
+        event = fake.emit("box.created")
+    transcript = fake.transcript()
+    assert transcript["webhooks"][0]["path"] == "/webhooks/lmif?src=lmif"
+    request = transcript["deliveries"][0]["attempts"][0]["request"]
+    assert request["path"] == "/webhooks/lmif?src=lmif"
+    # The event's time as the envelope writes it, not with microseconds.
+    envelope = json.loads(original.bodies[0])
+    assert transcript["events"][0]["createdAt"] == envelope["createdAt"]
+    assert transcript["events"][0]["id"] == event.id
+    saved = tmp_path / "run.json"
+    saved.write_text(dumps(transcript), "utf-8")
+    app = Recorder()
+    results = replay(str(saved), app)  # a str path is a file, not JSON text
+    assert [r.status_code for r in results] == [200]
+    assert [(r.path, r.query_string) for r in app.requests] == [("/webhooks/lmif", b"src=lmif")]
+    with pytest.raises(TranscriptError, match="cannot read"):
+        replay(str(tmp_path / "missing.json"), app)

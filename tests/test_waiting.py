@@ -172,6 +172,22 @@ def test_bad_long_poll_is_a_validation_error(real_server: LMIFServer) -> None:
         assert answer["error"]["code"] == "VALIDATION_ERROR", query  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("count=all", "every delivery settled"),
+        ("count=all&eventType=box.created", "every delivery (type=box.created) settled"),
+        ("count=2&until=failed", "2 or more deliveries failed"),
+        ("attempts=3", "1 or more deliveries with at least 3 attempt(s)"),
+    ],
+)
+def test_long_poll_says_what_it_waited_for_in_plain_words(
+    real_server: LMIFServer, query: str, words: str
+) -> None:
+    answer = _curl(f"{real_server.url}/_mock/wait?{query}&timeout=0", real_server.api_key)
+    assert answer["data"]["waitedFor"] == words  # type: ignore[index]
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
@@ -196,4 +212,7 @@ def test_the_wait_command() -> None:
         assert _cli(*where, "--idle", "--timeout", "0.1").returncode == 1
         assert _cli(*where, "--until", "done").returncode == 2  # argparse refuses it
         assert _cli(*where, "--attempts", "0").returncode == 2  # the fake refuses it
+        too_long = _cli(*where, "--timeout", "61")
+        assert too_long.returncode == 2
+        assert "timeout: must be between 0 and 60 seconds" in too_long.stderr  # the details
     assert _cli("--event", "evt_1").returncode == 2  # no server given

@@ -9,7 +9,42 @@ import urllib3
 
 
 class ControlError(Exception):
-    """The fake could not be reached, or refused the request; the message says which."""
+    """The fake could not be reached, or refused the request; the message says which.
+
+    ``status`` is the HTTP status of a refusal (None when the fake was not reached), so a
+    command can tell the user's mistake (4xx, exit 2) from a failure.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def is_refused_input(self) -> bool:
+        """Whether the fake refused what was sent as invalid (a usage error, not a failure)."""
+        return self.status in (400, 413, 422)
+
+
+def error_message(answer: Any, status: int) -> str:
+    """The API's error in one line: its message, then each detail as ``field: reason``.
+
+    A bare "Invalid request" does not say which option was wrong; the details do.
+    """
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(error, dict):
+        return f"HTTP {status}"
+    message = str(error.get("message") or f"HTTP {status}")
+    details = error.get("details")
+    reasons = []
+    if isinstance(details, list):
+        for detail in details:
+            if not isinstance(detail, dict):
+                continue
+            field, reason = detail.get("field"), detail.get("message")
+            text = f"{field}: {reason}" if field else str(reason)
+            if reason and text.lower() not in message.lower():
+                reasons.append(text)
+    return f"{message} ({'; '.join(reasons)})" if reasons else message
 
 
 class ControlClient:
@@ -42,5 +77,5 @@ class ControlClient:
         except ValueError:
             raise ControlError(f"{self.server} did not answer JSON ({response.status})") from None
         if response.status not in (200, 201):
-            raise ControlError(str(answer.get("error", {}).get("message", response.status)))
+            raise ControlError(error_message(answer, response.status), response.status)
         return answer["data"]

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from lmif_mock.commands.console import printable
 from lmif_mock.commands.interrupt import wait_until_interrupted
 from lmif_mock.commands.ports import port_number, port_problem
 from lmif_mock.server import QuietRequestHandler
@@ -62,7 +63,8 @@ def receiver(
 
     def refuse(request: Request, code: int, why: str) -> Response:
         with lock:
-            print(f"??? {request.method} {request.path} - {why} (answered {code})", file=out)
+            line = f"??? {request.method} {request.path} - {why} (answered {code})"
+            print(printable(line), file=out)
             out.flush()
         headers = {"Allow": "POST"} if code == 405 else {}
         return Response(f"{why}\n", status=code, headers=headers)
@@ -77,11 +79,7 @@ def receiver(
         body = request.get_data()
         signature = request.headers.get(SIGNATURE_HEADER)
         valid = verify(body, signature, secrets)
-        try:
-            envelope = json.loads(body)
-            what = f"{envelope.get('type')} {envelope.get('id')}"
-        except (ValueError, AttributeError):
-            what = "(not a JSON event)"
+        what = printable(_what(body))
         verdict = (
             "signature valid"
             if valid
@@ -90,13 +88,30 @@ def receiver(
         with lock:
             print(f"{'ok ' if valid else 'BAD'} {what} - {verdict} ({len(body)} bytes)", file=out)
             if print_body:
-                print(body.decode("utf-8", "replace"), file=out)
+                print(printable(body.decode("utf-8", "replace"), keep="\n\t"), file=out)
             out.flush()
         if not valid:
             return Response("invalid signature\n", status=401)(environ, start_response)
         return Response("OK\n", status=status)(environ, start_response)
 
     return app
+
+
+def _what(body: bytes) -> str:
+    """The event's type and id for the console line, or what the body is instead of an event."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        return "(not JSON)"
+    if not isinstance(envelope, dict):
+        return "(JSON, but not an object)"
+    found = [str(envelope[key]) for key in ("type", "id") if key in envelope]
+    if not found:
+        return "(JSON object without type or id)"
+    if len(found) == 1:
+        missing = "id" if "type" in envelope else "type"
+        return f"{found[0]} (no {missing})"
+    return " ".join(found)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

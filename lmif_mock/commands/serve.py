@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from lmif_mock.api import default_plan
 from lmif_mock.clock import Clock, RealClock, VirtualClock
+from lmif_mock.commands.console import printable
 from lmif_mock.commands.interrupt import wait_until_interrupted
 from lmif_mock.commands.ports import port_number, port_problem
 from lmif_mock.durable import DurableServer
@@ -141,9 +142,10 @@ def _printer(out: TextIO, server: LMIFServer) -> None:
         if delivery.status == "pending" and delivery.next_attempt_at is not None:
             note += f"  next attempt at {delivery.next_attempt_at:%Y-%m-%dT%H:%M:%SZ}"
         lines = [
-            f"--> {delivery.event_type} {delivery.event_id} "
+            f"--> {printable(delivery.event_type)} {printable(delivery.event_id)} "
             f"[{delivery.id} attempt {attempt.number}]",
-            f"<-- {answer} POST {url} {attempt.duration * 1000:.0f} ms{note}",
+            f"<-- {printable(answer)} POST {printable(url)} {attempt.duration * 1000:.0f} ms"
+            f"{printable(note)}",
         ]
         if delivery.status == "failed" and not attempt.succeeded:
             lines += _gave_up(delivery, server)
@@ -161,7 +163,7 @@ def _gave_up(delivery: Delivery, server: LMIFServer) -> list[str]:
         "retry it with:",
         f"    python -m lmif_mock retry {delivery.id} --server {server.url} "
         f"--api-key {shlex.quote(server.api_key)}",
-        f"    or the Retry button at {server.url}/dashboard/events/{delivery.event_id}",
+        f"    or the Retry button at {server.url}/dashboard/events/{printable(delivery.event_id)}",
     ]
 
 

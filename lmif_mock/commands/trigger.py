@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from lmif_mock.commands.control_client import ControlClient, ControlError
-from lmif_mock.events import EVENT_TYPES
+from lmif_mock.errors import EncodingError
+from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value, check_text
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_request
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.payloads import EventFactory, deep_merge
@@ -91,6 +92,8 @@ def parse_overrides(sets: list[str], data: str | None) -> dict[str, Any]:
             parsed = json.loads(data)
         except ValueError as exc:
             raise UsageError(f"--data is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"--data is nested deeper than {MAX_DATA_DEPTH} levels") from None
         if not isinstance(parsed, dict):
             raise UsageError("--data must be a JSON object")
         merged = parsed
@@ -100,7 +103,7 @@ def parse_overrides(sets: list[str], data: str | None) -> dict[str, Any]:
             raise UsageError(f"--set takes PATH=VALUE (e.g. avatar.name=Ada), not {item!r}")
         try:
             value: Any = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = text
         nested: dict[str, Any] = {}
         cursor = nested
@@ -110,6 +113,12 @@ def parse_overrides(sets: list[str], data: str | None) -> dict[str, Any]:
             cursor = cursor[part]
         cursor[leaf] = value
         merged = deep_merge(merged, nested)
+    # What Python's json reads but the wire cannot carry (NaN, 1e400, lone surrogates, nesting
+    # past the cap) is refused here, in both modes, before anything is sent.
+    try:
+        check_json_value(merged, "data")
+    except EncodingError as exc:
+        raise UsageError(str(exc)) from None
     return merged
 
 
@@ -141,6 +150,8 @@ def _via_server(
         try:
             emitted = client.post("/_mock/events", body)
         except ControlError as exc:
+            if exc.is_refused_input:  # the fake said the data is wrong: a usage error
+                raise UsageError(str(exc)) from None
             print(f"error: {exc}", file=err)
             return 1
         event = emitted["event"]
@@ -195,6 +206,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     try:
         if not 1 <= args.count <= MAX_COUNT:
             raise UsageError(f"--count must be between 1 and {MAX_COUNT}")
+        try:
+            check_text(args.type, "the event type")
+        except EncodingError as exc:
+            raise UsageError(str(exc)) from None
         if args.type not in EVENT_TYPES and not args.allow_unknown:
             raise UsageError(f"unknown event type {args.type!r}; add --allow-unknown to send it")
         try:

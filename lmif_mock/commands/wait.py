@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
+from lmif_mock.commands.control_client import error_message
 from lmif_mock.control_api import MAX_LONG_POLL
 from lmif_mock.waiting import UNTIL
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         print(f"error: cannot wait on {args.server}: {exc}", file=err)
         return 2
     if response.status != 200:
-        print(f"error: {answer.get('error', {}).get('message', response.status)}", file=err)
+        print(f"error: {error_message(answer, response.status)}", file=err)
         return 2
     data = answer["data"]
     met = data["idle"] if args.idle else data["met"]
