@@ -185,6 +185,10 @@ class ArrivedRequestHandler(WSGIRequestHandler):
 
     def parse_request(self) -> bool:
         parsed = super().parse_request()
+        if parsed and self.request_version == "HTTP/0.9":
+            # the loop refuses these first; an HTTP/0.9 answer would have no status line
+            self.send_error(400, "Malformed request: the request line has no HTTP version")
+            return False
         if parsed and "Expect" in self.headers:
             del self.headers["Expect"]  # answered once already; werkzeug would answer it again
         return parsed

@@ -44,7 +44,14 @@ from lmif_mock.arrived_request import (
     ArrivedRequestHandler,
     RequestReader,
 )
-from lmif_mock.request_framing import MAX_HEAD_BYTES, Complete, Incomplete, RequestFramer
+from lmif_mock.request_framing import (
+    MAX_HEAD_BYTES,
+    BodyTooLarge,
+    Complete,
+    Incomplete,
+    RequestFramer,
+    TooLarge,
+)
 from lmif_mock.server_refusals import refusal
 
 #: Defaults (see README "Security"): connections open at once, threads answering, seconds.
@@ -305,7 +312,7 @@ class BoundedWSGIServer(BaseWSGIServer):
                 self._send_now(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
             elif self._buffered > self.buffer_budget and conn.framer.head_complete:
                 self._dispatch(conn)  # a worker reads the rest, within the same deadline
-        else:
+        elif isinstance(framing, TooLarge):
             part = framing.part
             code = "URI_TOO_LONG" if part == "request line" else "HEADERS_TOO_LARGE"
             self._forget_arriving(conn)
@@ -315,6 +322,19 @@ class BoundedWSGIServer(BaseWSGIServer):
                 f"The {part} is larger than the server accepts ({MAX_HEAD_BYTES} bytes)",
                 {"limit": MAX_HEAD_BYTES, "part": part},
             )
+        elif isinstance(framing, BodyTooLarge):
+            self._forget_arriving(conn)
+            self._refuse_and_linger(
+                conn.sock,
+                "PAYLOAD_TOO_LARGE",
+                f"Request body exceeds {framing.limit} bytes",
+                {"limit": framing.limit},
+            )
+        else:
+            self._forget_arriving(conn)
+            code = "NOT_IMPLEMENTED" if framing.unsupported else "BAD_REQUEST"
+            message = f"Malformed request: {framing.reason}"
+            self._refuse_and_linger(conn.sock, code, message, {"reason": framing.reason})
 
     def _expire(self, now: float) -> None:
         while self._arriving:

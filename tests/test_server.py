@@ -3,6 +3,7 @@ bounded HTTP server under it (slow clients cost no threads, its own refusals are
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -14,9 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request
 
 from lmif_mock import LMIFServer, RetryPolicy, VirtualClock, sign, verify
+from lmif_mock.arrived_request import ArrivedRequest
 from lmif_mock.bounded_server import (
     MAX_CONNECTIONS,
     REQUEST_TIMEOUT_SECONDS,
@@ -319,3 +322,119 @@ def test_workers_are_capped() -> None:
             release.set()
             for sock in waiting:
                 sock.close()
+
+
+def chunked_post(server: LMIFServer, path: str, body: bytes, chunk: int = 64 * 1024) -> bytes:
+    """A raw HTTP/1.1 POST of ``body`` as JSON with ``Transfer-Encoding: chunked``."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_key}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    parts = [body[at : at + chunk] for at in range(0, len(body), chunk)]
+    return head + b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def test_a_chunked_body_over_the_cap_is_a_json_413_never_a_prefix() -> None:
+    limit = 1024 * 1024
+    with LMIFServer() as server:
+        padded = b'{"type":"box.created"}' + b" " * (3 * limit)
+        error = assert_error_shape(
+            exchange(server.url, chunked_post(server, "/_mock/events", padded)),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        )
+        assert error["details"] == {"limit": limit}
+        long_string = json.dumps({"type": "box.created", "data": {"x": "y" * (2 * limit)}})
+        answer = exchange(server.url, chunked_post(server, "/_mock/events", long_string.encode()))
+        assert_error_shape(answer, 413, "PAYLOAD_TOO_LARGE")
+        assert server.events() == []  # nothing was acted on
+        fits = b'{"type":"box.created"}'
+        fits += b" " * (limit - len(fits))  # exactly at the cap: accepted
+        assert exchange(server.url, chunked_post(server, "/_mock/events", fits)).status == 201
+        assert len(server.events()) == 1
+
+
+def test_the_api_refuses_an_unsized_body_over_the_cap_whichever_server_feeds_it() -> None:
+    """A chunked body the loop could not hold reaches the API as a stream with no length: the
+    API must still refuse it whole (413) rather than act on its first ``max_body_bytes``."""
+    fake = LMIFServer(max_body_bytes=100)
+    try:
+
+        def post(body: bytes) -> tuple[str, dict[str, Any]]:
+            builder = EnvironBuilder(
+                path="/_mock/events",
+                method="POST",
+                headers=[("Authorization", f"Bearer {fake.api_key}")],
+                content_type="application/json",
+                input_stream=io.BytesIO(body),
+            )
+            environ = builder.get_environ()
+            del environ["CONTENT_LENGTH"]
+            environ["wsgi.input_terminated"] = True  # as werkzeug's server sets for chunked
+            answer, status, _ = run_wsgi_app(fake.api, environ)
+            return status, json.loads(b"".join(answer))
+
+        status, body = post(b'{"type":"box.created"}' + b" " * 500)
+        assert (status, body["error"]["code"]) == (
+            "413 REQUEST ENTITY TOO LARGE",
+            "PAYLOAD_TOO_LARGE",
+        )
+        exact = b'{"type":"box.created"}'
+        status, _ = post(exact + b" " * (100 - len(exact)))
+        assert status.startswith("201")
+        assert len(fake.events()) == 1
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        pytest.param(b"GET /_mock/health\r\n\r\n", id="http-0.9"),
+        pytest.param(b"GET /_mock/health\r\n", id="http-0.9-no-blank-line"),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nContent-Length: 22\r\nContent-Length: 5\r\n\r\n",
+            id="conflicting-lengths",
+        ),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+            id="duplicate-length",
+        ),
+        pytest.param(b"POST /_mock/events HTTP/1.1\r\nContent-Length: -5\r\n\r\n", id="negative"),
+        pytest.param(b"POST /_mock/events HTTP/1.1\r\nContent-Length: +22\r\n\r\n", id="signed"),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Length: 22\r\n\r\n0\r\n\r\n",
+            id="chunked-and-length",
+        ),
+    ],
+)
+def test_ambiguous_framing_is_a_json_400_and_the_connection_closes(request_bytes: bytes) -> None:
+    with LMIFServer() as server:
+        key = f"Authorization: Bearer {server.api_key}\r\n".encode()
+        with connect(server.url) as sock:
+            sock.sendall(request_bytes.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\n" + key, 1))
+            answer = read_answer(sock)  # reads until the server closes the connection
+        error = assert_error_shape(answer, 400, "BAD_REQUEST")
+        assert error["details"]["reason"]
+        assert answer.headers["connection"] == "close"
+        assert server.events() == []
+
+
+def test_an_http_0_9_request_line_reaching_the_handler_still_gets_a_status_line() -> None:
+    """Defence in depth: if the loop's check were bypassed, werkzeug's handler would answer a
+    bare body with no status line; the handler refuses it in the JSON shape instead."""
+    with bounded(body_length_app) as (server, _url):
+        handler_class = server.RequestHandlerClass
+        reader, writer = socket.socketpair()
+        try:
+            arrived = ArrivedRequest(
+                writer, ("127.0.0.1", 1), b"GET /\r\n\r\n", time.monotonic() + 30
+            )
+            handler_class(arrived, arrived.address, server)
+            writer.shutdown(socket.SHUT_WR)
+            answer = read_answer(reader)
+        finally:
+            reader.close()
+            writer.close()
+    assert_error_shape(answer, 400, "BAD_REQUEST")
