@@ -29,7 +29,14 @@ from lmif_mock.bounded_server import (
 from lmif_mock.request_framing import MAX_HEAD_BYTES
 from lmif_mock.server import ServerError
 from tests.api_client import Client
-from tests.raw_http import allow_open_files, assert_error_shape, connect, exchange, read_answer
+from tests.raw_http import (
+    address,
+    allow_open_files,
+    assert_error_shape,
+    connect,
+    exchange,
+    read_answer,
+)
 from tests.receivers import Recorder
 
 
@@ -438,3 +445,66 @@ def test_an_http_0_9_request_line_reaching_the_handler_still_gets_a_status_line(
             reader.close()
             writer.close()
     assert_error_shape(answer, 400, "BAD_REQUEST")
+
+
+BIG_ANSWER = bytes(range(256)) * (6 * 1024 * 1024 // 256)  # 6 MiB, shared by every answer
+
+
+def big_or_health_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """``/big`` answers 6 MiB (like a long transcript); anything else a small health answer."""
+    body = BIG_ANSWER if environ["PATH_INFO"] == "/big" else b'{"status":"ok"}'
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def non_reader(url: str) -> socket.socket:
+    """A client that asks for the big answer with a tiny receive buffer, and never reads."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(30)
+    sock.connect(address(url))
+    sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+    return sock
+
+
+def test_clients_that_never_read_their_answers_hold_no_worker() -> None:
+    # with a minute to write each answer, a server whose workers wait on these clients would
+    # not answer anyone else for minutes: the health check's 10 s bound would fail at once
+    with bounded(big_or_health_app, workers=4, write_timeout=60) as (server, url):
+        attackers = []
+        try:
+            for _ in range(40):
+                attackers.append(non_reader(url))
+            wait_until(lambda: server.unsent_answers >= 40)
+            health = exchange(url, b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10)
+            assert (health.status, health.body) == (200, b'{"status":"ok"}')
+            assert server.open_connections >= 40  # the attack still holds its connections
+            assert server.worker_threads <= 4
+        finally:
+            for sock in attackers:
+                sock.close()
+
+
+def test_a_slow_reader_still_gets_the_whole_answer_from_the_loop() -> None:
+    with bounded(big_or_health_app, workers=1) as (server, url):
+        with non_reader(url) as sock:
+            wait_until(lambda: server.unsent_answers == 1)  # the worker has moved on
+            assert read_answer(sock).body == BIG_ANSWER
+        wait_until(lambda: server.unsent_budget.held == 0)
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_write_timeout() -> None:
+    with bounded(big_or_health_app, workers=1, write_timeout=0.5) as (server, url):
+        with non_reader(url):
+            wait_until(lambda: server.unsent_answers == 1)
+            wait_until(lambda: server.open_connections == 0)
+        assert server.unsent_budget.held == 0
+
+
+def test_past_the_unsent_budget_workers_write_the_rest_themselves() -> None:
+    """Memory for unread answers is capped: past it, the answer is written as before."""
+    with bounded(big_or_health_app, workers=1, unsent_budget=1024) as (server, url):
+        with non_reader(url) as sock:
+            assert read_answer(sock).body == BIG_ANSWER
+        assert server.unsent_answers == 0
+        assert server.unsent_budget.held == 0
