@@ -24,10 +24,12 @@ from lmif_mock.bounded_server import (
     MAX_CONNECTIONS,
     REQUEST_TIMEOUT_SECONDS,
     WORKERS,
+    WRITE_TIMEOUT_SECONDS,
     BoundedWSGIServer,
 )
 from lmif_mock.request_framing import MAX_HEAD_BYTES
 from lmif_mock.server import ServerError
+from lmif_mock.unsent_answers import UNSENT_BUDGET_BYTES
 from tests.api_client import Client
 from tests.raw_http import (
     address,
@@ -298,12 +300,15 @@ def wait_until(condition: Any, timeout: float = 30) -> None:
 def test_documented_limits_are_the_defaults() -> None:
     """The numbers README's Security section states."""
     assert (MAX_CONNECTIONS, WORKERS, REQUEST_TIMEOUT_SECONDS) == (256, 32, 10.0)
+    assert (WRITE_TIMEOUT_SECONDS, UNSENT_BUDGET_BYTES) == (10.0, 256 * 1024 * 1024)
     assert MAX_HEAD_BYTES == 64 * 1024
     with LMIFServer() as server:
         assert server._server is not None
         assert server._server.max_connections == MAX_CONNECTIONS
         assert server._server.workers == WORKERS
         assert server._server.request_timeout == REQUEST_TIMEOUT_SECONDS
+        assert server._server.write_timeout == WRITE_TIMEOUT_SECONDS
+        assert server._server.unsent_budget.limit == UNSENT_BUDGET_BYTES
         assert server._server.max_body_bytes == server.api.max_body_bytes == 1024 * 1024
 
 
