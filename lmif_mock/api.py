@@ -39,6 +39,7 @@ from lmif_mock.json_body import MalformedJSON, read_json
 from lmif_mock.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
 from lmif_mock.records import Delivery
 from lmif_mock.representations import delivery_json, event_json, webhook_json
+from lmif_mock.request_body import whole_body
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.routes import route_for, url_map
 from lmif_mock.timestamps import format_timestamp
@@ -234,7 +235,7 @@ class API(WorldRoutes, ControlRoutes):
         return headers
 
     def _body(self, request: Request, *, optional: bool = False) -> Any:
-        raw = request.get_data(cache=True)
+        raw = whole_body(request, self.max_body_bytes)
         if not raw.strip():
             if optional:
                 return {}

@@ -7,7 +7,8 @@ come from and how long anything may take:
 - it reads the bytes the loop received first, then the socket, never past the request's deadline
   (:class:`RequestReader`), and once the answer is written it stops waiting for request bytes the
   app left unread, so draining them cannot hold a worker;
-- each write to the client has a time limit (:class:`TimedWriter`);
+- writing the answer never waits on a client that does not read: what it does not take at once
+  is left for the server's loop to send (:class:`HandOffWriter`);
 - what the stdlib parser refuses is answered in the API's JSON error shape, and nothing is logged.
 """
 
@@ -24,6 +25,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from lmif_mock.request_framing import MAX_HEAD_BYTES
 from lmif_mock.server_refusals import CODES_BY_STATUS, refusal
+from lmif_mock.unsent_answers import UnsentAnswer, UnsentBudget
 
 if TYPE_CHECKING:
     from lmif_mock.bounded_server import BoundedWSGIServer
@@ -47,6 +49,8 @@ class ArrivedRequest:
     data: bytes
     deadline: float
     continue_sent: bool = False
+    #: What the client has not read of the answer when the worker is done (the loop sends it).
+    unsent: UnsentAnswer | None = None
 
 
 class RequestReader(io.BufferedIOBase):
@@ -138,21 +142,74 @@ class RequestReader(io.BufferedIOBase):
         return self._take(end if limit < 0 else min(end, limit))
 
 
-class TimedWriter(io.BufferedIOBase):
-    """Writes to the client, each write given at most ``timeout`` seconds to go out."""
+class HandOffWriter(io.BufferedIOBase):
+    """Writes to the client without waiting on it; what it does not take yet is kept for the loop.
 
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
+    Each write sends what the socket accepts at once; the rest is kept in :attr:`unsent` (as
+    views of the app's bytes) for the server's loop to finish once the worker is done, so a
+    client that does not read holds memory within the budget, never a worker. Should the
+    budget be spent, the writer falls back to waiting on the client, each write given at most
+    ``timeout`` seconds.
+    """
+
+    def __init__(self, sock: socket.socket, timeout: float, budget: UnsentBudget) -> None:
         super().__init__()
         self._sock = sock
         self._timeout = timeout
+        self._budget = budget
+        self._blocking = False
+        self.unsent = UnsentAnswer()
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
+        view = memoryview(data if isinstance(data, bytes) else bytes(data)).cast("B")
+        if self._blocking:
+            self._send_waiting(view)
+            return len(view)
+        if self.unsent.size:
+            self._keep(view)
+            self._sock.setblocking(False)
+            self._release(self.unsent.send_some(self._sock))
+            return len(view)
+        self._sock.setblocking(False)
+        try:
+            sent = self._sock.send(view)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        self._keep(view[sent:])
+        return len(view)
+
+    def flush(self) -> None:
+        return None  # the rest goes out through the loop, or already went (blocking mode)
+
+    def _keep(self, view: memoryview) -> None:
+        if not view:
+            return
+        if self._budget.take(len(view)):
+            self.unsent.add(view)
+            return
+        # over the budget: wait on this client, as a worker did before answers were handed off
+        self._blocking = True
+        kept = list(self.unsent.parts)
+        self._release(self.unsent.size)
+        self.unsent = UnsentAnswer()
+        for part in [*kept, view]:
+            self._send_waiting(part)
+
+    def _release(self, count: int) -> None:
+        if count:
+            self._budget.give_back(count)
+
+    def _send_waiting(self, view: memoryview) -> None:
         self._sock.settimeout(self._timeout)
-        self._sock.sendall(data)
-        return len(data)
+        self._sock.sendall(view)
+
+    def take_unsent(self) -> UnsentAnswer | None:
+        """The answer's unsent rest, now the loop's (its bytes stay counted in the budget)."""
+        unsent, self.unsent = self.unsent, UnsentAnswer()
+        return unsent if unsent.size else None
 
 
 class ArrivedRequestHandler(WSGIRequestHandler):
@@ -169,7 +226,15 @@ class ArrivedRequestHandler(WSGIRequestHandler):
             arrived.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = RequestReader(arrived.sock, arrived.data, arrived.deadline)
         self.rfile = self.reader
-        self.wfile = TimedWriter(arrived.sock, self.server.write_timeout)
+        self.writer = HandOffWriter(
+            arrived.sock, self.server.write_timeout, self.server.unsent_budget
+        )
+        self.wfile = self.writer
+
+    def finish(self) -> None:
+        super().finish()
+        arrived: ArrivedRequest = self.request
+        arrived.unsent = self.writer.take_unsent()
 
     def handle(self) -> None:
         self.close_connection = True
@@ -185,6 +250,10 @@ class ArrivedRequestHandler(WSGIRequestHandler):
 
     def parse_request(self) -> bool:
         parsed = super().parse_request()
+        if parsed and self.request_version == "HTTP/0.9":
+            # the loop refuses these first; an HTTP/0.9 answer would have no status line
+            self.send_error(400, "Malformed request: the request line has no HTTP version")
+            return False
         if parsed and "Expect" in self.headers:
             del self.headers["Expect"]  # answered once already; werkzeug would answer it again
         return parsed

@@ -15,7 +15,10 @@ request is being answered:
   connection holds a complete request is the newcomer refused (503);
 - at most ``workers`` threads run the WSGI app through werkzeug's own request handler (its
   environ, ``Expect: 100-continue``, chunked bodies), fed from the loop's buffer
-  (:mod:`lmif_mock.arrived_request`); each write to a client has ``write_timeout`` seconds;
+  (:mod:`lmif_mock.arrived_request`);
+- a worker never waits on a client that does not read its answer: what the socket does not take
+  at once is handed to the loop (:mod:`lmif_mock.unsent_answers`), which sends it as the client
+  reads and drops the client after ``write_timeout`` seconds without progress;
 - everything the server refuses by itself is answered in the API's JSON error shape
   (:mod:`lmif_mock.server_refusals`), never an HTML page;
 - one request per connection (``Connection: close``), as werkzeug's handler already did.
@@ -44,8 +47,16 @@ from lmif_mock.arrived_request import (
     ArrivedRequestHandler,
     RequestReader,
 )
-from lmif_mock.request_framing import MAX_HEAD_BYTES, Complete, Incomplete, RequestFramer
+from lmif_mock.request_framing import (
+    MAX_HEAD_BYTES,
+    BodyTooLarge,
+    Complete,
+    Incomplete,
+    RequestFramer,
+    TooLarge,
+)
 from lmif_mock.server_refusals import refusal
+from lmif_mock.unsent_answers import UNSENT_BUDGET_BYTES, UnsentAnswer, UnsentBudget
 
 #: Defaults (see README "Security"): connections open at once, threads answering, seconds.
 MAX_CONNECTIONS = 256
@@ -96,6 +107,7 @@ class BoundedWSGIServer(BaseWSGIServer):
         request_timeout: float = REQUEST_TIMEOUT_SECONDS,
         write_timeout: float = WRITE_TIMEOUT_SECONDS,
         buffer_budget: int = BUFFER_BUDGET_BYTES,
+        unsent_budget: int = UNSENT_BUDGET_BYTES,
     ) -> None:
         super().__init__(host, port, self._serve_then_stop_waiting, handler=ArrivedRequestHandler)
         self.application = app
@@ -105,10 +117,12 @@ class BoundedWSGIServer(BaseWSGIServer):
         self.request_timeout = request_timeout
         self.write_timeout = write_timeout
         self.buffer_budget = buffer_budget
+        self.unsent_budget = UnsentBudget(unsent_budget)
         self._selector = selectors.DefaultSelector()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._arriving: dict[socket.socket, _Arriving] = {}  # in accept order: oldest first
         self._lingering: dict[socket.socket, float] = {}  # in refusal order, to close time
+        self._sending: dict[socket.socket, UnsentAnswer] = {}  # least recent progress first
         self._buffered = 0
         self._stopping = threading.Event()
         self._loop_done = threading.Event()
@@ -116,7 +130,7 @@ class BoundedWSGIServer(BaseWSGIServer):
         self._work = threading.Condition()
         self._queue: collections.deque[ArrivedRequest] = collections.deque()
         self._answering: set[socket.socket] = set()
-        self._handed_back: list[socket.socket] = []
+        self._handed_back: list[tuple[socket.socket, UnsentAnswer | None]] = []
         self._threads: list[threading.Thread] = []
         self._idle = 0
 
@@ -127,7 +141,12 @@ class BoundedWSGIServer(BaseWSGIServer):
         """Connections open now: still arriving, being answered (or queued), or lingering."""
         with self._work:
             answering = len(self._answering) + len(self._handed_back)
-        return len(self._arriving) + len(self._lingering) + answering
+        return len(self._arriving) + len(self._lingering) + len(self._sending) + answering
+
+    @property
+    def unsent_answers(self) -> int:
+        """Answers the loop is still sending to clients slow to read them (they hold no thread)."""
+        return len(self._sending)
 
     @property
     def arriving_requests(self) -> int:
@@ -178,8 +197,10 @@ class BoundedWSGIServer(BaseWSGIServer):
             deadline = time.monotonic() + _STOP_GRACE_SECONDS
             while self._answering and (left := deadline - time.monotonic()) > 0:
                 self._work.wait(left)
-            dropped += self._handed_back
-            self._handed_back = []
+            handed_back, self._handed_back = self._handed_back, []
+        for sock, unsent in handed_back:
+            self._release(unsent)
+            dropped.append(sock)
         for sock in dropped:
             sock.close()
 
@@ -199,6 +220,8 @@ class BoundedWSGIServer(BaseWSGIServer):
             deadlines.append(next(iter(self._arriving.values())).accepted + self.request_timeout)
         if self._lingering:
             deadlines.append(next(iter(self._lingering.values())))
+        if self._sending:
+            deadlines.append(next(iter(self._sending.values())).last_progress + self.write_timeout)
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - time.monotonic())
@@ -214,19 +237,65 @@ class BoundedWSGIServer(BaseWSGIServer):
             self._receive(self._arriving[fileobj])
         elif fileobj in self._lingering:
             self._drain_lingering(fileobj)
+        elif fileobj in self._sending:
+            self._send_more(fileobj)
 
     def _take_back_answered(self) -> None:
         with self._work:
             answered, self._handed_back = self._handed_back, []
-        until = time.monotonic() + _LINGER_SECONDS
-        for sock in answered:
+        for sock, unsent in answered:
+            if unsent is None:
+                self._start_lingering(sock)
+                continue
             try:
                 sock.setblocking(False)
-                self._selector.register(sock, selectors.EVENT_READ)
+                self._selector.register(sock, selectors.EVENT_WRITE)
             except (OSError, ValueError):
+                self._release(unsent)
                 self._close(sock)
                 continue
-            self._lingering[sock] = until
+            unsent.last_progress = time.monotonic()
+            self._sending[sock] = unsent
+
+    def _start_lingering(self, sock: socket.socket) -> None:
+        """The answer is all out: wait (briefly) for the client to close first."""
+        try:
+            sock.setblocking(False)
+            self._selector.register(sock, selectors.EVENT_READ)
+        except (OSError, ValueError):
+            self._close(sock)
+            return
+        self._lingering[sock] = time.monotonic() + _LINGER_SECONDS
+
+    def _send_more(self, sock: socket.socket) -> None:
+        unsent = self._sending[sock]
+        try:
+            sent = unsent.send_some(sock)
+        except OSError:
+            self._drop_sending(sock)
+            return
+        self.unsent_budget.give_back(sent)
+        if sent:  # the least recent progress stays first
+            del self._sending[sock]
+            self._sending[sock] = unsent
+        if unsent.size == 0:
+            del self._sending[sock]
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(sock)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_WR)
+            self._start_lingering(sock)
+
+    def _drop_sending(self, sock: socket.socket) -> None:
+        """A client gone, or one that took nothing for ``write_timeout`` seconds."""
+        self._release(self._sending.pop(sock))
+        self._close(sock)
+
+    def _release(self, unsent: UnsentAnswer | None) -> None:
+        if unsent is not None:
+            self.unsent_budget.give_back(unsent.size)
+            unsent.size = 0
+            unsent.parts.clear()
 
     def _accept(self) -> None:
         for _ in range(_ACCEPT_BATCH):
@@ -305,7 +374,7 @@ class BoundedWSGIServer(BaseWSGIServer):
                 self._send_now(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
             elif self._buffered > self.buffer_budget and conn.framer.head_complete:
                 self._dispatch(conn)  # a worker reads the rest, within the same deadline
-        else:
+        elif isinstance(framing, TooLarge):
             part = framing.part
             code = "URI_TOO_LONG" if part == "request line" else "HEADERS_TOO_LARGE"
             self._forget_arriving(conn)
@@ -315,6 +384,19 @@ class BoundedWSGIServer(BaseWSGIServer):
                 f"The {part} is larger than the server accepts ({MAX_HEAD_BYTES} bytes)",
                 {"limit": MAX_HEAD_BYTES, "part": part},
             )
+        elif isinstance(framing, BodyTooLarge):
+            self._forget_arriving(conn)
+            self._refuse_and_linger(
+                conn.sock,
+                "PAYLOAD_TOO_LARGE",
+                f"Request body exceeds {framing.limit} bytes",
+                {"limit": framing.limit},
+            )
+        else:
+            self._forget_arriving(conn)
+            code = "NOT_IMPLEMENTED" if framing.unsupported else "BAD_REQUEST"
+            message = f"Malformed request: {framing.reason}"
+            self._refuse_and_linger(conn.sock, code, message, {"reason": framing.reason})
 
     def _expire(self, now: float) -> None:
         while self._arriving:
@@ -337,6 +419,11 @@ class BoundedWSGIServer(BaseWSGIServer):
                 break
             del self._lingering[sock]
             self._close(sock)
+        while self._sending:
+            sock, unsent = next(iter(self._sending.items()))
+            if unsent.last_progress + self.write_timeout > now:
+                break
+            self._drop_sending(sock)
 
     def _forget_arriving(self, conn: _Arriving) -> None:
         del self._arriving[conn.sock]
@@ -376,6 +463,8 @@ class BoundedWSGIServer(BaseWSGIServer):
             sock.close()
 
     def _close_all(self) -> None:
+        for sock in [*self._sending]:
+            self._drop_sending(sock)
         for sock in [*self._arriving, *self._lingering]:
             self._close(sock)
         self._arriving.clear()
@@ -432,14 +521,16 @@ class BoundedWSGIServer(BaseWSGIServer):
         connection to the loop, which closes it once the client has closed too ("lingering
         close"): closing at once could turn request bytes still unread into a reset that
         loses the answer."""
-        with contextlib.suppress(OSError):
-            arrived.sock.shutdown(socket.SHUT_WR)
+        if arrived.unsent is None:
+            with contextlib.suppress(OSError):
+                arrived.sock.shutdown(socket.SHUT_WR)
         with self._work:
             handed_back = not self._stopping.is_set()
             if handed_back:
                 self._answering.discard(arrived.sock)
-                self._handed_back.append(arrived.sock)
+                self._handed_back.append((arrived.sock, arrived.unsent))
             else:
+                self._release(arrived.unsent)
                 arrived.sock.close()  # before shutdown() hears that nothing is answering
                 self._answering.discard(arrived.sock)
                 self._work.notify_all()

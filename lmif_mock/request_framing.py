@@ -49,7 +49,28 @@ class TooLarge:
     part: Literal["request line", "headers"]
 
 
-Framing = Incomplete | Complete | TooLarge
+@dataclass(frozen=True)
+class BodyTooLarge:
+    """A chunked body went past the body limit: refused whole, never cut to a prefix."""
+
+    limit: int
+
+
+@dataclass(frozen=True)
+class BadFraming:
+    """Where the request ends is ambiguous or unreadable, so it is refused rather than guessed.
+
+    Two parsers disagreeing about where a body ends is how requests are smuggled, so anything
+    the loop and werkzeug could read differently (two lengths, a length beside
+    ``Transfer-Encoding``, a signed length, a request line with no HTTP version) is refused
+    with 400; ``unsupported`` marks a transfer coding the server does not implement (501).
+    """
+
+    reason: str
+    unsupported: bool = False
+
+
+Framing = Incomplete | Complete | TooLarge | BodyTooLarge | BadFraming
 
 
 class RequestFramer:
@@ -60,6 +81,7 @@ class RequestFramer:
         self.max_head = max_head
         self.data = bytearray()
         self._scanned = 0
+        self._line_checked = False
         self._head_end: int | None = None
         self._result: Framing = Incomplete()
         self._chunked = False
@@ -81,7 +103,7 @@ class RequestFramer:
             return self._result
         if self._head_end is None:
             self._result = self._find_head()
-            if self._head_end is None:
+            if self._head_end is None or not isinstance(self._result, Incomplete):
                 return self._result
         self._result = self._body()
         return self._result
@@ -89,6 +111,13 @@ class RequestFramer:
     def _find_head(self) -> Framing:
         data = self.data
         start = max(0, self._scanned - 2)
+        if not self._line_checked:
+            line_end = data.find(b"\n", start, self.max_head)
+            if line_end >= 0:
+                self._line_checked = True
+                problem = _request_line_problem(bytes(data[:line_end]))
+                if problem is not None:
+                    return BadFraming(problem)
         ends = [at + 3 for at in (data.find(b"\n\r\n", start),) if at >= 0]
         ends += [at + 2 for at in (data.find(b"\n\n", start),) if at >= 0]
         self._scanned = len(data)
@@ -99,34 +128,51 @@ class RequestFramer:
             first_line_end = data.find(b"\n", 0, self.max_head)
             return TooLarge("request line" if first_line_end < 0 else "headers")
         self._head_end = end
-        self._read_fields(bytes(data[:end]))
-        return Incomplete()
+        return self._read_fields(bytes(data[:end]))
 
-    def _read_fields(self, head: bytes) -> None:
+    def _read_fields(self, head: bytes) -> Framing:
         lines = head.decode("latin-1").splitlines()
         fields: dict[str, list[str]] = {}
         for line in lines[1:]:
+            if not line:
+                continue
+            if line[0] in " \t":
+                return BadFraming("a header line is folded onto the previous one")
             name, colon, value = line.partition(":")
-            if colon:
-                fields.setdefault(name.strip().lower(), []).append(value.strip())
+            if not colon or not name or name != name.strip():
+                return BadFraming(f"a header line is not 'Name: value': {line[:60]!r}")
+            fields.setdefault(name.lower(), []).append(value.strip())
         encodings = fields.get("transfer-encoding")
+        lengths = fields.get("content-length")
+        if encodings is not None and lengths is not None:
+            return BadFraming("both Transfer-Encoding and Content-Length are present")
         if encodings is not None:
-            codings = [c.strip().lower() for c in ",".join(encodings).split(",") if c.strip()]
-            self._chunked = bool(codings) and codings[-1] == "chunked"
-            self._content_length = -1 if not self._chunked else 0
-        else:
-            self._content_length = _content_length(fields.get("content-length"))
+            codings = [c.strip().lower() for c in ",".join(encodings).split(",")]
+            if codings != ["chunked"]:
+                if codings and codings[-1] == "chunked":
+                    return BadFraming("only Transfer-Encoding: chunked is supported", True)
+                return BadFraming("Transfer-Encoding must be exactly 'chunked'")
+            self._chunked = True
+        elif lengths is not None:
+            if len(lengths) != 1:
+                return BadFraming("Content-Length is given more than once")
+            (text,) = lengths
+            if not (text.isdigit() and text.isascii()):
+                return BadFraming(f"Content-Length must be digits only, not {text[:40]!r}")
+            # no 4,300-digit int() parse on request; anything past the limit is refused later
+            self._content_length = int(text) if len(text) <= 18 else 10**18
         self._expects_continue = (lines[0].endswith("HTTP/1.1") if lines else False) and any(
             value.lower() == "100-continue" for value in fields.get("expect", [])
         )
         self._chunk_at = self._head_end or 0
+        return Incomplete()
 
     def _body(self) -> Framing:
         head_end = self._head_end or 0
         if self._chunked:
             framing = self._walk_chunks()
-        elif self._content_length < 0 or self._content_length > self.max_body:
-            return Complete(head_end, body_buffered=False)
+        elif self._content_length > self.max_body:
+            return Complete(head_end, body_buffered=False)  # the API answers 413 at once
         elif len(self.data) >= head_end + self._content_length:
             return Complete(head_end + self._content_length)
         else:
@@ -138,12 +184,13 @@ class RequestFramer:
     def _walk_chunks(self) -> Framing:
         """Resume walking chunks where the last feed stopped."""
         data = self.data
-        unframed = Complete(self._head_end or 0, body_buffered=False)
         while True:
             at = self._chunk_at
             line_end = data.find(b"\n", at, at + _CHUNK_LINE_LIMIT)
             if line_end < 0:
-                return unframed if len(data) - at >= _CHUNK_LINE_LIMIT else Incomplete()
+                if len(data) - at >= _CHUNK_LINE_LIMIT:
+                    return BadFraming(f"a chunk line is longer than {_CHUNK_LINE_LIMIT} bytes")
+                return Incomplete()
             line = bytes(data[at:line_end])
             if self._in_trailers:
                 if line.strip(b"\r") == b"":
@@ -152,21 +199,30 @@ class RequestFramer:
                 continue
             size = _chunk_size(line)
             if size is None:
-                return unframed
+                return BadFraming("a chunk size is not hexadecimal digits")
             if size == 0:
                 self._in_trailers = True
                 self._chunk_at = line_end + 1
                 continue
             if self._chunk_body + size > self.max_body:
-                return unframed
+                return BodyTooLarge(self.max_body)
             data_end = line_end + 1 + size
             if len(data) < data_end + 2:
                 return Incomplete()
             terminator = bytes(data[data_end : data_end + 2])
             if terminator != b"\r\n":
-                return unframed
+                return BadFraming("a chunk is longer than its size says")
             self._chunk_body += size
             self._chunk_at = data_end + 2
+
+
+def _request_line_problem(line: bytes) -> str | None:
+    """Why ``line`` is not ``METHOD TARGET HTTP/x.y`` (an HTTP/0.9 request has no version and
+    would be answered without a status line), or None when it has that shape."""
+    parts = line.rstrip(b"\r").split(b" ")
+    if len(parts) != 3 or not all(parts) or not parts[2].startswith(b"HTTP/"):
+        return "the request line must be 'METHOD TARGET HTTP/1.1'"
+    return None
 
 
 def _chunk_size(line: bytes) -> int | None:
@@ -174,16 +230,3 @@ def _chunk_size(line: bytes) -> int | None:
     if not text or len(text) > 16 or any(c not in b"0123456789abcdefABCDEF" for c in text):
         return None
     return int(text, 16)
-
-
-def _content_length(values: list[str] | None) -> int:
-    """The one length all Content-Length values agree on; 0 when absent, -1 when unusable."""
-    if values is None:
-        return 0
-    lengths = {part.strip() for value in values for part in value.split(",")}
-    if len(lengths) != 1:
-        return -1
-    (text,) = lengths
-    if not (text.isdigit() and text.isascii()):
-        return -1
-    return int(text) if len(text) <= 18 else 10**18  # no 4,300-digit int() parse on request

@@ -1,9 +1,10 @@
 """The answers the fake's server gives when it refuses a request before the API ever sees it.
 
-Too many connections, a request that did not arrive in time, a head over 64 KiB, a request line
-that is not HTTP: each is answered in the API's own error shape,
-``{"error": {"code", "message", "details"}, "meta": {"requestId"}}``, so a client's error
-handling never meets an HTML page from the server underneath. Every refusal closes the connection.
+Too many connections, a request that did not arrive in time, a head over 64 KiB, a chunked body
+over the body limit, a request line that is not HTTP, a body whose end is ambiguous: each is
+answered in the API's own error shape, ``{"error": {"code", "message", "details"}, "meta":
+{"requestId"}}``, so a client's error handling never meets an HTML page from the server
+underneath. Every refusal closes the connection.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lmif_mock.ids import PREFIXES, new_id
 REFUSALS: dict[str, int] = {
     "BAD_REQUEST": 400,
     "REQUEST_TIMEOUT": 408,
+    "PAYLOAD_TOO_LARGE": 413,
     "URI_TOO_LONG": 414,
     "HEADERS_TOO_LARGE": 431,
     "NOT_IMPLEMENTED": 501,

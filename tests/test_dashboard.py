@@ -21,6 +21,7 @@ from lmif_mock.api_keys import KeyRing
 from lmif_mock.dashboard.sessions import FAKE_LIFETIME, WALL_LIFETIME, Sessions
 from lmif_mock.dashboard.timeline import schedule_summary, timeline
 from lmif_mock.errors import ConflictError
+from tests.dashboard_login import log_in, login_token
 
 KEY = "lmif_test_dashboard"
 
@@ -51,7 +52,7 @@ def succeeding(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 def login(client: Client, key: str = KEY) -> str:
-    client.post("/dashboard/login", data={"api_key": key})
+    log_in(client, key)
     page = client.get("/dashboard/").get_data(as_text=True)
     match = re.search(r'name=csrf value="([0-9a-f]{64})"', page)
     assert match is not None, page
@@ -76,15 +77,41 @@ def test_everything_needs_a_login(client: Client) -> None:
 
 
 def test_wrong_key_is_refused_right_key_sets_a_strict_cookie(client: Client) -> None:
-    wrong = client.post("/dashboard/login", data={"api_key": "lmif_test_nope"})
+    wrong = log_in(client, "lmif_test_nope")
     assert wrong.status_code == 401
     assert "not this server" in wrong.get_data(as_text=True)
-    right = client.post("/dashboard/login", data={"api_key": KEY})
+    right = log_in(client, KEY)
     cookie = right.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Strict" in cookie
     assert "Path=/dashboard" in cookie
     assert f"Max-Age={int(WALL_LIFETIME.total_seconds())}" in cookie
+
+
+def test_the_login_form_needs_the_token_of_the_login_page(api: API, client: Client) -> None:
+    """Login CSRF: another site posting a key to the login form must not log the browser in."""
+    forged = Client(api)  # a browser that never opened the login page: no cookie, no token
+    refused = forged.post("/dashboard/login", data={"api_key": KEY})
+    assert refused.status_code == 403
+    assert not any("lmif_dashboard=" in c for c in refused.headers.getlist("Set-Cookie"))
+    assert forged.get("/dashboard/").status_code == 303  # still logged out
+    guessed = forged.post("/dashboard/login", data={"api_key": KEY, "csrf": "0" * 64})
+    assert guessed.status_code == 403
+    other_browser = Client(api)
+    stolen_token = login_token(other_browser)  # a token that belongs to another browser's cookie
+    assert log_in(forged, KEY).status_code == 303  # its own login page's token works
+    forged.post("/dashboard/logout", data={"csrf": login(forged)})
+    victim = Client(api)
+    login_token(victim)  # the victim has a login cookie of its own, not the attacker's token
+    crossed = victim.post("/dashboard/login", data={"api_key": KEY, "csrf": stolen_token})
+    assert crossed.status_code == 403
+    assert victim.get("/dashboard/").status_code == 303
+    page = client.get("/dashboard/login")
+    cookie = page.headers["Set-Cookie"]
+    assert "lmif_login=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Path=/dashboard/login" in cookie
 
 
 def test_posts_without_the_csrf_token_are_refused(client: Client, fake: FakeLMIF) -> None:

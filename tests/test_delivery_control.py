@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request
 from lmif_mock import DeliveryControl, FakeLMIF, LMIFServer
 from lmif_mock.api import API
 from lmif_mock.health import DeliveryControlError, parse_retry_after
+from tests.dashboard_login import log_in
 from tests.receivers import wsgi_server
 
 
@@ -215,7 +216,7 @@ def test_the_dashboard_shows_health() -> None:
     fake.webhooks.create(url=answering((500, {})), events=["*"])
     fake.emit("box.created")
     client = Client(API(fake, "lmif_test_dashboard"))
-    client.post("/dashboard/login", data={"api_key": "lmif_test_dashboard"})
+    log_in(client, "lmif_test_dashboard")
     page = client.get("/dashboard/").get_data(as_text=True)
     assert "<th>Health</th>" in page
     assert "failing since 2024-01-15T10:00:00Z (1 failures in a row)" in page

@@ -25,6 +25,7 @@ from lmif_mock.retry import RetryPolicyError
 from lmif_mock.routes import ROUTES
 from lmif_mock.timestamps import parse_timestamp
 from lmif_mock.webhooks import WebhookError, check_events, check_secret
+from tests.dashboard_login import log_in
 from tests.receivers import Recorder
 
 COUNTS = [
@@ -315,7 +316,7 @@ def test_junk_requests_never_5xx_and_refusals_change_nothing(
         listed = client.get(path, headers=headers)
         assert listed.status_code == 200, (path, listed.get_data()[:300])
         json.loads(listed.get_data())
-    client.post("/dashboard/login", data={"api_key": "lmif_test_junk"})
+    log_in(client, "lmif_test_junk")
     pages = ["/dashboard/"]
     pages += [f"/dashboard/webhooks/{w.id}" for w in fake.webhooks.list()]
     pages += [f"/dashboard/events/{e.id}" for e in fake.events()]

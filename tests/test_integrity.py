@@ -35,6 +35,7 @@ from lmif_mock.sqlite_store import SQLiteStore
 from lmif_mock.store import MemoryStore
 from lmif_mock.webhooks import WebhookError
 from lmif_mock.world import WorldError
+from tests.dashboard_login import log_in
 from tests.receivers import Recorder
 
 KEY = "lmif_test_integrity"
@@ -330,7 +331,7 @@ def test_global_previous_secret_never_500s_on_test_scenarios_or_dashboard(
     assert test.status_code == 201, test.get_data()[:300]
     scenario = client.post("/_mock/scenarios/policy-tightened", headers=HEADERS)
     assert scenario.status_code == 201, scenario.get_data()[:300]
-    client.post("/dashboard/login", data={"api_key": KEY})
+    log_in(client, KEY)
     page = client.get(f"/dashboard/webhooks/{webhook.id}").get_data(as_text=True)
     csrf = re.search(r'name=csrf value="([0-9a-f]{64})"', page)
     assert csrf is not None

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmif_mock.request_framing import Complete, Framing, Incomplete, RequestFramer, TooLarge
+from lmif_mock.request_framing import (
+    BadFraming,
+    BodyTooLarge,
+    Complete,
+    Framing,
+    Incomplete,
+    RequestFramer,
+    TooLarge,
+)
 
 MAX_BODY = 2000
 
@@ -80,13 +89,50 @@ def test_heads_over_the_limit_are_too_large_whichever_part() -> None:
 def test_bodies_the_loop_will_not_hold_go_to_a_worker_at_once() -> None:
     big = b"POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n"
     assert RequestFramer(max_body=MAX_BODY).feed(big) == Complete(len(big), body_buffered=False)
-    for unusable in (b"Content-Length: 5, 6", b"Content-Length: -1", b"Transfer-Encoding: gzip"):
-        head = b"POST / HTTP/1.1\r\n" + unusable + b"\r\n\r\n"
-        assert RequestFramer(max_body=MAX_BODY).feed(head) == Complete(len(head), False)
-    head = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-    assert RequestFramer(max_body=MAX_BODY).feed(head + b"zz\r\n") == Complete(len(head), False)
     huge = b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n"
     assert RequestFramer(max_body=MAX_BODY).feed(huge) == Complete(len(huge), False)
+
+
+def test_a_chunked_body_over_the_limit_is_too_large_never_a_prefix() -> None:
+    head = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    framer = RequestFramer(max_body=MAX_BODY)
+    assert framer.feed(head + b"%x\r\n" % 1500 + b"a" * 1500 + b"\r\n") == Incomplete()
+    assert framer.feed(b"%x\r\n" % 501) == BodyTooLarge(MAX_BODY)
+    exactly = head + b"%x\r\n" % MAX_BODY + b"a" * MAX_BODY + b"\r\n0\r\n\r\n"
+    assert RequestFramer(max_body=MAX_BODY).feed(exactly) == Complete(len(exactly))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /_mock/health\r\n\r\n",  # HTTP/0.9: no version
+        b"GET /_mock/health\r\n",  # refused as soon as the line ends
+        b"GET  /x HTTP/1.1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: +22\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nX-A: b\r\n  folded\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
+    ],
+)
+def test_ambiguous_or_unreadable_framing_is_refused(head: bytes) -> None:
+    assert isinstance(RequestFramer(max_body=MAX_BODY).feed(head), BadFraming)
+
+
+def test_a_coding_before_chunked_is_unsupported_rather_than_malformed() -> None:
+    head = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+    framing = RequestFramer(max_body=MAX_BODY).feed(head)
+    assert isinstance(framing, BadFraming)
+    assert framing.unsupported
 
 
 def test_expect_continue_is_reported_while_the_body_is_awaited() -> None:

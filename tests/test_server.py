@@ -3,6 +3,7 @@ bounded HTTP server under it (slow clients cost no threads, its own refusals are
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import socket
@@ -16,19 +17,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request
 
 from lmif_mock import LMIFServer, RetryPolicy, VirtualClock, sign, verify
+from lmif_mock.arrived_request import ArrivedRequest
 from lmif_mock.bounded_server import (
     MAX_CONNECTIONS,
     REQUEST_TIMEOUT_SECONDS,
     WORKERS,
+    WRITE_TIMEOUT_SECONDS,
     BoundedWSGIServer,
 )
 from lmif_mock.request_framing import MAX_HEAD_BYTES
 from lmif_mock.server import ServerError
+from lmif_mock.unsent_answers import UNSENT_BUDGET_BYTES
 from tests.api_client import Client
-from tests.raw_http import allow_open_files, assert_error_shape, connect, exchange, read_answer
+from tests.raw_http import (
+    address,
+    allow_open_files,
+    assert_error_shape,
+    connect,
+    exchange,
+    read_answer,
+)
 from tests.receivers import Recorder
 
 
@@ -306,12 +318,15 @@ def wait_until(condition: Any, timeout: float = 30) -> None:
 def test_documented_limits_are_the_defaults() -> None:
     """The numbers README's Security section states."""
     assert (MAX_CONNECTIONS, WORKERS, REQUEST_TIMEOUT_SECONDS) == (256, 32, 10.0)
+    assert (WRITE_TIMEOUT_SECONDS, UNSENT_BUDGET_BYTES) == (10.0, 256 * 1024 * 1024)
     assert MAX_HEAD_BYTES == 64 * 1024
     with LMIFServer() as server:
         assert server._server is not None
         assert server._server.max_connections == MAX_CONNECTIONS
         assert server._server.workers == WORKERS
         assert server._server.request_timeout == REQUEST_TIMEOUT_SECONDS
+        assert server._server.write_timeout == WRITE_TIMEOUT_SECONDS
+        assert server._server.unsent_budget.limit == UNSENT_BUDGET_BYTES
         assert server._server.max_body_bytes == server.api.max_body_bytes == 1024 * 1024
 
 
@@ -337,3 +352,182 @@ def test_workers_are_capped() -> None:
             release.set()
             for sock in waiting:
                 sock.close()
+
+
+def chunked_post(server: LMIFServer, path: str, body: bytes, chunk: int = 64 * 1024) -> bytes:
+    """A raw HTTP/1.1 POST of ``body`` as JSON with ``Transfer-Encoding: chunked``."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_key}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    parts = [body[at : at + chunk] for at in range(0, len(body), chunk)]
+    return head + b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def test_a_chunked_body_over_the_cap_is_a_json_413_never_a_prefix() -> None:
+    limit = 1024 * 1024
+    with LMIFServer() as server:
+        padded = b'{"type":"box.created"}' + b" " * (3 * limit)
+        error = assert_error_shape(
+            exchange(server.url, chunked_post(server, "/_mock/events", padded)),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        )
+        assert error["details"] == {"limit": limit}
+        long_string = json.dumps({"type": "box.created", "data": {"x": "y" * (2 * limit)}})
+        answer = exchange(server.url, chunked_post(server, "/_mock/events", long_string.encode()))
+        assert_error_shape(answer, 413, "PAYLOAD_TOO_LARGE")
+        assert server.events() == []  # nothing was acted on
+        fits = b'{"type":"box.created"}'
+        fits += b" " * (limit - len(fits))  # exactly at the cap: accepted
+        assert exchange(server.url, chunked_post(server, "/_mock/events", fits)).status == 201
+        assert len(server.events()) == 1
+
+
+def test_the_api_refuses_an_unsized_body_over_the_cap_whichever_server_feeds_it() -> None:
+    """A chunked body the loop could not hold reaches the API as a stream with no length: the
+    API must still refuse it whole (413) rather than act on its first ``max_body_bytes``."""
+    fake = LMIFServer(max_body_bytes=100)
+    try:
+
+        def post(body: bytes) -> tuple[str, dict[str, Any]]:
+            builder = EnvironBuilder(
+                path="/_mock/events",
+                method="POST",
+                headers=[("Authorization", f"Bearer {fake.api_key}")],
+                content_type="application/json",
+                input_stream=io.BytesIO(body),
+            )
+            environ = builder.get_environ()
+            del environ["CONTENT_LENGTH"]
+            environ["wsgi.input_terminated"] = True  # as werkzeug's server sets for chunked
+            answer, status, _ = run_wsgi_app(fake.api, environ)
+            return status, json.loads(b"".join(answer))
+
+        status, body = post(b'{"type":"box.created"}' + b" " * 500)
+        assert (status, body["error"]["code"]) == (
+            "413 REQUEST ENTITY TOO LARGE",
+            "PAYLOAD_TOO_LARGE",
+        )
+        exact = b'{"type":"box.created"}'
+        status, _ = post(exact + b" " * (100 - len(exact)))
+        assert status.startswith("201")
+        assert len(fake.events()) == 1
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        pytest.param(b"GET /_mock/health\r\n\r\n", id="http-0.9"),
+        pytest.param(b"GET /_mock/health\r\n", id="http-0.9-no-blank-line"),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nContent-Length: 22\r\nContent-Length: 5\r\n\r\n",
+            id="conflicting-lengths",
+        ),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+            id="duplicate-length",
+        ),
+        pytest.param(b"POST /_mock/events HTTP/1.1\r\nContent-Length: -5\r\n\r\n", id="negative"),
+        pytest.param(b"POST /_mock/events HTTP/1.1\r\nContent-Length: +22\r\n\r\n", id="signed"),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Length: 22\r\n\r\n0\r\n\r\n",
+            id="chunked-and-length",
+        ),
+    ],
+)
+def test_ambiguous_framing_is_a_json_400_and_the_connection_closes(request_bytes: bytes) -> None:
+    with LMIFServer() as server:
+        key = f"Authorization: Bearer {server.api_key}\r\n".encode()
+        with connect(server.url) as sock:
+            sock.sendall(request_bytes.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\n" + key, 1))
+            answer = read_answer(sock)  # reads until the server closes the connection
+        error = assert_error_shape(answer, 400, "BAD_REQUEST")
+        assert error["details"]["reason"]
+        assert answer.headers["connection"] == "close"
+        assert server.events() == []
+
+
+def test_an_http_0_9_request_line_reaching_the_handler_still_gets_a_status_line() -> None:
+    """Defence in depth: if the loop's check were bypassed, werkzeug's handler would answer a
+    bare body with no status line; the handler refuses it in the JSON shape instead."""
+    with bounded(body_length_app) as (server, _url):
+        handler_class = server.RequestHandlerClass
+        reader, writer = socket.socketpair()
+        try:
+            arrived = ArrivedRequest(
+                writer, ("127.0.0.1", 1), b"GET /\r\n\r\n", time.monotonic() + 30
+            )
+            handler_class(arrived, arrived.address, server)
+            writer.shutdown(socket.SHUT_WR)
+            answer = read_answer(reader)
+        finally:
+            reader.close()
+            writer.close()
+    assert_error_shape(answer, 400, "BAD_REQUEST")
+
+
+BIG_ANSWER = bytes(range(256)) * (6 * 1024 * 1024 // 256)  # 6 MiB, shared by every answer
+
+
+def big_or_health_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """``/big`` answers 6 MiB (like a long transcript); anything else a small health answer."""
+    body = BIG_ANSWER if environ["PATH_INFO"] == "/big" else b'{"status":"ok"}'
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def non_reader(url: str) -> socket.socket:
+    """A client that asks for the big answer with a tiny receive buffer, and never reads."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(30)
+    sock.connect(address(url))
+    sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+    return sock
+
+
+def test_clients_that_never_read_their_answers_hold_no_worker() -> None:
+    # with a minute to write each answer, a server whose workers wait on these clients would
+    # not answer anyone else for minutes: the health check's 10 s bound would fail at once
+    with bounded(big_or_health_app, workers=4, write_timeout=60) as (server, url):
+        attackers = []
+        try:
+            for _ in range(40):
+                attackers.append(non_reader(url))
+            wait_until(lambda: server.unsent_answers >= 40)
+            health = exchange(url, b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10)
+            assert (health.status, health.body) == (200, b'{"status":"ok"}')
+            assert server.open_connections >= 40  # the attack still holds its connections
+            assert server.worker_threads <= 4
+        finally:
+            for sock in attackers:
+                sock.close()
+
+
+def test_a_slow_reader_still_gets_the_whole_answer_from_the_loop() -> None:
+    with bounded(big_or_health_app, workers=1) as (server, url):
+        with non_reader(url) as sock:
+            wait_until(lambda: server.unsent_answers == 1)  # the worker has moved on
+            assert read_answer(sock).body == BIG_ANSWER
+        wait_until(lambda: server.unsent_budget.held == 0)
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_write_timeout() -> None:
+    with bounded(big_or_health_app, workers=1, write_timeout=0.5) as (server, url):
+        with non_reader(url):
+            wait_until(lambda: server.unsent_answers == 1)
+            wait_until(lambda: server.open_connections == 0)
+        assert server.unsent_budget.held == 0
+
+
+def test_past_the_unsent_budget_workers_write_the_rest_themselves() -> None:
+    """Memory for unread answers is capped: past it, the answer is written as before."""
+    with bounded(big_or_health_app, workers=1, unsent_budget=1024) as (server, url):
+        with non_reader(url) as sock:
+            assert read_answer(sock).body == BIG_ANSWER
+        assert server.unsent_answers == 0
+        assert server.unsent_budget.held == 0

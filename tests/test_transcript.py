@@ -17,6 +17,7 @@ from werkzeug.test import Client
 from lmif_mock import FakeLMIF, LMIFServer, replay, verify
 from lmif_mock.api import API
 from lmif_mock.transcript import TranscriptError, dumps, load
+from tests.dashboard_login import log_in
 from tests.receivers import Recorder, wsgi_server
 
 SECRET = "lmif_whsec_transcript_tests"
@@ -165,7 +166,7 @@ def test_the_dashboard_downloads_the_transcript() -> None:
     fake = _run(5, Recorder())
     client = Client(API(fake, "lmif_test_dashboard"))
     assert client.get("/dashboard/transcript.json").status_code == 303  # login first
-    client.post("/dashboard/login", data={"api_key": "lmif_test_dashboard"})
+    log_in(client, "lmif_test_dashboard")
     page = client.get("/dashboard/")
     assert 'href="/dashboard/transcript.json"' in page.get_data(as_text=True)
     download = client.get("/dashboard/transcript.json")

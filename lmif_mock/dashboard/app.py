@@ -7,7 +7,8 @@ and the signature header each attempt carried. A virtual clock can be advanced.
 
 Safe by construction: routes are a werkzeug ``Map`` (a GET on a POST page is a 405); every page
 is built from ``markupsafe`` templates (escaping is the default); sessions end with their API key
-(:mod:`lmif_mock.dashboard.sessions`); every POST carries a CSRF token; redirects go only to
+(:mod:`lmif_mock.dashboard.sessions`); every POST carries a CSRF token, the login too
+(:mod:`lmif_mock.dashboard.login_guard`); redirects go only to
 paths this module built or matched against its own routes; no inline script, so the CSP forbids it.
 """
 
@@ -35,6 +36,7 @@ from lmif_mock.dashboard.html import (
     secure,
     static_file,
 )
+from lmif_mock.dashboard.login_guard import LOGIN_COOKIE, LOGIN_COOKIE_SECONDS, LoginGuard
 from lmif_mock.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
 from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
 from lmif_mock.events import EVENT_TYPES
@@ -86,6 +88,7 @@ class Dashboard:
         self.fake = fake
         self.keys = keys
         self.sessions = Sessions(keys, lambda: fake.clock.now())
+        self.login_guard = LoginGuard()
         self._pages: dict[str, Page] = {
             "endpoints": self._endpoints,
             "logout": self._logout,
@@ -183,19 +186,36 @@ class Dashboard:
         if ended in END_MESSAGES:
             top = notice(END_MESSAGES[ended])
         status = 200
+        nonce = request.cookies.get(LOGIN_COOKIE)
+        fresh = not self.login_guard.well_formed(nonce)
+        if nonce is None or fresh:
+            nonce = self.login_guard.new_nonce()
         if request.method == "POST":
             given = request.form.get("api_key", "")
-            if self.keys.status(given, self.fake.clock.now())[0] == "valid":
+            if fresh or not self.login_guard.accepts(nonce, request.form.get("csrf", "")):
+                message = "This login did not come from this dashboard's login page; log in here."
+                top = notice(message, role="alert", cls="error")
+                status = 403
+            elif self.keys.status(given, self.fake.clock.now())[0] == "valid":
                 session = self.sessions.start(given)
                 response = redirect(f"{PREFIX}/")
                 response.set_cookie(
                     COOKIE, session.token, httponly=True, samesite="Strict", path=PREFIX,
                     max_age=int(WALL_LIFETIME.total_seconds()),
                 )  # fmt: skip
+                response.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/login")
                 return response
-            top = notice("That is not this server's API key.", role="alert", cls="error")
-            status = 401
-        return page("Log in", views.login_form(), notice=top, status=status)
+            else:
+                top = notice("That is not this server's API key.", role="alert", cls="error")
+                status = 401
+        form = views.login_form(self.login_guard.form_token(nonce))
+        response = page("Log in", form, notice=top, status=status)
+        if fresh:
+            response.set_cookie(
+                LOGIN_COOKIE, nonce, httponly=True, samesite="Strict", path=f"{PREFIX}/login",
+                max_age=LOGIN_COOKIE_SECONDS,
+            )  # fmt: skip
+        return response
 
     def _logout(self, request: Request, session: Session, args: dict[str, str]) -> Response:
         self.sessions.end(session.token)

@@ -26,14 +26,15 @@ def webhook_path(webhook_id: str) -> str:
     return f"{PREFIX}/webhooks/{quote(webhook_id, safe='')}"
 
 
-def login_form() -> Markup:
-    """The login card."""
+def login_form(csrf: str) -> Markup:
+    """The login card, carrying the login page's token (see :mod:`.login_guard`)."""
     return Markup(
         '<form method=post action="{prefix}/login" class=card>'
+        '<input type=hidden name=csrf value="{csrf}">'
         "<p>Log in with the API key the server printed when it started.</p>"
         "<label>API key <input type=password name=api_key autocomplete=off autofocus></label> "
         "<button>Log in</button></form>"
-    ).format(prefix=PREFIX)
+    ).format(prefix=PREFIX, csrf=csrf)
 
 
 def navigation(csrf: str) -> Markup:

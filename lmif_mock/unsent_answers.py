@@ -1,0 +1,89 @@
+"""Answers a client has not read yet, finished by the server's loop instead of a worker thread.
+
+A client that asks for a large answer (a transcript of megabytes) and then never reads it used to
+hold a worker for the whole write timeout; forty such clients held every worker, and the server
+stopped answering anyone, ``/_mock/health`` included. Now a worker writes what the socket takes
+without waiting, keeps the rest here, and moves on; the loop sends the rest as the client reads
+and drops the client when a write timeout passes with no progress. The bytes kept for all
+clients together are capped (:class:`UnsentBudget`): past the cap a worker writes the rest
+itself, as before, so memory stays bounded even when it cannot stay free.
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+#: Bytes of unread answers kept in all; past it, workers write the rest themselves.
+UNSENT_BUDGET_BYTES = 256 * 1024 * 1024
+#: The most one send hands the kernel at a time.
+_SEND_BYTES = 256 * 1024
+
+
+class UnsentBudget:
+    """A thread-safe count of the unsent bytes kept, against a cap."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held = 0
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> int:
+        """Bytes kept now."""
+        with self._lock:
+            return self._held
+
+    def take(self, count: int) -> bool:
+        """Reserve ``count`` bytes; False (nothing reserved) when that would pass the cap."""
+        with self._lock:
+            if self._held + count > self.limit:
+                return False
+            self._held += count
+            return True
+
+    def give_back(self, count: int) -> None:
+        """Release ``count`` reserved bytes (sent, or dropped with their client)."""
+        with self._lock:
+            self._held -= count
+
+
+@dataclass
+class UnsentAnswer:
+    """The part of one answer its client has not taken yet, and when it last took some."""
+
+    parts: collections.deque[memoryview] = field(default_factory=collections.deque)
+    size: int = 0
+    last_progress: float = field(default_factory=time.monotonic)
+
+    def add(self, data: memoryview) -> None:
+        """Queue ``data`` (a view: the app's bytes are not copied)."""
+        if data:
+            self.parts.append(data)
+            self.size += len(data)
+
+    def send_some(self, sock: socket.socket) -> int:
+        """Send what the socket takes now without blocking; the bytes sent.
+
+        Raises ``OSError`` (other than would-block) when the client is gone."""
+        sent_total = 0
+        while self.parts:
+            head = self.parts[0]
+            try:
+                sent = sock.send(head[:_SEND_BYTES])
+            except (BlockingIOError, InterruptedError):
+                break
+            sent_total += sent
+            if sent == len(head):
+                self.parts.popleft()
+                continue
+            self.parts[0] = head[sent:]
+            if sent < _SEND_BYTES:
+                break  # the socket is full
+        if sent_total:
+            self.size -= sent_total
+            self.last_progress = time.monotonic()
+        return sent_total
