@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from typing import Any
 
 import urllib3
@@ -79,3 +81,18 @@ class ControlClient:
         if response.status not in (200, 201):
             raise ControlError(error_message(answer, response.status), response.status)
         return answer["data"]
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--server`` and ``--api-key``, defaulting to the environment, for every command that
+    talks to a running fake (so they read the same everywhere)."""
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("LMIF_MOCK_URL"),
+        help="a running fake (default $LMIF_MOCK_URL)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("LMIF_MOCK_API_KEY"),
+        help="its API key (default $LMIF_MOCK_API_KEY)",
+    )

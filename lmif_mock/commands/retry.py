@@ -6,23 +6,16 @@ What ``serve`` suggests when a delivery has failed for good: the receiver is fix
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TextIO
 
-from lmif_mock.commands.control_client import ControlClient, ControlError
+from lmif_mock.commands.control_client import ControlClient, ControlError, add_server_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``retry`` options."""
     parser.add_argument("delivery", help="the delivery id (dlv_...), as serve prints it")
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("LMIF_MOCK_URL"),
-        help="a running fake (default $LMIF_MOCK_URL)",
-    )
-    parser.add_argument("--api-key", default=os.environ.get("LMIF_MOCK_API_KEY"),
-                        help="its API key (default $LMIF_MOCK_API_KEY)")  # fmt: skip
+    add_server_arguments(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

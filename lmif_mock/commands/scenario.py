@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TextIO
 
-from lmif_mock.commands.control_client import ControlClient, ControlError
+from lmif_mock.commands.control_client import ControlClient, ControlError, add_server_arguments
 from lmif_mock.world.scenarios import SCENARIOS
 
 
@@ -15,13 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``scenario`` options."""
     parser.add_argument("name", nargs="?", help="scenario to play (see --list)")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("LMIF_MOCK_URL"),
-        help="a running fake (default $LMIF_MOCK_URL)",
-    )
-    parser.add_argument("--api-key", default=os.environ.get("LMIF_MOCK_API_KEY"),
-                        help="its API key (default $LMIF_MOCK_API_KEY)")  # fmt: skip
+    add_server_arguments(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
