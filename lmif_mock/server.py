@@ -2,10 +2,10 @@
 
 Binds 127.0.0.1 and a free port by default, starts and stops in milliseconds, logs nothing per
 request, and is a context manager. HTTP is served by
-:class:`~lmif_mock.bounded_server.BoundedWSGIServer` (bounded connections and threads, a time
-limit per request, JSON for its own refusals). Everything in :class:`FakeLMIF` (emit,
-deliveries, retry, reset, webhooks, clock) is available on it directly, so a Python test and an
-HTTP client see the same state.
+:class:`~lmif_mock.http.serving.bounded_server.BoundedWSGIServer` (bounded connections and
+threads, a time limit per request, JSON for its own refusals). Everything in :class:`FakeLMIF`
+(emit, deliveries, retry, reset, webhooks, clock) is available on it directly, so a Python test
+and an HTTP client see the same state.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler
 
 from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES, PLANS, default_plan
-from lmif_mock.bounded_server import BoundedWSGIServer
 from lmif_mock.clock import Clock
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.fake import FakeLMIF
+from lmif_mock.http.serving.bounded_server import BoundedWSGIServer
 from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.store import Store

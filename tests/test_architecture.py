@@ -125,5 +125,27 @@ def test_the_readme_module_map_matches_the_tree() -> None:
     world = {p.name for p in (PACKAGE / "world").glob("*.py") if p.name != "__init__.py"}
     missing = sorted((top | packages | world) - named)
     assert missing == [], f"modules the README's map does not name: {missing}"
-    unknown = sorted(n for n in named if n not in top | packages | world)
+    unknown = sorted(n for n in named if n not in top | packages | world | _serving_modules())
     assert unknown == [], f"the README's map names modules that do not exist: {unknown}"
+
+
+SERVING = PACKAGE / "http" / "serving"
+
+
+def _serving_modules() -> set[str]:
+    """The modules of the fake's own HTTP server, ``lmif_mock/http/serving/``."""
+    return {p.name for p in SERVING.glob("*.py") if p.name != "__init__.py"}
+
+
+def test_the_readme_module_map_names_every_module_of_the_server() -> None:
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## How it is built\n", 1)[1].split("\n## ", 1)[0]
+    assert "`http/serving/`" in section
+    named = set(re.findall(r"`([a-z_]+\.py)`", section))
+    modules = _serving_modules()
+    assert {"bounded_server.py", "request_framing.py", "unsent_answers.py"} <= modules
+    missing = sorted(modules - named)
+    assert missing == [], f"server modules the README's map does not name: {missing}"
+

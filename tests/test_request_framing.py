@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmif_mock.request_framing import (
+from lmif_mock.http.serving.request_framing import (
     BadFraming,
     BodyTooLarge,
     Complete,

@@ -21,17 +21,17 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request
 
 from lmif_mock import LMIFServer, RetryPolicy, VirtualClock, sign, verify
-from lmif_mock.arrived_request import ArrivedRequest
-from lmif_mock.bounded_server import (
+from lmif_mock.http.serving.arrived_request import ArrivedRequest
+from lmif_mock.http.serving.bounded_server import (
     MAX_CONNECTIONS,
     REQUEST_TIMEOUT_SECONDS,
     WORKERS,
     WRITE_TIMEOUT_SECONDS,
     BoundedWSGIServer,
 )
-from lmif_mock.request_framing import MAX_HEAD_BYTES
+from lmif_mock.http.serving.request_framing import MAX_HEAD_BYTES
+from lmif_mock.http.serving.unsent_answers import UNSENT_BUDGET_BYTES
 from lmif_mock.server import ServerError
-from lmif_mock.unsent_answers import UNSENT_BUDGET_BYTES
 from tests.api_client import Client
 from tests.raw_http import (
     address,

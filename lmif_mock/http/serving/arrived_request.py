@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from lmif_mock.request_framing import MAX_HEAD_BYTES
-from lmif_mock.server_refusals import CODES_BY_STATUS, refusal
-from lmif_mock.unsent_answers import UnsentAnswer, UnsentBudget
+from lmif_mock.http.serving.request_framing import MAX_HEAD_BYTES
+from lmif_mock.http.serving.server_refusals import CODES_BY_STATUS, refusal
+from lmif_mock.http.serving.unsent_answers import UnsentAnswer, UnsentBudget
 
 if TYPE_CHECKING:
-    from lmif_mock.bounded_server import BoundedWSGIServer
+    from lmif_mock.http.serving.bounded_server import BoundedWSGIServer
 
 #: Where the handler puts its :class:`RequestReader` in the WSGI environ.
 READER_KEY = "lmif_mock.request_reader"

@@ -6,7 +6,8 @@ held 1,500 threads forever (slowloris). Here a connection costs a thread only wh
 request is being answered:
 
 - one loop thread accepts connections and receives each request without blocking, until
-  :mod:`lmif_mock.request_framing` says it is whole (head, and a body up to the API's size limit);
+  :mod:`~lmif_mock.http.serving.request_framing` says it is whole (head, and a body up to the
+  API's size limit);
 - a request must arrive whole within ``request_timeout`` seconds of connecting, else 408;
 - a head over 64 KiB is refused (414 for the request line, 431 for headers) as soon as it is;
 - at most ``max_connections`` connections are open. At the cap, the connection that has waited
@@ -15,12 +16,12 @@ request is being answered:
   connection holds a complete request is the newcomer refused (503);
 - at most ``workers`` threads run the WSGI app through werkzeug's own request handler (its
   environ, ``Expect: 100-continue``, chunked bodies), fed from the loop's buffer
-  (:mod:`lmif_mock.arrived_request`);
+  (:mod:`lmif_mock.http.serving.arrived_request`);
 - a worker never waits on a client that does not read its answer: what the socket does not take
-  at once is handed to the loop (:mod:`lmif_mock.unsent_answers`), which sends it as the client
-  reads and drops the client after ``write_timeout`` seconds without progress;
+  at once is handed to the loop (:mod:`~lmif_mock.http.serving.unsent_answers`), which sends it
+  as the client reads and drops the client after ``write_timeout`` seconds without progress;
 - everything the server refuses by itself is answered in the API's JSON error shape
-  (:mod:`lmif_mock.server_refusals`), never an HTML page;
+  (:mod:`lmif_mock.http.serving.server_refusals`), never an HTML page;
 - one request per connection (``Connection: close``), as werkzeug's handler already did.
 
 The loop is woken through a socket pair, so stopping is immediate rather than polled.
@@ -41,13 +42,13 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
-from lmif_mock.arrived_request import (
+from lmif_mock.http.serving.arrived_request import (
     READER_KEY,
     ArrivedRequest,
     ArrivedRequestHandler,
     RequestReader,
 )
-from lmif_mock.request_framing import (
+from lmif_mock.http.serving.request_framing import (
     MAX_HEAD_BYTES,
     BodyTooLarge,
     Complete,
@@ -55,8 +56,8 @@ from lmif_mock.request_framing import (
     RequestFramer,
     TooLarge,
 )
-from lmif_mock.server_refusals import refusal
-from lmif_mock.unsent_answers import UNSENT_BUDGET_BYTES, UnsentAnswer, UnsentBudget
+from lmif_mock.http.serving.server_refusals import refusal
+from lmif_mock.http.serving.unsent_answers import UNSENT_BUDGET_BYTES, UnsentAnswer, UnsentBudget
 
 #: Defaults (see README "Security"): connections open at once, threads answering, seconds.
 MAX_CONNECTIONS = 256
