@@ -149,3 +149,15 @@ def test_the_readme_module_map_names_every_module_of_the_server() -> None:
     missing = sorted(modules - named)
     assert missing == [], f"server modules the README's map does not name: {missing}"
 
+
+def test_the_server_is_split_into_small_modules_and_classes() -> None:
+    """No module of ``http/serving/`` over 400 lines, no class over 300 (issue 14's bar)."""
+    paths = sorted(SERVING.glob("*.py"))
+    assert len(paths) >= 6, [p.name for p in paths]
+    for path in paths:
+        source = path.read_text(encoding="utf-8")
+        assert len(source.splitlines()) <= 400, path.name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef):
+                assert node.end_lineno is not None
+                assert node.end_lineno - node.lineno <= 300, f"{path.name}: {node.name}"

@@ -24,20 +24,23 @@ request is being answered:
   (:mod:`lmif_mock.http.serving.server_refusals`), never an HTML page;
 - one request per connection (``Connection: close``), as werkzeug's handler already did.
 
-The loop is woken through a socket pair, so stopping is immediate rather than polled.
+The loop is woken through a socket pair, so stopping is immediate rather than polled. This
+module is the loop itself; each table it keeps is its own module: requests arriving
+(:mod:`~lmif_mock.http.serving.request_intake`), answers sent to slow readers
+(:mod:`~lmif_mock.http.serving.slow_readers`), connections lingering before their close
+(:mod:`~lmif_mock.http.serving.lingering_close`), and the workers
+(:mod:`~lmif_mock.http.serving.worker_pool`); the defaults are in
+:mod:`~lmif_mock.http.serving.server_limits`.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import errno
 import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
@@ -48,46 +51,32 @@ from lmif_mock.http.serving.arrived_request import (
     ArrivedRequestHandler,
     RequestReader,
 )
-from lmif_mock.http.serving.request_framing import (
-    MAX_HEAD_BYTES,
-    BodyTooLarge,
-    Complete,
-    Incomplete,
-    RequestFramer,
-    TooLarge,
+from lmif_mock.http.serving.lingering_close import LingeringClose
+from lmif_mock.http.serving.loop_sockets import LoopSockets
+from lmif_mock.http.serving.request_intake import IntakeLimits, RequestIntake
+from lmif_mock.http.serving.server_limits import (
+    BUFFER_BUDGET_BYTES,
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT_SECONDS,
+    STOP_GRACE_SECONDS,
+    WORKERS,
+    WRITE_TIMEOUT_SECONDS,
 )
-from lmif_mock.http.serving.server_refusals import refusal
-from lmif_mock.http.serving.unsent_answers import UNSENT_BUDGET_BYTES, UnsentAnswer, UnsentBudget
+from lmif_mock.http.serving.slow_readers import SlowReaders
+from lmif_mock.http.serving.unsent_answers import UNSENT_BUDGET_BYTES, UnsentBudget
+from lmif_mock.http.serving.worker_pool import WorkerPool
 
-#: Defaults (see README "Security"): connections open at once, threads answering, seconds.
-MAX_CONNECTIONS = 256
-WORKERS = 32
-REQUEST_TIMEOUT_SECONDS = 10.0
-WRITE_TIMEOUT_SECONDS = 10.0
-#: Bytes of unfinished requests the loop holds in all; past it, bodies are read by a worker.
-BUFFER_BUDGET_BYTES = 64 * 1024 * 1024
-
-#: After an answer or a refusal, read (and drop) what the client still sends for this long, so
-#: that it sees the answer rather than a connection reset.
-_LINGER_SECONDS = 2.0
-_LINGER_BYTES = 1024 * 1024
-#: How long stopping waits for answers being written.
-_STOP_GRACE_SECONDS = 2.0
-_RECEIVE_BYTES = 64 * 1024
-_ACCEPT_BATCH = 64
+__all__ = [
+    "BUFFER_BUDGET_BYTES",
+    "MAX_CONNECTIONS",
+    "REQUEST_TIMEOUT_SECONDS",
+    "WORKERS",
+    "WRITE_TIMEOUT_SECONDS",
+    "BoundedWSGIServer",
+    "WSGIApp",
+]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-@dataclass
-class _Arriving:
-    """A connection whose request is still being received by the loop."""
-
-    sock: socket.socket
-    address: Any
-    accepted: float
-    framer: RequestFramer
-    continue_sent: bool = False
 
 
 class BoundedWSGIServer(BaseWSGIServer):
@@ -119,46 +108,52 @@ class BoundedWSGIServer(BaseWSGIServer):
         self.write_timeout = write_timeout
         self.buffer_budget = buffer_budget
         self.unsent_budget = UnsentBudget(unsent_budget)
-        self._selector = selectors.DefaultSelector()
         self._wake_reader, self._wake_writer = socket.socketpair()
-        self._arriving: dict[socket.socket, _Arriving] = {}  # in accept order: oldest first
-        self._lingering: dict[socket.socket, float] = {}  # in refusal order, to close time
-        self._sending: dict[socket.socket, UnsentAnswer] = {}  # least recent progress first
-        self._buffered = 0
-        self._stopping = threading.Event()
+        self._sockets = LoopSockets()
+        self._lingering = LingeringClose(self._sockets)
+        self._slow_readers = SlowReaders(
+            self._sockets, self._lingering, self.unsent_budget, write_timeout
+        )
+        self._pool = WorkerPool(
+            self._answer,
+            workers=workers,
+            thread_name=f"lmif-http-{self.port}",
+            wake_loop=self._wake,
+            budget=self.unsent_budget,
+        )
+        self._intake = RequestIntake(
+            self.socket,
+            self._sockets,
+            self._lingering,
+            IntakeLimits(max_body_bytes, max_connections, request_timeout, buffer_budget),
+            open_connections=lambda: self.open_connections,
+            hand_over=self._pool.submit,
+        )
         self._loop_done = threading.Event()
         self._loop_started = False
-        self._work = threading.Condition()
-        self._queue: collections.deque[ArrivedRequest] = collections.deque()
-        self._answering: set[socket.socket] = set()
-        self._handed_back: list[tuple[socket.socket, UnsentAnswer | None]] = []
-        self._threads: list[threading.Thread] = []
-        self._idle = 0
 
     # -- what tests and the docs look at ------------------------------------------------------
 
     @property
     def open_connections(self) -> int:
         """Connections open now: still arriving, being answered (or queued), or lingering."""
-        with self._work:
-            answering = len(self._answering) + len(self._handed_back)
-        return len(self._arriving) + len(self._lingering) + len(self._sending) + answering
+        answering = self._pool.connections
+        return len(self._intake) + len(self._lingering) + len(self._slow_readers) + answering
 
     @property
     def unsent_answers(self) -> int:
         """Answers the loop is still sending to clients slow to read them (they hold no thread)."""
-        return len(self._sending)
+        return len(self._slow_readers)
 
     @property
     def arriving_requests(self) -> int:
         """Connections whose request the loop is still receiving (they hold no thread)."""
-        return len(self._arriving)
+        return len(self._intake)
 
     @property
     def worker_threads(self) -> int:
         """Worker threads started so far (never more than ``workers``)."""
-        with self._work:
-            return len(self._threads)
+        return self._pool.threads
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -167,15 +162,21 @@ class BoundedWSGIServer(BaseWSGIServer):
         self._loop_started = True
         self.socket.setblocking(False)
         self._wake_reader.setblocking(False)
-        self._selector.register(self.socket, selectors.EVENT_READ)
-        self._selector.register(self._wake_reader, selectors.EVENT_READ)
+        self._sockets.register(self.socket, selectors.EVENT_READ)
+        self._sockets.register(self._wake_reader, selectors.EVENT_READ)
         try:
-            while not self._stopping.is_set():
-                for key, _ in self._selector.select(self._seconds_to_next_deadline()):
-                    self._ready(key.fileobj)  # type: ignore[arg-type]
-                self._expire(time.monotonic())
+            while not self._pool.stopping:
+                for sock in self._sockets.ready(self._seconds_to_next_deadline()):
+                    self._ready(sock)
+                now = time.monotonic()
+                self._intake.expire(now)
+                self._lingering.expire(now)
+                self._slow_readers.expire(now)
         finally:
-            self._close_all()
+            self._slow_readers.close_all()
+            self._intake.close_all()
+            self._lingering.close_all()
+            self._sockets.close_selector()
             self._loop_done.set()
 
     def shutdown(self) -> None:
@@ -184,26 +185,11 @@ class BoundedWSGIServer(BaseWSGIServer):
         Waiting (at most a couple of seconds) for answers in progress means that when this
         returns no connection holds the port any more, so it can be bound again at once.
         """
-        with self._work:
-            self._stopping.set()
+        self._pool.begin_stop()
         self._wake()
         if self._loop_started:
             self._loop_done.wait()
-        with self._work:
-            dropped = [arrived.sock for arrived in self._queue]
-            for arrived in self._queue:
-                self._answering.discard(arrived.sock)
-            self._queue.clear()
-            self._work.notify_all()
-            deadline = time.monotonic() + _STOP_GRACE_SECONDS
-            while self._answering and (left := deadline - time.monotonic()) > 0:
-                self._work.wait(left)
-            handed_back, self._handed_back = self._handed_back, []
-        for sock, unsent in handed_back:
-            self._release(unsent)
-            dropped.append(sock)
-        for sock in dropped:
-            sock.close()
+        self._pool.finish_stop(STOP_GRACE_SECONDS)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # already awake (buffer full), or closed
@@ -216,327 +202,45 @@ class BoundedWSGIServer(BaseWSGIServer):
                 end.close()
 
     def _seconds_to_next_deadline(self) -> float | None:
-        deadlines = []
-        if self._arriving:
-            deadlines.append(next(iter(self._arriving.values())).accepted + self.request_timeout)
-        if self._lingering:
-            deadlines.append(next(iter(self._lingering.values())))
-        if self._sending:
-            deadlines.append(next(iter(self._sending.values())).last_progress + self.write_timeout)
+        deadlines = [
+            deadline
+            for deadline in (
+                self._intake.next_deadline(),
+                self._lingering.next_deadline(),
+                self._slow_readers.next_deadline(),
+            )
+            if deadline is not None
+        ]
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - time.monotonic())
 
-    def _ready(self, fileobj: socket.socket) -> None:
-        if fileobj is self._wake_reader:
+    def _ready(self, sock: socket.socket) -> None:
+        if sock is self._wake_reader:
             with contextlib.suppress(OSError):
                 self._wake_reader.recv(4096)
             self._take_back_answered()
-        elif fileobj is self.socket:
-            self._accept()
-        elif fileobj in self._arriving:
-            self._receive(self._arriving[fileobj])
-        elif fileobj in self._lingering:
-            self._drain_lingering(fileobj)
-        elif fileobj in self._sending:
-            self._send_more(fileobj)
+        elif sock is self.socket:
+            self._intake.accept()
+        elif sock in self._intake:
+            self._intake.receive(sock)
+        elif sock in self._lingering:
+            self._lingering.drain(sock)
+        elif sock in self._slow_readers:
+            self._slow_readers.send_more(sock)
 
     def _take_back_answered(self) -> None:
-        with self._work:
-            answered, self._handed_back = self._handed_back, []
-        for sock, unsent in answered:
+        for sock, unsent in self._pool.take_answered():
             if unsent is None:
-                self._start_lingering(sock)
-                continue
-            try:
-                sock.setblocking(False)
-                self._selector.register(sock, selectors.EVENT_WRITE)
-            except (OSError, ValueError):
-                self._release(unsent)
-                self._close(sock)
-                continue
-            unsent.last_progress = time.monotonic()
-            self._sending[sock] = unsent
-
-    def _start_lingering(self, sock: socket.socket) -> None:
-        """The answer is all out: wait (briefly) for the client to close first."""
-        try:
-            sock.setblocking(False)
-            self._selector.register(sock, selectors.EVENT_READ)
-        except (OSError, ValueError):
-            self._close(sock)
-            return
-        self._lingering[sock] = time.monotonic() + _LINGER_SECONDS
-
-    def _send_more(self, sock: socket.socket) -> None:
-        unsent = self._sending[sock]
-        try:
-            sent = unsent.send_some(sock)
-        except OSError:
-            self._drop_sending(sock)
-            return
-        self.unsent_budget.give_back(sent)
-        if sent:  # the least recent progress stays first
-            del self._sending[sock]
-            self._sending[sock] = unsent
-        if unsent.size == 0:
-            del self._sending[sock]
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(sock)
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_WR)
-            self._start_lingering(sock)
-
-    def _drop_sending(self, sock: socket.socket) -> None:
-        """A client gone, or one that took nothing for ``write_timeout`` seconds."""
-        self._release(self._sending.pop(sock))
-        self._close(sock)
-
-    def _release(self, unsent: UnsentAnswer | None) -> None:
-        if unsent is not None:
-            self.unsent_budget.give_back(unsent.size)
-            unsent.size = 0
-            unsent.parts.clear()
-
-    def _accept(self) -> None:
-        for _ in range(_ACCEPT_BATCH):
-            try:
-                sock, address = self.socket.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE) and self._make_room():
-                    continue  # out of descriptors: the stalest connection gave its own up
-                return
-            sock.setblocking(False)
-            if self.open_connections >= self.max_connections and not self._make_room():
-                self._refuse_busy(sock)
-                continue
-            self._arriving[sock] = _Arriving(
-                sock, address, time.monotonic(), RequestFramer(max_body=self.max_body_bytes)
-            )
-            self._selector.register(sock, selectors.EVENT_READ)
-
-    def _make_room(self) -> bool:
-        """Close the stalest connection the loop holds; False when it holds none."""
-        if self._lingering:
-            sock = next(iter(self._lingering))
-            del self._lingering[sock]
-            self._close(sock)
-            return True
-        if self._arriving:
-            oldest = next(iter(self._arriving.values()))
-            self._forget_arriving(oldest)
-            self._refuse_busy(oldest.sock)
-            return True
-        return False
-
-    def _refuse_busy(self, sock: socket.socket) -> None:
-        message = f"The server has {self.max_connections} connections open; try again"
-        self._send_now(
-            sock,
-            refusal(
-                "TOO_MANY_CONNECTIONS",
-                message,
-                {"limit": self.max_connections},
-                retry_after=1,
-            ),
-        )
-        self._close_gently(sock)
-
-    def _close_gently(self, sock: socket.socket) -> None:
-        """Close after the answer, first dropping what the client sent, so it gets a FIN
-        (and reads the answer) rather than a reset."""
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_WR)
-            for _ in range(16):
-                if not sock.recv(_RECEIVE_BYTES):
-                    break
-        self._close(sock)
-
-    def _receive(self, conn: _Arriving) -> None:
-        try:
-            chunk = conn.sock.recv(_RECEIVE_BYTES)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self._forget_arriving(conn)
-            self._close(conn.sock)
-            return
-        self._buffered += len(chunk)
-        framing = conn.framer.feed(chunk)
-        if isinstance(framing, Complete):
-            self._dispatch(conn)
-        elif isinstance(framing, Incomplete):
-            if framing.expects_continue and not conn.continue_sent:
-                conn.continue_sent = True
-                self._send_now(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
-            elif self._buffered > self.buffer_budget and conn.framer.head_complete:
-                self._dispatch(conn)  # a worker reads the rest, within the same deadline
-        elif isinstance(framing, TooLarge):
-            part = framing.part
-            code = "URI_TOO_LONG" if part == "request line" else "HEADERS_TOO_LARGE"
-            self._forget_arriving(conn)
-            self._refuse_and_linger(
-                conn.sock,
-                code,
-                f"The {part} is larger than the server accepts ({MAX_HEAD_BYTES} bytes)",
-                {"limit": MAX_HEAD_BYTES, "part": part},
-            )
-        elif isinstance(framing, BodyTooLarge):
-            self._forget_arriving(conn)
-            self._refuse_and_linger(
-                conn.sock,
-                "PAYLOAD_TOO_LARGE",
-                f"Request body exceeds {framing.limit} bytes",
-                {"limit": framing.limit},
-            )
-        else:
-            self._forget_arriving(conn)
-            code = "NOT_IMPLEMENTED" if framing.unsupported else "BAD_REQUEST"
-            message = f"Malformed request: {framing.reason}"
-            self._refuse_and_linger(conn.sock, code, message, {"reason": framing.reason})
-
-    def _expire(self, now: float) -> None:
-        while self._arriving:
-            conn = next(iter(self._arriving.values()))
-            if conn.accepted + self.request_timeout > now:
-                break
-            self._forget_arriving(conn)
-            if conn.framer.data:
-                self._refuse_and_linger(
-                    conn.sock,
-                    "REQUEST_TIMEOUT",
-                    f"The request did not arrive whole within {self.request_timeout:g} seconds",
-                    {"limitSeconds": self.request_timeout},
-                )
+                self._lingering.start(sock)
             else:
-                self._close(conn.sock)  # an idle connection (a browser's preconnect): just close
-        while self._lingering:
-            sock, until = next(iter(self._lingering.items()))
-            if until > now:
-                break
-            del self._lingering[sock]
-            self._close(sock)
-        while self._sending:
-            sock, unsent = next(iter(self._sending.items()))
-            if unsent.last_progress + self.write_timeout > now:
-                break
-            self._drop_sending(sock)
+                self._slow_readers.take_over(sock, unsent)
 
-    def _forget_arriving(self, conn: _Arriving) -> None:
-        del self._arriving[conn.sock]
-        self._buffered -= len(conn.framer.data)
+    # -- the workers' side --------------------------------------------------------------------
 
-    def _refuse_and_linger(
-        self, sock: socket.socket, code: str, message: str, details: dict[str, Any]
-    ) -> None:
-        self._send_now(sock, refusal(code, message, details))
-        try:
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            self._close(sock)
-            return
-        self._lingering[sock] = time.monotonic() + _LINGER_SECONDS
-
-    def _drain_lingering(self, sock: socket.socket) -> None:
-        try:
-            chunk = sock.recv(_LINGER_BYTES)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            chunk = b""
-        if not chunk or len(chunk) >= _LINGER_BYTES:
-            del self._lingering[sock]
-            self._close(sock)
-
-    def _send_now(self, sock: socket.socket, data: bytes) -> None:
-        """Best effort without blocking: a fresh socket's send buffer takes a small answer."""
-        with contextlib.suppress(OSError):
-            sock.send(data)
-
-    def _close(self, sock: socket.socket) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(sock)
-        with contextlib.suppress(OSError):
-            sock.close()
-
-    def _close_all(self) -> None:
-        for sock in [*self._sending]:
-            self._drop_sending(sock)
-        for sock in [*self._arriving, *self._lingering]:
-            self._close(sock)
-        self._arriving.clear()
-        self._lingering.clear()
-        self._buffered = 0
-        with contextlib.suppress(OSError, RuntimeError):
-            self._selector.close()
-
-    # -- the workers --------------------------------------------------------------------------
-
-    def _dispatch(self, conn: _Arriving) -> None:
-        self._forget_arriving(conn)
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(conn.sock)
-        arrived = ArrivedRequest(
-            conn.sock,
-            conn.address,
-            bytes(conn.framer.data),
-            conn.accepted + self.request_timeout,
-            conn.continue_sent,
-        )
-        with self._work:
-            self._answering.add(conn.sock)
-            self._queue.append(arrived)
-            if len(self._queue) > self._idle and len(self._threads) < self.workers:
-                thread = threading.Thread(
-                    target=self._work_loop,
-                    name=f"lmif-http-{self.port}-{len(self._threads) + 1}",
-                    daemon=True,
-                )
-                self._threads.append(thread)
-                thread.start()
-            self._work.notify()
-
-    def _work_loop(self) -> None:
-        while True:
-            with self._work:
-                while not self._queue and not self._stopping.is_set():
-                    self._idle += 1
-                    self._work.wait()
-                    self._idle -= 1
-                if not self._queue:
-                    return
-                arrived = self._queue.popleft()
-            try:
-                self.RequestHandlerClass(arrived, arrived.address, self)  # type: ignore[arg-type]
-            except Exception:  # a broken connection must not end the worker
-                pass
-            finally:
-                self._finish(arrived)
-
-    def _finish(self, arrived: ArrivedRequest) -> None:
-        """End the answer (a FIN: the client reading until close has it all), then hand the
-        connection to the loop, which closes it once the client has closed too ("lingering
-        close"): closing at once could turn request bytes still unread into a reset that
-        loses the answer."""
-        if arrived.unsent is None:
-            with contextlib.suppress(OSError):
-                arrived.sock.shutdown(socket.SHUT_WR)
-        with self._work:
-            handed_back = not self._stopping.is_set()
-            if handed_back:
-                self._answering.discard(arrived.sock)
-                self._handed_back.append((arrived.sock, arrived.unsent))
-            else:
-                self._release(arrived.unsent)
-                arrived.sock.close()  # before shutdown() hears that nothing is answering
-                self._answering.discard(arrived.sock)
-                self._work.notify_all()
-        if handed_back:
-            self._wake()
+    def _answer(self, arrived: ArrivedRequest) -> None:
+        """On a worker: werkzeug's handler (as ours) answers the request the loop received."""
+        self.RequestHandlerClass(arrived, arrived.address, self)  # type: ignore[arg-type]
 
     def _serve_then_stop_waiting(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

@@ -50,6 +50,13 @@ class UnsentBudget:
         with self._lock:
             self._held -= count
 
+    def drop(self, unsent: UnsentAnswer | None) -> None:
+        """Give back all ``unsent`` still holds and empty it: its client is gone, or the server."""
+        if unsent is not None:
+            self.give_back(unsent.size)
+            unsent.size = 0
+            unsent.parts.clear()
+
 
 @dataclass
 class UnsentAnswer:
