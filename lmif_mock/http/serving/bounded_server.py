@@ -245,9 +245,12 @@ class BoundedWSGIServer(BaseWSGIServer):
     def _serve_then_stop_waiting(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterator[bytes]:
-        """The app, and once its answer is out, stop waiting for request bytes it left unread."""
-        answer = self.application(environ, start_response)
+        """The app, and once its answer is out (or it failed), stop waiting for request bytes
+        it left unread: werkzeug drains them before writing its 500, and a drain that waited
+        would hold the worker to the request's deadline and lose that 500."""
+        answer: Iterable[bytes] = ()
         try:
+            answer = self.application(environ, start_response)
             yield from answer
         finally:
             reader = environ.get(READER_KEY)

@@ -1,0 +1,33 @@
+"""Defects found in the bounded server while splitting it (issue 14), each pinned by a test.
+
+The server's documented behaviour is tested in ``test_server.py``; these are the paths a reviewer
+found where a connection, an answer or a worker could be lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tests.raw_http import connect, read_answer
+from tests.test_server import bounded
+
+
+def test_an_app_raising_still_answers_500_to_a_client_that_kept_sending() -> None:
+    """The app raising before returning its answer left the worker waiting, until the request's
+    deadline, for request bytes nobody would read; werkzeug's 500 was then never written."""
+    entered = threading.Event()
+    more_sent = threading.Event()
+
+    def raising(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        entered.set()
+        assert more_sent.wait(30)
+        raise RuntimeError("the application broke")
+
+    with bounded(raising, request_timeout=3600) as (_server, url), connect(url) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert entered.wait(30), "the request never reached the app"
+        sock.sendall(b"bytes after the request that nothing reads")
+        more_sent.set()
+        answer = read_answer(sock, timeout=30)
+    assert answer.status == 500
