@@ -7,6 +7,8 @@ come from and how long anything may take:
 - it reads the bytes the loop received first, then the socket, never past the request's deadline
   (:class:`RequestReader`), and once the answer is written it stops waiting for request bytes the
   app left unread, so draining them cannot hold a worker;
+- a request that does not arrive whole by its deadline gets the same JSON 408 the loop gives,
+  whatever the app then makes of the missing bytes;
 - writing the answer never waits on a client that does not read: what it does not take at once
   is left for the server's loop to send (:class:`HandOffWriter`);
 - what the stdlib parser refuses is answered in the API's JSON error shape, and nothing is logged.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import io
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -57,14 +60,22 @@ class RequestReader(io.BufferedIOBase):
     """The request's bytes the loop received, then the socket, never past the request's deadline.
 
     Reads block until satisfied, the client closes, or the deadline passes (``TimeoutError``,
-    which werkzeug reports to the app as a disconnected client). After the answer is written,
+    which werkzeug reports to the app as a disconnected client; ``on_deadline`` is called
+    first, to answer the client before the app does). After the answer is written,
     :meth:`stop_waiting` makes reads return what is there instead of waiting, so draining a
     body the app did not read cannot hold a worker.
     """
 
-    def __init__(self, sock: socket.socket, received: bytes, deadline: float) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        received: bytes,
+        deadline: float,
+        on_deadline: Callable[[], None] = lambda: None,
+    ) -> None:
         super().__init__()
         self._sock = sock
+        self._on_deadline = on_deadline
         self._buffer = bytearray(received)
         self._deadline = deadline
         self._draining = False
@@ -87,6 +98,7 @@ class RequestReader(io.BufferedIOBase):
                 return False
             wait = min(remaining, _DRAIN_QUIET_SECONDS)
         elif remaining <= 0:
+            self._on_deadline()
             raise TimeoutError("the request did not arrive within the server's time limit")
         else:
             wait = remaining
@@ -96,6 +108,7 @@ class RequestReader(io.BufferedIOBase):
         except TimeoutError:
             if self._draining:
                 return False
+            self._on_deadline()
             raise
         if self._draining:
             self._drained += len(chunk)
@@ -158,13 +171,25 @@ class HandOffWriter(io.BufferedIOBase):
         self._timeout = timeout
         self._budget = budget
         self._blocking = False
+        self._written = False
+        self._answered_instead = False
         self.unsent = UnsentAnswer()
 
     def writable(self) -> bool:
         return True
 
+    def answer_instead(self, answer: bytes) -> None:
+        """Write the server's own ``answer``, and drop whatever the app writes after it; a no-op
+        once the app has begun its answer (the client then sees that one cut short)."""
+        if not self._written:
+            self.write(answer)
+            self._answered_instead = True
+
     def write(self, data: Any) -> int:
         view = memoryview(data if isinstance(data, bytes) else bytes(data)).cast("B")
+        if self._answered_instead:
+            return len(view)
+        self._written = True
         if self._blocking:
             self._send_waiting(view)
             return len(view)
@@ -224,12 +249,26 @@ class ArrivedRequestHandler(WSGIRequestHandler):
         arrived.sock.setblocking(True)
         if arrived.sock.family in (socket.AF_INET, socket.AF_INET6):
             arrived.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.reader = RequestReader(arrived.sock, arrived.data, arrived.deadline)
-        self.rfile = self.reader
         self.writer = HandOffWriter(
             arrived.sock, self.server.write_timeout, self.server.unsent_budget
         )
         self.wfile = self.writer
+        self.reader = RequestReader(
+            arrived.sock, arrived.data, arrived.deadline, self._answer_timeout
+        )
+        self.rfile = self.reader
+
+    def _answer_timeout(self) -> None:
+        """The request's deadline passed while its body was still being read (the loop handed
+        it over early, past its buffer budget): the loop's own 408, not the app's guess."""
+        timeout = self.server.request_timeout
+        self.writer.answer_instead(
+            refusal(
+                "REQUEST_TIMEOUT",
+                f"The request did not arrive whole within {timeout:g} seconds",
+                {"limitSeconds": timeout},
+            )
+        )
 
     def finish(self) -> None:
         super().finish()
