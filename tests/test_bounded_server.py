@@ -6,9 +6,15 @@ found where a connection, an answer or a worker could be lost.
 
 from __future__ import annotations
 
+import errno
+import selectors
+import socket
 import threading
 from typing import Any
 
+from lmif_mock.http.serving.lingering_close import LingeringClose
+from lmif_mock.http.serving.loop_sockets import LoopSockets
+from lmif_mock.http.serving.request_intake import IntakeLimits, RequestIntake
 from tests.raw_http import assert_error_shape, connect, read_answer
 from tests.test_server import body_length_app, bounded
 
@@ -45,3 +51,51 @@ def test_a_body_a_worker_waits_for_in_vain_gets_the_json_408_like_any_other() ->
         answer = read_answer(sock)
     error = assert_error_shape(answer, 408, "REQUEST_TIMEOUT")
     assert error["details"] == {"limitSeconds": 1.0}
+
+
+class _OutOfDescriptors:
+    """A listening socket whose ``accept`` fails as it does when the process has no descriptor
+    left: the waiting connection stays queued, so the listener stays readable."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        self.listener = listener
+        self.accepts = 0
+
+    def fileno(self) -> int:
+        return self.listener.fileno()
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        self.accepts += 1
+        raise OSError(errno.EMFILE, "Too many open files")
+
+
+def test_out_of_descriptors_with_nothing_to_close_pauses_accepting_instead_of_spinning() -> None:
+    """With every connection held by a worker, ``accept`` failing for want of descriptors left
+    the listener watched and readable: the loop woke at once, failed again, and spun a core
+    (slowing the very workers whose finishing would free a descriptor)."""
+    sockets = LoopSockets()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        waiting = socket.create_connection(listener.getsockname()[:2], timeout=30)
+        try:
+            sockets.register(listener, selectors.EVENT_READ)
+            assert sockets.ready(30) == [listener]
+            failing = _OutOfDescriptors(listener)
+            intake = RequestIntake(
+                failing,  # type: ignore[arg-type]
+                sockets,
+                LingeringClose(sockets),
+                IntakeLimits(1000, 8, 3600.0, 1000),
+                open_connections=lambda: 0,
+                hand_over=lambda arrived: None,
+            )
+            intake.accept()
+            assert failing.accepts == 1
+            assert sockets.ready(0) == [], "the listener is still watched: the loop would spin"
+            resume = intake.next_deadline()
+            assert resume is not None
+            intake.expire(resume)
+            resumed = [watched.fileno() for watched in sockets.ready(30)]
+            assert resumed == [listener.fileno()], "accepting never resumed"
+        finally:
+            waiting.close()
+            sockets.close_selector()

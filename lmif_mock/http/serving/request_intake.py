@@ -33,6 +33,9 @@ from lmif_mock.http.serving.server_refusals import refusal
 
 _RECEIVE_BYTES = 64 * 1024
 _ACCEPT_BATCH = 64
+#: Out of descriptors with no connection of its own to give up, the loop stops watching the
+#: listening socket this long (it stays readable, so watching it would wake the loop at once).
+_ACCEPT_PAUSE_SECONDS = 0.1
 
 
 @dataclass
@@ -77,6 +80,7 @@ class RequestIntake:
         self._hand_over = hand_over
         self._arriving: dict[socket.socket, _Arriving] = {}  # in accept order: oldest first
         self._buffered = 0
+        self._accepting_again_at: float | None = None  # while out of descriptors
 
     def __len__(self) -> int:
         return len(self._arriving)
@@ -94,8 +98,11 @@ class RequestIntake:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE) and self.make_room():
+                if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                    return
+                if self.make_room():
                     continue  # out of descriptors: the stalest connection gave its own up
+                self._pause_accepting()
                 return
             sock.setblocking(False)
             limit = self._limits.max_connections
@@ -106,6 +113,11 @@ class RequestIntake:
                 sock, address, time.monotonic(), RequestFramer(max_body=self._limits.max_body_bytes)
             )
             self._sockets.register(sock, selectors.EVENT_READ)
+
+    def _pause_accepting(self) -> None:
+        """Out of descriptors, and every connection is a worker's: try again in a moment."""
+        self._sockets.unwatch(self._listener)
+        self._accepting_again_at = time.monotonic() + _ACCEPT_PAUSE_SECONDS
 
     def make_room(self) -> bool:
         """Close the stalest connection the loop holds; False when it holds none."""
@@ -195,13 +207,19 @@ class RequestIntake:
     # -- the deadline ---------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        """When the oldest request still arriving runs out of time, if there is one."""
+        """When the oldest request still arriving runs out of time, or accepting resumes."""
+        deadlines = [self._accepting_again_at] if self._accepting_again_at is not None else []
         for conn in self._arriving.values():
-            return conn.accepted + self._limits.request_timeout
-        return None
+            deadlines.append(conn.accepted + self._limits.request_timeout)
+            break
+        return min(deadlines, default=None)
 
     def expire(self, now: float) -> None:
-        """Refuse (408) the requests not whole in time; just close idle connections."""
+        """Refuse (408) the requests not whole in time; just close idle connections; watch the
+        listening socket again once a pause for want of descriptors is over."""
+        if self._accepting_again_at is not None and self._accepting_again_at <= now:
+            self._accepting_again_at = None
+            self._sockets.register(self._listener, selectors.EVENT_READ)
         timeout = self._limits.request_timeout
         while self._arriving:
             conn = next(iter(self._arriving.values()))
