@@ -161,3 +161,25 @@ def test_the_server_is_split_into_small_modules_and_classes() -> None:
             if isinstance(node, ast.ClassDef):
                 assert node.end_lineno is not None
                 assert node.end_lineno - node.lineno <= 300, f"{path.name}: {node.name}"
+
+
+def test_the_server_modules_import_each_other_without_a_circle() -> None:
+    """Within ``http/serving/``, imports (``TYPE_CHECKING`` ones too) point one way only."""
+    prefix = "lmif_mock.http.serving."
+    imports = {
+        path.stem: {m.removeprefix(prefix) for m in _imports(path) if m.startswith(prefix)}
+        for path in SERVING.glob("*.py")
+    }
+    assert imports["bounded_server"] >= {"request_intake", "worker_pool", "slow_readers"}
+
+    def reached(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            for module in imports.get(todo.pop(), set()) - seen:
+                seen.add(module)
+                todo.append(module)
+        return seen
+
+    circles = sorted(module for module in imports if module in reached(module))
+    assert circles == [], f"modules of http/serving/ that import themselves in a circle: {circles}"

@@ -1,7 +1,7 @@
 """Defects found in the bounded server while splitting it (issue 14), each pinned by a test.
 
 The server's documented behaviour is tested in ``test_server.py``; these are the paths a reviewer
-found where a connection, an answer or a worker could be lost.
+found where an answer was lost or replaced, a worker held past its deadline, or the loop spun.
 """
 
 from __future__ import annotations

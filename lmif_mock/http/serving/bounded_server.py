@@ -43,17 +43,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer
-
 from lmif_mock.http.serving.arrived_request import (
-    READER_KEY,
+    AnsweringServer,
     ArrivedRequest,
     ArrivedRequestHandler,
-    RequestReader,
 )
 from lmif_mock.http.serving.lingering_close import LingeringClose
 from lmif_mock.http.serving.loop_sockets import LoopSockets
 from lmif_mock.http.serving.request_intake import IntakeLimits, RequestIntake
+from lmif_mock.http.serving.request_reader import READER_KEY, RequestReader
 from lmif_mock.http.serving.server_limits import (
     BUFFER_BUDGET_BYTES,
     MAX_CONNECTIONS,
@@ -79,7 +77,7 @@ __all__ = [
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class BoundedWSGIServer(BaseWSGIServer):
+class BoundedWSGIServer(AnsweringServer):
     """Serves ``app`` on ``host:port`` with bounded threads and connections (see module doc)."""
 
     multithread = True

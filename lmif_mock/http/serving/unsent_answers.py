@@ -12,10 +12,12 @@ itself, as before, so memory stays bounded even when it cannot stay free.
 from __future__ import annotations
 
 import collections
+import io
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 #: Bytes of unread answers kept in all; past it, workers write the rest themselves.
 UNSENT_BUDGET_BYTES = 256 * 1024 * 1024
@@ -94,3 +96,85 @@ class UnsentAnswer:
             self.size -= sent_total
             self.last_progress = time.monotonic()
         return sent_total
+
+
+class HandOffWriter(io.BufferedIOBase):
+    """Writes to the client without waiting on it; what it does not take yet is kept for the loop.
+
+    Each write sends what the socket accepts at once; the rest is kept in :attr:`unsent` (as
+    views of the app's bytes) for the server's loop to finish once the worker is done, so a
+    client that does not read holds memory within the budget, never a worker. Should the
+    budget be spent, the writer falls back to waiting on the client, each write given at most
+    ``timeout`` seconds.
+    """
+
+    def __init__(self, sock: socket.socket, timeout: float, budget: UnsentBudget) -> None:
+        super().__init__()
+        self._sock = sock
+        self._timeout = timeout
+        self._budget = budget
+        self._blocking = False
+        self._written = False
+        self._answered_instead = False
+        self.unsent = UnsentAnswer()
+
+    def writable(self) -> bool:
+        return True
+
+    def answer_instead(self, answer: bytes) -> None:
+        """Write the server's own ``answer``, and drop whatever the app writes after it; a no-op
+        once the app has begun its answer (the client then sees that one cut short)."""
+        if not self._written:
+            self.write(answer)
+            self._answered_instead = True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data if isinstance(data, bytes) else bytes(data)).cast("B")
+        if self._answered_instead:
+            return len(view)
+        self._written = True
+        if self._blocking:
+            self._send_waiting(view)
+            return len(view)
+        if self.unsent.size:
+            self._keep(view)
+            self._sock.setblocking(False)
+            self._release(self.unsent.send_some(self._sock))
+            return len(view)
+        self._sock.setblocking(False)
+        try:
+            sent = self._sock.send(view)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        self._keep(view[sent:])
+        return len(view)
+
+    def flush(self) -> None:
+        return None  # the rest goes out through the loop, or already went (blocking mode)
+
+    def _keep(self, view: memoryview) -> None:
+        if not view:
+            return
+        if self._budget.take(len(view)):
+            self.unsent.add(view)
+            return
+        # over the budget: wait on this client, as a worker did before answers were handed off
+        self._blocking = True
+        kept = list(self.unsent.parts)
+        self._release(self.unsent.size)
+        self.unsent = UnsentAnswer()
+        for part in [*kept, view]:
+            self._send_waiting(part)
+
+    def _release(self, count: int) -> None:
+        if count:
+            self._budget.give_back(count)
+
+    def _send_waiting(self, view: memoryview) -> None:
+        self._sock.settimeout(self._timeout)
+        self._sock.sendall(view)
+
+    def take_unsent(self) -> UnsentAnswer | None:
+        """The answer's unsent rest, now the loop's (its bytes stay counted in the budget)."""
+        unsent, self.unsent = self.unsent, UnsentAnswer()
+        return unsent if unsent.size else None
