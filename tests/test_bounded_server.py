@@ -12,6 +12,9 @@ import socket
 import threading
 from typing import Any
 
+import pytest
+
+from lmif_mock.http.serving.bounded_server import BoundedWSGIServer
 from lmif_mock.http.serving.lingering_close import LingeringClose
 from lmif_mock.http.serving.loop_sockets import LoopSockets
 from lmif_mock.http.serving.request_intake import IntakeLimits, RequestIntake
@@ -99,3 +102,29 @@ def test_out_of_descriptors_with_nothing_to_close_pauses_accepting_instead_of_sp
         finally:
             waiting.close()
             sockets.close_selector()
+
+
+def test_a_server_that_fails_to_start_after_binding_releases_its_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Binding came first and the loop's wake-up pair second: when that failed (out of
+    descriptors) the error left the port bound and listening, taking connections nobody would
+    ever answer, for as long as anything kept the error."""
+    ports: list[int] = []
+
+    class Listening(BoundedWSGIServer):
+        def server_activate(self) -> None:
+            super().server_activate()
+            ports.append(self.socket.getsockname()[1])
+
+    def out_of_descriptors(*args: Any, **kwargs: Any) -> tuple[socket.socket, socket.socket]:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(socket, "socketpair", out_of_descriptors)
+    with pytest.raises(OSError, match="Too many open files") as failed:
+        Listening("127.0.0.1", 0, body_length_app, max_body_bytes=1000)
+    monkeypatch.undo()
+    assert failed.value.errno == errno.EMFILE  # the error is kept, and with it the server
+    (port,) = ports
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=30).close()

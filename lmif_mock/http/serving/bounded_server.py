@@ -106,8 +106,12 @@ class BoundedWSGIServer(AnsweringServer):
         self.write_timeout = write_timeout
         self.buffer_budget = buffer_budget
         self.unsent_budget = UnsentBudget(unsent_budget)
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._sockets = LoopSockets()
+        try:  # the port is bound already: a failure from here on must not leave it listening
+            self._wake_reader, self._wake_writer = socket.socketpair()
+            self._sockets = LoopSockets()
+        except OSError:
+            self.server_close()
+            raise
         self._lingering = LingeringClose(self._sockets)
         self._slow_readers = SlowReaders(
             self._sockets, self._lingering, self.unsent_budget, write_timeout
@@ -194,10 +198,14 @@ class BoundedWSGIServer(AnsweringServer):
             self._wake_writer.send(b"x")
 
     def server_close(self) -> None:
+        """Release the port, the wake-up pair and the selector (also when never served)."""
         super().server_close()
         for end in (getattr(self, "_wake_reader", None), getattr(self, "_wake_writer", None)):
-            if end is not None:  # absent when binding failed inside werkzeug's __init__
+            if end is not None:  # absent when binding (or creating the pair) failed
                 end.close()
+        sockets: LoopSockets | None = getattr(self, "_sockets", None)
+        if sockets is not None:
+            sockets.close_selector()
 
     def _seconds_to_next_deadline(self) -> float | None:
         deadlines = [
