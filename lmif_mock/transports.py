@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
+from lmif_mock.dialing import Dialer, Resolver, dial, resolve
 from lmif_mock.exchanges import (
     MAX_RESPONSE_BYTES,
     USER_AGENT,
@@ -23,7 +24,7 @@ from lmif_mock.exchanges import (
     TransportError,
 )
 from lmif_mock.hosts import BlockedHostError, HostPolicy
-from lmif_mock.http_client import Dialer, KeepAliveClient, Resolver, dial, resolve
+from lmif_mock.http_client import KeepAliveClient
 from lmif_mock.inprocess.asgi import ASGITransport
 from lmif_mock.inprocess.wsgi import WSGITransport
 from lmif_mock.webhook_url import WebhookURL

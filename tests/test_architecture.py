@@ -135,7 +135,6 @@ STILL_OVER_THE_BAR = {
     "lmif_mock/api.py",
     "lmif_mock/bounded_server.py",
     "lmif_mock/dispatcher.py",
-    "lmif_mock/http_client.py",
     "lmif_mock/openapi.py",
     "lmif_mock/payloads.py",
     "lmif_mock/world_api.py",
