@@ -18,7 +18,7 @@ from lmif_mock.http.serving.bounded_server import BoundedWSGIServer
 from lmif_mock.http.serving.lingering_close import LingeringClose
 from lmif_mock.http.serving.loop_sockets import LoopSockets
 from lmif_mock.http.serving.request_intake import IntakeLimits, RequestIntake
-from tests.raw_http import assert_error_shape, connect, read_answer
+from tests.raw_http import assert_error_shape, connect, exchange, read_answer
 from tests.test_server import body_length_app, bounded
 
 
@@ -128,3 +128,23 @@ def test_a_server_that_fails_to_start_after_binding_releases_its_port(
     (port,) = ports
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=30).close()
+
+
+def test_an_app_calling_sys_exit_costs_one_answer_not_a_worker_for_good() -> None:
+    """``SystemExit`` is not an ``Exception``: it ended the worker's thread, which still counted
+    against ``workers``, so with one worker nothing was ever answered again."""
+
+    def exits_on_request(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/exit":
+            raise SystemExit(3)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    with bounded(exits_on_request, workers=1) as (server, url):
+        with connect(url) as sock:
+            sock.sendall(b"GET /exit HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.settimeout(30)
+            assert sock.recv(1) == b"", "the request was not dropped"
+        answer = exchange(url, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (answer.status, answer.body) == (200, b"ok")
+        assert server.worker_threads == 1

@@ -120,8 +120,8 @@ class WorkerPool:
                 arrived = self._queue.popleft()
             try:
                 self._answer(arrived)
-            except Exception:  # a broken connection must not end the worker
-                pass
+            except BaseException:  # a broken connection, or an app's sys.exit(), must not end
+                pass  # the thread: it counts against ``workers`` for good
             finally:
                 self._finish(arrived)
 
