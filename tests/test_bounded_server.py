@@ -1,7 +1,8 @@
 """Defects found in the bounded server while splitting it (issue 14), each pinned by a test.
 
 The server's documented behaviour is tested in ``test_server.py``; these are the paths a reviewer
-found where an answer was lost or replaced, a worker held past its deadline, or the loop spun.
+found where an answer was lost or replaced, a worker was held or lost, the loop spun, or a
+failed start left the port listening.
 """
 
 from __future__ import annotations
