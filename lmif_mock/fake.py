@@ -12,7 +12,8 @@ from copy import deepcopy
 from typing import Any
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
-from lmif_mock.dispatcher import MAX_DELIVERIES_PER_EMIT, Dispatcher
+from lmif_mock.delivery_plans import MAX_DELIVERIES_PER_EMIT
+from lmif_mock.dispatcher import Dispatcher
 from lmif_mock.errors import EncodingError, NotFoundError, UnknownEventType
 from lmif_mock.events import Event, check_event_type, check_json_value, check_text
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, shuffled
