@@ -18,6 +18,7 @@ One server at a time: the file is locked exclusively while open.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -35,7 +36,7 @@ from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Webhook
 from lmif_mock.retry import RetryPolicy
 
 #: The layout this code writes; bump it with a migration in :data:`MIGRATIONS` when it changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Owner read/write only: the file holds the API key and every webhook secret.
 FILE_MODE = 0o600
 #: The tables and columns every readable layout has (the unversioned 0.1 layout included).
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     webhook_id TEXT NOT NULL,
     status TEXT NOT NULL,
     doc TEXT NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    sent_body BLOB
 );
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
 CREATE INDEX IF NOT EXISTS deliveries_webhook ON deliveries (webhook_id);
@@ -72,8 +74,14 @@ def _migrate_unversioned(db: sqlite3.Connection) -> None:
     """lmif-mock 0.1 wrote today's layout without a version: only the stamp is missing."""
 
 
+def _add_sent_body(db: sqlite3.Connection) -> None:
+    """Version 2 records the body each attempt sent; a body a fault changed is kept once per
+    delivery in ``sent_body``. Attempts recorded before it say nothing about their request."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN sent_body BLOB")
+
+
 #: ``from_version -> step``; each step brings a file one version forward inside one transaction.
-MIGRATIONS = {0: _migrate_unversioned}
+MIGRATIONS = {0: _migrate_unversioned, 1: _add_sent_body}
 
 
 def _owner_only(path: Path) -> None:
@@ -214,7 +222,39 @@ def _webhook_doc(webhook: Webhook) -> str:
     )
 
 
-def _attempt_doc(attempt: Attempt) -> dict[str, Any]:
+def _faulted_body(delivery: Delivery) -> bytes | None:
+    """The first body an attempt sent that is not the delivery's own (a fault changed it): the
+    one kept in the ``sent_body`` column. Faults change the body the same way on every attempt."""
+    for attempt in delivery.attempts:
+        if attempt.sent_body is not None and attempt.sent_body != delivery.body:
+            return attempt.sent_body
+    return None
+
+
+def _sent_body_doc(sent: bytes | None, payload: bytes, faulted: bytes | None) -> Any:
+    """Where an attempt's sent body is: ``"payload"`` (the ``body`` column), ``"faulted"``
+    (the ``sent_body`` column), inline base64 for any other, ``None`` if nothing was sent."""
+    if sent is None:
+        return None
+    if sent == payload:
+        return "payload"
+    if sent == faulted:
+        return "faulted"
+    return {"base64": base64.b64encode(sent).decode("ascii")}
+
+
+def _sent_body(doc: Any, payload: bytes, faulted: bytes | None) -> bytes | None:
+    """Read back what :func:`_sent_body_doc` wrote (sharing the delivery's bytes objects)."""
+    if doc == "payload":
+        return payload
+    if doc == "faulted":
+        return faulted
+    if isinstance(doc, dict):
+        return base64.b64decode(doc["base64"])
+    return None
+
+
+def _attempt_doc(attempt: Attempt, payload: bytes, faulted: bytes | None) -> dict[str, Any]:
     return {
         "number": attempt.number,
         "at": _time(attempt.at),
@@ -227,10 +267,11 @@ def _attempt_doc(attempt: Attempt) -> dict[str, Any]:
         "signature": attempt.signature,
         "script": attempt.script,
         "retryAfter": attempt.retry_after,
+        "sentBody": _sent_body_doc(attempt.sent_body, payload, faulted),
     }
 
 
-def _attempt(doc: dict[str, Any]) -> Attempt:
+def _attempt(doc: dict[str, Any], payload: bytes, faulted: bytes | None) -> Attempt:
     return Attempt(
         number=doc["number"],
         at=_parse(doc["at"]),  # type: ignore[arg-type]
@@ -243,10 +284,11 @@ def _attempt(doc: dict[str, Any]) -> Attempt:
         signature=doc["signature"],
         script=doc.get("script"),
         retry_after=doc.get("retryAfter"),
+        sent_body=_sent_body(doc.get("sentBody"), payload, faulted),
     )
 
 
-def _delivery_doc(delivery: Delivery) -> str:
+def _delivery_doc(delivery: Delivery, faulted: bytes | None) -> str:
     return json.dumps(
         {
             "id": delivery.id,
@@ -255,7 +297,7 @@ def _delivery_doc(delivery: Delivery) -> str:
             "webhookId": delivery.webhook_id,
             "createdAt": _time(delivery.created_at),
             "status": delivery.status,
-            "attempts": [_attempt_doc(a) for a in delivery.attempts],
+            "attempts": [_attempt_doc(a, delivery.body, faulted) for a in delivery.attempts],
             "nextAttemptAt": _time(delivery.next_attempt_at),
             "faults": delivery.faults.to_dict(),
             "policy": delivery.policy.to_seconds(),
@@ -392,21 +434,25 @@ class SQLiteStore:
     # deliveries --------------------------------------------------------------------------------
 
     def put_delivery(self, delivery: Delivery) -> None:
+        faulted = _faulted_body(delivery)
         self._write(
-            "INSERT INTO deliveries (id, event_id, webhook_id, status, doc, body) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-            "status=excluded.status, doc=excluded.doc",
+            "INSERT INTO deliveries (id, event_id, webhook_id, status, doc, body, sent_body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "status=excluded.status, doc=excluded.doc, sent_body=excluded.sent_body",
             delivery.id,
             delivery.event_id,
             delivery.webhook_id,
             delivery.status,
-            _delivery_doc(delivery),
+            _delivery_doc(delivery, faulted),
             delivery.body,
+            faulted,
         )
 
     @staticmethod
-    def _delivery(doc: str, body: bytes) -> Delivery:
+    def _delivery(doc: str, body: bytes, sent_body: bytes | None) -> Delivery:
         raw = json.loads(doc)
+        payload = bytes(body)
+        faulted = bytes(sent_body) if sent_body is not None else None
         return Delivery(
             id=raw["id"],
             event_id=raw["eventId"],
@@ -414,16 +460,16 @@ class SQLiteStore:
             webhook_id=raw["webhookId"],
             created_at=_parse(raw["createdAt"]),  # type: ignore[arg-type]
             status=raw["status"],
-            attempts=tuple(_attempt(a) for a in raw["attempts"]),
+            attempts=tuple(_attempt(a, payload, faulted) for a in raw["attempts"]),
             next_attempt_at=_parse(raw["nextAttemptAt"]),
-            body=bytes(body),
+            body=payload,
             faults=Faults.from_dict(raw["faults"]),
             policy=RetryPolicy.from_seconds(raw["policy"]),
             duplicate_of=raw["duplicateOf"],
         )
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:
-        rows = self._rows("SELECT doc, body FROM deliveries WHERE id = ?", delivery_id)
+        rows = self._rows("SELECT doc, body, sent_body FROM deliveries WHERE id = ?", delivery_id)
         return self._delivery(*rows[0]) if rows else None
 
     def list_deliveries(
@@ -442,8 +488,10 @@ class SQLiteStore:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._rows(f"SELECT doc, body FROM deliveries{where} ORDER BY rowid", *params)
-        return [self._delivery(doc, body) for doc, body in rows]
+        rows = self._rows(
+            f"SELECT doc, body, sent_body FROM deliveries{where} ORDER BY rowid", *params
+        )
+        return [self._delivery(*row) for row in rows]
 
     # small settings that must survive a restart (the API key, the clock's position) ----------
 
