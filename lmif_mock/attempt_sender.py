@@ -9,6 +9,7 @@ kept here, one per app, so an app keeps its worker thread between attempts.
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import sys
 import threading
@@ -23,6 +24,8 @@ from lmif_mock.scripts import decide, start_late_copies
 from lmif_mock.store import Store
 from lmif_mock.transports import Response, Transport, TransportError, transport_for_app
 from lmif_mock.wire import SentRequest, wire_request
+
+log = logging.getLogger("lmif_mock.dispatcher")
 
 #: How much of a receiver's answer is kept on the attempt record.
 EXCERPT_CHARS = 1024
@@ -49,6 +52,29 @@ class AttemptSender:
         self.enforce_inprocess_timeout = enforce_inprocess_timeout
         self._app_transports: dict[int, Transport] = {}
         self._lock = threading.Lock()
+
+    def attempt_or_internal_error(
+        self,
+        delivery: Delivery,
+        manual: bool,
+        barrier: threading.Barrier | None,
+        due: datetime | None = None,
+    ) -> Attempt:
+        """:meth:`attempt`, with a bug in this very code recorded as an ``internal_error``
+        attempt rather than raised: the dispatcher must live on, and nothing may be lost."""
+        try:
+            return self.attempt(delivery, manual, barrier, due)
+        except Exception as exc:  # pragma: no cover - defensive
+            log.exception("internal error while attempting %s", delivery.id)
+            return Attempt(
+                number=delivery.attempt_count + 1,
+                at=due or self.clock.now(),
+                status_code=None,
+                error="internal_error",
+                duration=0.0,
+                message=f"lmif-mock internal error: {type(exc).__name__}: {exc}",
+                trigger="manual" if manual else "scheduled",
+            )
 
     def attempt(
         self,

@@ -17,7 +17,6 @@ import functools
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -31,6 +30,7 @@ from lmif_mock.delivery_plans import (
 from lmif_mock.errors import ConflictError, NotFoundError
 from lmif_mock.events import EVENT_TYPES, Event
 from lmif_mock.faults import NO_FAULTS, Faults
+from lmif_mock.in_flight import InFlight
 from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Webhook
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.retry_timing import after_attempt, held_back
@@ -78,9 +78,8 @@ class Dispatcher:
         #: On a real clock, the workers that make attempts, shared fairly between webhooks.
         self.lanes = SendLanes(max_workers)
         self._timers: dict[str, Timer] = {}
-        self._in_flight: set[str] = set()
         self._lock = threading.RLock()
-        self._idle = threading.Condition(self._lock)
+        self._in_flight = InFlight(self._lock)
         self._listeners: list[AttemptListener] = []
         #: Set by opt-in delivery control (lmif_mock.health); None: the provider's behaviour.
         self.adjust_settlement: SettlementAdjuster | None = None
@@ -94,8 +93,7 @@ class Dispatcher:
     @property
     def in_flight(self) -> int:
         """How many attempts are being made at this moment."""
-        with self._lock:
-            return len(self._in_flight)
+        return len(self._in_flight)
 
     def subscribers(self, event_type: str) -> list[Webhook]:
         """Enabled webhooks that get ``event_type``; undocumented types go to every enabled one."""
@@ -125,15 +123,10 @@ class Dispatcher:
         targets = list(webhooks) if webhooks is not None else self.subscribers(event.type)
         chosen = policy or self.policy
         self.check(event, faults, targets, strict_faults=strict_faults)
-        plans = [
-            self._plan(event, webhook, applicable_faults(faults, webhook), chosen)
-            for webhook in targets
-        ]
-        self.store.add_event_with_deliveries(event, [d for plan in plans for d in plan])
-        for plan in plans:
-            self._begin(plan)
-        found = [self.store.get_delivery(d.id) for plan in plans for d in plan]
-        return [d for d in found if d is not None]
+        return self._store_and_begin(
+            event,
+            [self._plan(event, w, applicable_faults(faults, w), chosen) for w in targets],
+        )
 
     def check(
         self, event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
@@ -161,12 +154,9 @@ class Dispatcher:
                 if webhook is None:
                     raise NotFoundError(f"no webhook {webhook_id!r}")
                 targets.append(webhook)
-        plans = [self._plan(event, webhook, NO_FAULTS, self.policy) for webhook in targets]
-        self.store.add_event_with_deliveries(event, [d for plan in plans for d in plan])
-        for plan in plans:
-            self._begin(plan)
-        found = [self.store.get_delivery(d.id) for plan in plans for d in plan]
-        return [d for d in found if d is not None]
+        return self._store_and_begin(
+            event, [self._plan(event, webhook, NO_FAULTS, self.policy) for webhook in targets]
+        )
 
     def retry(self, delivery_id: str) -> Delivery:
         """Attempt a delivery again now, whatever its state, and resettle it on the result."""
@@ -187,44 +177,31 @@ class Dispatcher:
 
     def recover(self) -> int:
         """Reschedule every pending delivery at its recorded due time (after a restart)."""
-        count = 0
+        pending = self.store.list_deliveries(status="pending")
         now = self.clock.now()
-        for delivery in self.store.list_deliveries(status="pending"):
-            due = delivery.next_attempt_at or now
-            self._schedule(delivery.id, due)
-            count += 1
-        return count
+        for delivery in pending:
+            self._schedule(delivery.id, delivery.next_attempt_at or now)
+        return len(pending)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no attempt is in flight (real clocks); ``False`` on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
-        return True
+        return self._in_flight.wait_idle(timeout)
 
     def wait_for_attempts(self, delivery_ids: Iterable[str], timeout: float) -> bool:
         """Block until each delivery has at least one attempt recorded (real clocks; a virtual
         clock has already made them); ``False`` if ``timeout`` seconds pass first.
         """
         waiting = list(delivery_ids)
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while True:
-                waiting = [
-                    d
-                    for d in waiting
-                    if (found := self.store.get_delivery(d)) is not None and not found.attempts
-                ]
-                remaining = deadline - time.monotonic()
-                if not waiting:
-                    return True
-                if remaining <= 0:
-                    return False
-                self._idle.wait(min(remaining, 0.05))
+
+        def all_attempted() -> bool:
+            waiting[:] = [
+                d
+                for d in waiting
+                if (found := self.store.get_delivery(d)) is not None and not found.attempts
+            ]
+            return not waiting
+
+        return self._in_flight.wait_until(all_attempted, timeout)
 
     def reset(self) -> None:
         """Cancel every scheduled attempt and let go of in-process apps (the store is cleared by
@@ -255,6 +232,14 @@ class Dispatcher:
         concurrent copies, then the sequential ones. Nothing is stored or sent yet."""
         return plan_deliveries(event, webhook, faults, policy, self.clock.now(), self.rng)
 
+    def _store_and_begin(self, event: Event, plans: list[list[Delivery]]) -> list[Delivery]:
+        """Store ``event`` with all its planned deliveries in one step, then start them."""
+        self.store.add_event_with_deliveries(event, [d for plan in plans for d in plan])
+        for plan in plans:
+            self._begin(plan)
+        found = [self.store.get_delivery(d.id) for plan in plans for d in plan]
+        return [d for d in found if d is not None]
+
     def _begin(self, plan: list[Delivery]) -> None:
         """Start the first attempts of one webhook's stored deliveries, as its faults ask."""
         original, faults = plan[0], plan[0].faults
@@ -266,7 +251,7 @@ class Dispatcher:
                 self._schedule(delivery.id, delivery.next_attempt_at)
         elif concurrent:
             self._run_now(
-                lambda: self._release_together([original.id, *(d.id for d in concurrent)]),
+                lambda: release_together(self._attempt, [original.id, *(d.id for d in concurrent)]),
                 original.webhook_id,
             )
             for delivery in sequential:
@@ -274,20 +259,6 @@ class Dispatcher:
         else:
             for delivery in plan:
                 self._run_now(functools.partial(self._attempt, delivery.id), original.webhook_id)
-
-    def _release_together(self, delivery_ids: list[str]) -> None:
-        """First attempts of ``delivery_ids`` from separate threads, released by one barrier."""
-        barrier = threading.Barrier(len(delivery_ids))
-        threads = [
-            threading.Thread(
-                target=self._attempt, args=(d,), kwargs={"barrier": barrier}, daemon=True
-            )
-            for d in delivery_ids
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
 
     def _run_now(self, work: Callable[[], None], lane: str) -> None:
         """Run ``work`` here on a virtual clock, else on a worker of ``lane`` (its webhook)."""
@@ -341,25 +312,11 @@ class Dispatcher:
             if delivery.status != "pending" and not manual:
                 return None
             self._in_flight.add(delivery_id)
-        try:
-            attempt = self.sender.attempt(delivery, manual, barrier, due)
-        except Exception as exc:  # pragma: no cover - defensive: the dispatcher must live on
-            log.exception("internal error while attempting %s", delivery_id)
-            attempt = Attempt(
-                number=delivery.attempt_count + 1,
-                at=due or self.clock.now(),
-                status_code=None,
-                error="internal_error",
-                duration=0.0,
-                message=f"lmif-mock internal error: {type(exc).__name__}: {exc}",
-                trigger="manual" if manual else "scheduled",
-            )
+        attempt = self.sender.attempt_or_internal_error(delivery, manual, barrier, due)
         try:
             return self._settle(delivery_id, attempt)
         finally:
-            with self._idle:
-                self._in_flight.discard(delivery_id)
-                self._idle.notify_all()
+            self._in_flight.discard(delivery_id)
 
     def _settle(self, delivery_id: str, attempt: Attempt) -> datetime | None:
         """Record ``attempt`` and schedule the next; returns the next due time instead when a
@@ -389,3 +346,17 @@ class Dispatcher:
             except Exception:
                 log.exception("attempt listener failed")
         return overdue
+
+
+def release_together(attempt: Callable[..., None], delivery_ids: list[str]) -> None:
+    """First attempts of ``delivery_ids`` from separate threads, released by one barrier: the
+    copies reach the receiver at the same instant, as a check-then-insert race needs."""
+    barrier = threading.Barrier(len(delivery_ids))
+    threads = [
+        threading.Thread(target=attempt, args=(d,), kwargs={"barrier": barrier}, daemon=True)
+        for d in delivery_ids
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -127,3 +127,26 @@ def test_the_readme_module_map_matches_the_tree() -> None:
     assert missing == [], f"modules the README's map does not name: {missing}"
     unknown = sorted(n for n in named if n not in top | packages | world)
     assert unknown == [], f"the README's map names modules that do not exist: {unknown}"
+
+
+#: The delivery machinery split out of the old 648-line dispatcher (issue 14), and the wire form.
+DELIVERY_MODULES = (
+    "dispatcher.py",
+    "delivery_plans.py",
+    "attempt_sender.py",
+    "send_lanes.py",
+    "retry_timing.py",
+    "in_flight.py",
+    "wire.py",
+)
+
+
+def test_delivery_modules_and_their_classes_stay_small() -> None:
+    for name in DELIVERY_MODULES:
+        source = (PACKAGE / name).read_text(encoding="utf-8")
+        lines = source.count("\n")
+        assert lines <= 400, f"{name} is {lines} lines (at most about 400)"
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert length <= 300, f"{name}: class {node.name} is {length} lines (at most 300)"
