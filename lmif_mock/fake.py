@@ -125,8 +125,9 @@ class FakeLMIF(Waiting, Recording, Controlled):
         order), so ``.body`` holds the exact payload sent there; each webhook's copy differs only
         in ``meta.webhookId`` (:meth:`event_copies`). A ``layout`` or ``tampered_body`` fault
         changes the bytes on the wire per attempt: each attempt's ``request`` has them. With a
-        virtual clock, first attempts are finished when this returns. Types outside the catalogue need ``allow_unknown=True`` and go to every
-        enabled webhook, since none can subscribe to them by name. ``webhook_ids`` sends to those
+        virtual clock, first attempts are finished when this returns. Types outside the catalogue
+        need ``allow_unknown=True`` and go to every enabled webhook, since none can subscribe to
+        them by name. ``webhook_ids`` sends to those
         webhooks only, subscribed or not (what a "send test event" button does).
 
         Everything given is checked before anything is stored, and the event is stored with all
