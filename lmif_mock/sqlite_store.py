@@ -3,7 +3,8 @@
 WAL journal with ``synchronous=NORMAL``: every write is one autocommitted statement, durable
 against the process being killed (``kill -9``) without an fsync per delivery attempt. Records are
 stored as JSON documents next to the few columns queries filter on; the exact payload bytes are a
-BLOB, so a delivery retried after a restart sends byte-for-byte what it sent before.
+BLOB, so a delivery retried after a restart sends byte-for-byte what it sent before. What each
+attempt sent is kept too: a reference to the payload, or to ``sent_body`` when a fault changed it.
 
 In-process (WSGI/ASGI) webhook targets are Python objects and cannot be persisted: they live only
 as long as the process, and a reloaded webhook without its app is left as its ``wsgi://`` URL.
