@@ -205,7 +205,7 @@ def judge(
     if duration > delivery.policy.timeout.total_seconds():
         error, message = "timeout", f"answered {status} after the {delivery.policy.timeout} timeout"
     elif 200 <= status < 300:
-        earlier_drops = sum(1 for a in delivery.attempts if a.error == "dropped")
+        earlier_drops = sum(1 for earlier in delivery.attempts if earlier.error == "dropped")
         if earlier_drops < delivery.faults.drop_after_response:
             error, message = "dropped", f"receiver answered {status}; fault: response lost"
     elif 300 <= status < 400:

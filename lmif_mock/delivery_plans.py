@@ -33,13 +33,14 @@ def count_deliveries(
     event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
 ) -> int:
     """How many deliveries ``event`` makes to ``targets``; typed errors for what cannot be sent.
+    The event is encoded here, once, so one that cannot be is never stored.
 
     Faults given with the emit are checked strictly. The global defaults are not refused
     (``strict_faults=False``): they also ride on world events and timers, where a refusal
     would leave a transition half done or stop a clock advance part way.
     """
     if faults.signature == "previous_secret" and strict_faults:
-        unrotated = [w.id for w in targets if w.previous_secret is None]
+        unrotated = [hook.id for hook in targets if hook.previous_secret is None]
         if unrotated:
             raise FaultError(
                 f"previous_secret needs rotated webhooks; not rotated: {', '.join(unrotated)}"

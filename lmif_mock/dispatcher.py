@@ -99,9 +99,9 @@ class Dispatcher:
         """Enabled webhooks that get ``event_type``; undocumented types go to every enabled one."""
         known = event_type in _KNOWN_TYPES
         return [
-            w
-            for w in self.store.list_webhooks()
-            if w.enabled and (w.subscribes_to(event_type) or not known)
+            webhook
+            for webhook in self.store.list_webhooks()
+            if webhook.enabled and (webhook.subscribes_to(event_type) or not known)
         ]
 
     def dispatch(
@@ -123,21 +123,13 @@ class Dispatcher:
         targets = list(webhooks) if webhooks is not None else self.subscribers(event.type)
         chosen = policy or self.policy
         self.check(event, faults, targets, strict_faults=strict_faults)
-        return self._store_and_begin(
-            event,
-            [self._plan(event, w, applicable_faults(faults, w), chosen) for w in targets],
-        )
+        return self._store_and_begin(event, targets, faults, chosen)
 
     def check(
         self, event: Event, faults: Faults, targets: list[Webhook], *, strict_faults: bool = True
     ) -> int:
         """Refuse (typed errors) what :meth:`dispatch` could not send; else how many deliveries
-        it would make. The event is encoded here, once, so one that cannot be is never stored.
-
-        Faults given with the emit are checked strictly. The global defaults are not refused
-        (``strict_faults=False``): they also ride on world events and timers, where a refusal
-        would leave a transition half done or stop a clock advance part way.
-        """
+        it would make (:func:`~lmif_mock.delivery_plans.count_deliveries`)."""
         return count_deliveries(event, faults, targets, strict_faults=strict_faults)
 
     def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
@@ -154,9 +146,7 @@ class Dispatcher:
                 if webhook is None:
                     raise NotFoundError(f"no webhook {webhook_id!r}")
                 targets.append(webhook)
-        return self._store_and_begin(
-            event, [self._plan(event, webhook, NO_FAULTS, self.policy) for webhook in targets]
-        )
+        return self._store_and_begin(event, targets, NO_FAULTS, self.policy)
 
     def retry(self, delivery_id: str) -> Delivery:
         """Attempt a delivery again now, whatever its state, and resettle it on the result."""
@@ -195,9 +185,10 @@ class Dispatcher:
 
         def all_attempted() -> bool:
             waiting[:] = [
-                d
-                for d in waiting
-                if (found := self.store.get_delivery(d)) is not None and not found.attempts
+                delivery_id
+                for delivery_id in waiting
+                if (found := self.store.get_delivery(delivery_id)) is not None
+                and not found.attempts
             ]
             return not waiting
 
@@ -232,13 +223,20 @@ class Dispatcher:
         concurrent copies, then the sequential ones. Nothing is stored or sent yet."""
         return plan_deliveries(event, webhook, faults, policy, self.clock.now(), self.rng)
 
-    def _store_and_begin(self, event: Event, plans: list[list[Delivery]]) -> list[Delivery]:
-        """Store ``event`` with all its planned deliveries in one step, then start them."""
-        self.store.add_event_with_deliveries(event, [d for plan in plans for d in plan])
+    def _store_and_begin(
+        self, event: Event, targets: list[Webhook], faults: Faults, policy: RetryPolicy
+    ) -> list[Delivery]:
+        """Plan each webhook's deliveries, store them with ``event`` in one step, start them."""
+        plans = [
+            self._plan(event, webhook, applicable_faults(faults, webhook), policy)
+            for webhook in targets
+        ]
+        planned = [delivery for plan in plans for delivery in plan]
+        self.store.add_event_with_deliveries(event, planned)
         for plan in plans:
             self._begin(plan)
-        found = [self.store.get_delivery(d.id) for plan in plans for d in plan]
-        return [d for d in found if d is not None]
+        found = [self.store.get_delivery(delivery.id) for delivery in planned]
+        return [delivery for delivery in found if delivery is not None]
 
     def _begin(self, plan: list[Delivery]) -> None:
         """Start the first attempts of one webhook's stored deliveries, as its faults ask."""
@@ -251,7 +249,9 @@ class Dispatcher:
                 self._schedule(delivery.id, delivery.next_attempt_at)
         elif concurrent:
             self._run_now(
-                lambda: release_together(self._attempt, [original.id, *(d.id for d in concurrent)]),
+                lambda: release_together(
+                    self._attempt, [original.id, *(copy.id for copy in concurrent)]
+                ),
                 original.webhook_id,
             )
             for delivery in sequential:
@@ -353,8 +353,10 @@ def release_together(attempt: Callable[..., None], delivery_ids: list[str]) -> N
     copies reach the receiver at the same instant, as a check-then-insert race needs."""
     barrier = threading.Barrier(len(delivery_ids))
     threads = [
-        threading.Thread(target=attempt, args=(d,), kwargs={"barrier": barrier}, daemon=True)
-        for d in delivery_ids
+        threading.Thread(
+            target=attempt, args=(delivery_id,), kwargs={"barrier": barrier}, daemon=True
+        )
+        for delivery_id in delivery_ids
     ]
     for thread in threads:
         thread.start()

@@ -68,7 +68,9 @@ def delivery_json(delivery: Delivery, *, with_body: bool = False) -> dict[str, A
         ),
         "duplicateOf": delivery.duplicate_of,
         "faults": delivery.faults.to_dict() if delivery.faults.any else None,
-        "attempts": [attempt_json(a, with_request=with_body) for a in delivery.attempts],
+        "attempts": [
+            attempt_json(attempt, with_request=with_body) for attempt in delivery.attempts
+        ],
     }
     if with_body:
         shown["payload"] = delivery.body.decode("utf-8", "replace")

@@ -298,7 +298,9 @@ def _delivery_doc(delivery: Delivery, faulted: bytes | None) -> str:
             "webhookId": delivery.webhook_id,
             "createdAt": _time(delivery.created_at),
             "status": delivery.status,
-            "attempts": [_attempt_doc(a, delivery.body, faulted) for a in delivery.attempts],
+            "attempts": [
+                _attempt_doc(attempt, delivery.body, faulted) for attempt in delivery.attempts
+            ],
             "nextAttemptAt": _time(delivery.next_attempt_at),
             "faults": delivery.faults.to_dict(),
             "policy": delivery.policy.to_seconds(),
@@ -461,7 +463,7 @@ class SQLiteStore:
             webhook_id=raw["webhookId"],
             created_at=_parse(raw["createdAt"]),  # type: ignore[arg-type]
             status=raw["status"],
-            attempts=tuple(_attempt(a, payload, faulted) for a in raw["attempts"]),
+            attempts=tuple(_attempt(doc, payload, faulted) for doc in raw["attempts"]),
             next_attempt_at=_parse(raw["nextAttemptAt"]),
             body=payload,
             faults=Faults.from_dict(raw["faults"]),

@@ -22,9 +22,6 @@ from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS, FaultError, Faults
 from lmif_mock.signing import SIGNATURE_HEADER, generate_secret, sign
 
 CONTENT_TYPE = "application/json"
-#: What the transport adds on its own, so is not part of :func:`wire_headers`: ``Host`` (the
-#: URL's host over HTTP, ``127.0.0.1`` in-process) and, over HTTP, ``Accept-Encoding: identity``.
-TRANSPORT_HEADERS = ("Host", "Accept-Encoding")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +41,8 @@ class SentRequest:
 
     @property
     def headers(self) -> dict[str, str]:
-        """The headers sent, in the order sent (see :data:`TRANSPORT_HEADERS` for the rest)."""
+        """The headers sent, in the order sent. The transport adds only ``Host`` (the URL's over
+        HTTP, ``127.0.0.1`` in-process) and, over HTTP, ``Accept-Encoding: identity``."""
         return wire_headers(self.body, self.signature)
 
     def to_outgoing(self, url: str) -> OutgoingRequest:

@@ -19,11 +19,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from werkzeug.test import Client as WSGIClient
 
 from lmif_mock import FakeLMIF, Faults, LMIFServer, RetryPolicy, verify
 from lmif_mock.api import API
+from lmif_mock.openapi import document
 from lmif_mock.records import Attempt
 from lmif_mock.representations import sent_request_json
 from lmif_mock.sqlite_store import SCHEMA_VERSION, SQLiteStore
@@ -33,6 +35,7 @@ from tests.dashboard_login import log_in
 from tests.receivers import raw_server, read_request
 
 SECRET = "wire-secret"
+SPEC = document()
 FAULTS = [
     Faults(layout="pretty"),
     Faults(layout="ascii"),
@@ -277,6 +280,11 @@ def test_api_shows_each_attempts_request_as_sent() -> None:
         assert request["headers"]["Content-Length"] == str(len(body))
         assert verify(request["body"], request["headers"]["X-LMIF-Signature"], SECRET)
         assert shown["payload"].encode("utf-8") == delivery.body != body
+        # The OpenAPI document describes it, and would catch a request of another shape.
+        schema = {"$ref": "#/components/schemas/Delivery", "components": SPEC["components"]}
+        jsonschema.Draft202012Validator(schema).validate(shown)
+        broken = {**shown, "attempts": [{**attempt, "request": {**request, "body": 1}}]}
+        assert not jsonschema.Draft202012Validator(schema).is_valid(broken)
         listed = api.call("GET", f"/v1/lmif/webhooks/{delivery.webhook_id}/deliveries").data[0]
         assert "request" not in listed["attempts"][0]  # lists stay small: one delivery only
 
