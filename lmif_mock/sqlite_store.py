@@ -227,8 +227,9 @@ def _faulted_body(delivery: Delivery) -> bytes | None:
     """The first body an attempt sent that is not the delivery's own (a fault changed it): the
     one kept in the ``sent_body`` column. Faults change the body the same way on every attempt."""
     for attempt in delivery.attempts:
-        if attempt.sent_body is not None and attempt.sent_body != delivery.body:
-            return attempt.sent_body
+        sent = attempt.sent_body
+        if sent is not None and sent is not delivery.body and sent != delivery.body:
+            return sent
     return None
 
 
@@ -237,9 +238,9 @@ def _sent_body_doc(sent: bytes | None, payload: bytes, faulted: bytes | None) ->
     (the ``sent_body`` column), inline base64 for any other, ``None`` if nothing was sent."""
     if sent is None:
         return None
-    if sent == payload:
+    if sent is payload or sent == payload:
         return "payload"
-    if sent == faulted:
+    if sent is faulted or sent == faulted:
         return "faulted"
     return {"base64": base64.b64encode(sent).decode("ascii")}
 
