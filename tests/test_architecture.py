@@ -129,6 +129,50 @@ def test_the_readme_module_map_matches_the_tree() -> None:
     assert unknown == [], f"the README's map names modules that do not exist: {unknown}"
 
 
+#: Modules still over the size bar, each waiting for its split (issue 14); an entry that is no
+#: longer over the bar fails the test below, so this list can only shrink.
+STILL_OVER_THE_BAR = {
+    "lmif_mock/api.py",
+    "lmif_mock/bounded_server.py",
+    "lmif_mock/openapi.py",
+    "lmif_mock/payloads.py",
+    "lmif_mock/world_api.py",
+}
+MAX_MODULE_LINES = 400
+MAX_CLASS_LINES = 300
+
+
+def _oversized(path: Path) -> list[str]:
+    """What in ``path`` is over the bar: the module's length, and each class that is too long."""
+    source = path.read_text(encoding="utf-8")
+    found = []
+    lines = len(source.splitlines())
+    if lines > MAX_MODULE_LINES:
+        found.append(f"{lines} lines")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            assert node.end_lineno is not None
+            if node.end_lineno - node.lineno > MAX_CLASS_LINES:
+                found.append(f"class {node.name}: {node.end_lineno - node.lineno} lines")
+    return found
+
+
+def test_no_module_of_the_library_or_the_plugin_is_over_400_lines_or_has_a_class_over_300() -> None:
+    import pytest_lmif
+
+    root = PACKAGE.parent
+    paths = [
+        *sorted(PACKAGE.rglob("*.py")),
+        *sorted(Path(pytest_lmif.__file__).parent.rglob("*.py")),
+    ]
+    assert len(paths) > 50
+    over = {str(p.relative_to(root)): found for p in paths if (found := _oversized(p))}
+    unlisted = {name: found for name, found in over.items() if name not in STILL_OVER_THE_BAR}
+    assert unlisted == {}, f"over the size bar: {unlisted}"
+    fixed = sorted(STILL_OVER_THE_BAR - set(over))
+    assert fixed == [], f"no longer over the bar: take them off STILL_OVER_THE_BAR: {fixed}"
+
+
 #: The delivery machinery split out of the old 648-line dispatcher (issue 14), and the wire form.
 DELIVERY_MODULES = (
     "dispatcher.py",
@@ -142,11 +186,5 @@ DELIVERY_MODULES = (
 
 
 def test_delivery_modules_and_their_classes_stay_small() -> None:
-    for name in DELIVERY_MODULES:
-        source = (PACKAGE / name).read_text(encoding="utf-8")
-        lines = source.count("\n")
-        assert lines <= 400, f"{name} is {lines} lines (at most about 400)"
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ClassDef):
-                length = (node.end_lineno or node.lineno) - node.lineno + 1
-                assert length <= 300, f"{name}: class {node.name} is {length} lines (at most 300)"
+    oversized = {name: found for name in DELIVERY_MODULES if (found := _oversized(PACKAGE / name))}
+    assert oversized == {}, f"over the size bar: {oversized}"
