@@ -12,7 +12,8 @@ from copy import deepcopy
 from typing import Any
 
 from lmif_mock.clock import Clock, RealClock, VirtualClock
-from lmif_mock.dispatcher import MAX_DELIVERIES_PER_EMIT, Dispatcher
+from lmif_mock.delivery_plans import MAX_DELIVERIES_PER_EMIT
+from lmif_mock.dispatcher import Dispatcher
 from lmif_mock.errors import EncodingError, NotFoundError, UnknownEventType
 from lmif_mock.events import Event, check_event_type, check_json_value, check_text
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, shuffled
@@ -120,11 +121,13 @@ class FakeLMIF(Waiting, Recording, Controlled):
     ) -> Event:
         """Create an event (``data`` deep-merged into generated data) and deliver it.
 
-        Returns the event as the first subscribed webhook received it, so ``.body`` holds the exact
-        bytes sent there (each webhook's copy differs only in ``meta.webhookId``; see
-        :meth:`deliveries` for every copy). With a virtual clock, first attempts are finished when
-        this returns. Types outside the catalogue need ``allow_unknown=True`` and go to every
-        enabled webhook, since none can subscribe to them by name. ``webhook_ids`` sends to those
+        Returns the copy of the first delivery made (the first subscribed webhook, in creation
+        order), so ``.body`` holds the exact payload sent there; each webhook's copy differs only
+        in ``meta.webhookId`` (:meth:`event_copies`). A ``layout`` or ``tampered_body`` fault
+        changes the bytes on the wire per attempt: each attempt's ``request`` has them. With a
+        virtual clock, first attempts are finished when this returns. Types outside the catalogue
+        need ``allow_unknown=True`` and go to every enabled webhook, since none can subscribe to
+        them by name. ``webhook_ids`` sends to those
         webhooks only, subscribed or not (what a "send test event" button does).
 
         Everything given is checked before anything is stored, and the event is stored with all
@@ -202,6 +205,30 @@ class FakeLMIF(Waiting, Recording, Controlled):
     def events(self, event_type: str | None = None) -> list[Event]:
         """Emitted events, oldest first."""
         return self.store.list_events(event_type)
+
+    def event_copies(self, event_id: str) -> dict[str, Event]:
+        """Every webhook's copy of an emitted event, by webhook id, in delivery order.
+
+        Each copy is the event as that webhook received it: ``meta.webhookId`` names the webhook
+        and ``.body`` is its deliveries' payload, byte for byte (faults that re-lay or tamper with
+        a body act per attempt: see :attr:`Attempt.request`)."""
+        event = self.store.get_event(_an_id(event_id, "event"))
+        if event is None:
+            raise NotFoundError(f"no event {event_id!r}")
+        copies: dict[str, Event] = {}
+        for delivery in self.store.list_deliveries(event_id=event.id):
+            if delivery.webhook_id not in copies:
+                copy = event.for_webhook(delivery.webhook_id)
+                copy.__dict__["body"] = delivery.body  # the stored bytes, not a re-encoding
+                copies[delivery.webhook_id] = copy
+        return copies
+
+    def event_copy(self, event_id: str, webhook_id: str) -> Event:
+        """The copy of an event that ``webhook_id`` received (see :meth:`event_copies`)."""
+        copy = self.event_copies(event_id).get(webhook_id)
+        if copy is None:
+            raise NotFoundError(f"event {event_id!r} was not delivered to {webhook_id!r}")
+        return copy
 
     def retry(self, delivery_id: str) -> Delivery:
         """Attempt a delivery again now (the dashboard's "Retry"); returns it resettled."""

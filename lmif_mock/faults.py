@@ -4,11 +4,13 @@ A :class:`Faults` value travels with each delivery. The dispatcher reads it to d
 send extra copies (one after another, or all at the same instant to expose check-then-insert races),
 to hold the first attempt back, to record a 2xx as lost so that the retry arrives as a duplicate,
 or to spoil the signature in one of the ways an attacker or a misconfiguration would.
+
+This module holds the settings only (what may be asked, checked, and read from JSON); what they
+do to the bytes and headers of a request is :mod:`lmif_mock.wire`'s.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -18,7 +20,6 @@ from typing import Any, TypeVar
 from lmif_mock.clock import to_timedelta
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.scripts import ScriptError, parse
-from lmif_mock.signing import generate_secret, sign
 
 #: Every way :class:`Faults` can spoil a signature, with what the receiver sees.
 SIGNATURE_FAULTS: Mapping[str, str] = {
@@ -144,68 +145,6 @@ class Faults:
 
 
 NO_FAULTS = Faults()
-
-
-@dataclass(frozen=True)
-class SignedRequest:
-    """The body and signature header value actually sent (``signature`` None: no header)."""
-
-    body: bytes
-    signature: str | None
-
-
-def relayout(body: bytes, layout: str | None) -> bytes:
-    """``body`` in another JSON layout, same content; unchanged if ``layout`` is None."""
-    if layout is None:
-        return body
-    value = json.loads(body)
-    if layout == "pretty":
-        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
-    if layout == "ascii":
-        return json.dumps(value, ensure_ascii=True).encode("ascii")
-    raise FaultError(f"unknown layout {layout!r}")
-
-
-def signed_request(
-    body: bytes,
-    secret: str,
-    fault: str | None = None,
-    *,
-    previous_secret: str | None = None,
-    rng: random.Random | None = None,
-    layout: str | None = None,
-) -> SignedRequest:
-    """Lay ``body`` out as asked, sign it with ``secret``, then apply the signature ``fault``."""
-    body = relayout(body, layout)
-    good = sign(body, secret)
-    if fault is None:
-        return SignedRequest(body, good)
-    if fault == "missing":
-        return SignedRequest(body, None)
-    if fault == "wrong_secret":
-        return SignedRequest(body, sign(body, generate_secret(rng)))
-    if fault == "tampered_body":
-        return SignedRequest(_tamper(body), good)
-    if fault == "truncated":
-        return SignedRequest(body, good[:-8])
-    if fault == "previous_secret":
-        if previous_secret is None:
-            raise FaultError("previous_secret needs a webhook whose secret has been rotated")
-        return SignedRequest(body, sign(body, previous_secret))
-    if fault == "wrong_prefix":
-        return SignedRequest(body, "sha1=" + good.removeprefix("sha256="))
-    raise FaultError(f"unknown signature fault {fault!r}")
-
-
-def _tamper(body: bytes) -> bytes:
-    """Change one character of the event id: still valid JSON, but not what was signed."""
-    marker = b'"id":"evt_'
-    index = body.find(marker)
-    if index < 0 or len(body) <= index + len(marker):
-        return body + b" "
-    position = index + len(marker)
-    changed = b"x" if body[position : position + 1] != b"x" else b"y"
-    return body[:position] + changed + body[position + 1 :]
 
 
 def shuffled(items: Sequence[T], rng: random.Random) -> list[T]:

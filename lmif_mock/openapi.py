@@ -116,6 +116,18 @@ COMPONENTS: dict[str, Schema] = {
     ),
     "Deleted": _obj(id=STRING, deleted={"const": True}),
     "Attempt": _obj(
+        [
+            "number",
+            "at",
+            "trigger",
+            "statusCode",
+            "error",
+            "message",
+            "durationMs",
+            "responseExcerpt",
+            "script",
+            "retryAfter",
+        ],
         number={"type": "integer", "minimum": 1},
         at=TIMESTAMP,
         trigger={"enum": ["scheduled", "manual"]},
@@ -126,6 +138,21 @@ COMPONENTS: dict[str, Schema] = {
         responseExcerpt=STRING,
         script={"type": ["string", "null"], "description": "delivery-script steps applied"},
         retryAfter={"type": ["number", "null"], "description": "seconds a 429/503 asked for"},
+        request={
+            "anyOf": [_ref("SentRequest"), {"type": "null"}],
+            "description": "the request exactly as sent, after faults (single delivery only); "
+            "null when nothing was sent",
+        },
+    ),
+    "SentRequest": _obj(
+        ["headers", "body", "bodyBase64"],
+        headers={
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "every header the provider set (the transport adds Host)",
+        },
+        body={"type": "string", "description": "the exact bytes sent: UTF-8 text, or base64"},
+        bodyBase64={"type": "boolean", "description": "whether body is base64"},
     ),
     "Delivery": _obj(
         [

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from lmif_mock.faults import NO_FAULTS, Faults
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.timestamps import format_timestamp
+from lmif_mock.wire import SentRequest
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 Trigger = Literal["scheduled", "manual"]
@@ -70,6 +71,11 @@ class Attempt:
     ``message`` says it in words; ``script`` the delivery-script steps applied to this attempt
     (``lost`` and ``delayed`` errors come only from scripts); ``retry_after`` the seconds a
     429/503 answer's ``Retry-After`` asked for.
+
+    ``signature`` and ``sent_body`` are the request as it went on the wire, after every fault
+    (see :attr:`request`); ``sent_body`` is ``None`` only when nothing was built to send (the
+    webhook was disabled or deleted). It is the delivery's own bytes object whenever no fault
+    changed the body, so recording it costs one reference per attempt.
     """
 
     number: int
@@ -83,6 +89,14 @@ class Attempt:
     signature: str | None = field(default=None, repr=False)
     script: str | None = None
     retry_after: float | None = None
+    sent_body: bytes | None = field(default=None, repr=False)
+
+    @property
+    def request(self) -> SentRequest | None:
+        """The exact request this attempt sent (body and headers), or ``None`` if none was."""
+        if self.sent_body is None:
+            return None
+        return SentRequest(self.sent_body, self.signature)
 
     @property
     def succeeded(self) -> bool:

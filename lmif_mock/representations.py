@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from lmif_mock.events import Event
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.timestamps import format_timestamp
+from lmif_mock.wire import SentRequest
 
 
 def webhook_json(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
@@ -15,9 +17,10 @@ def webhook_json(webhook: Webhook, *, with_secret: bool = False) -> dict[str, An
     return webhook.to_public(with_secret=with_secret)
 
 
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
-    """One attempt, with the timing and the answer (or error) that decided it."""
-    return {
+def attempt_json(attempt: Attempt, *, with_request: bool = False) -> dict[str, Any]:
+    """One attempt, with the timing and the answer (or error) that decided it; ``with_request``
+    adds the exact request it sent (see :func:`sent_request_json`)."""
+    shown: dict[str, Any] = {
         "number": attempt.number,
         "at": format_timestamp(attempt.at),
         "trigger": attempt.trigger,
@@ -29,10 +32,30 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "script": attempt.script,
         "retryAfter": attempt.retry_after,
     }
+    if with_request:
+        shown["request"] = sent_request_json(attempt.request)
+    return shown
+
+
+def sent_request_json(request: SentRequest | None) -> dict[str, Any] | None:
+    """A request as sent: its headers, and its body as text when it is UTF-8, else as base64
+    (``bodyBase64`` says which). ``None``: nothing was sent (webhook disabled or deleted)."""
+    if request is None:
+        return None
+    try:
+        return {
+            "headers": request.headers,
+            "body": request.body.decode("utf-8"),
+            "bodyBase64": False,
+        }
+    except UnicodeDecodeError:
+        body = base64.b64encode(request.body).decode("ascii")
+        return {"headers": request.headers, "body": body, "bodyBase64": True}
 
 
 def delivery_json(delivery: Delivery, *, with_body: bool = False) -> dict[str, Any]:
-    """A delivery with every attempt; ``with_body`` adds the exact payload sent."""
+    """A delivery with every attempt; ``with_body`` adds the payload (the delivery's canonical
+    bytes) and each attempt's request exactly as sent, after faults."""
     shown: dict[str, Any] = {
         "id": delivery.id,
         "eventId": delivery.event_id,
@@ -45,7 +68,9 @@ def delivery_json(delivery: Delivery, *, with_body: bool = False) -> dict[str, A
         ),
         "duplicateOf": delivery.duplicate_of,
         "faults": delivery.faults.to_dict() if delivery.faults.any else None,
-        "attempts": [attempt_json(a) for a in delivery.attempts],
+        "attempts": [
+            attempt_json(attempt, with_request=with_body) for attempt in delivery.attempts
+        ],
     }
     if with_body:
         shown["payload"] = delivery.body.decode("utf-8", "replace")

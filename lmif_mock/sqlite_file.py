@@ -22,7 +22,7 @@ from pathlib import Path
 from lmif_mock.errors import LMIFMockError
 
 #: The layout this code writes; bump it with a migration in :data:`MIGRATIONS` when it changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Owner read/write only: the file holds the API key and every webhook secret.
 FILE_MODE = 0o600
 #: The tables and columns every readable layout has (the unversioned 0.1 layout included).
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     webhook_id TEXT NOT NULL,
     status TEXT NOT NULL,
     doc TEXT NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    sent_body BLOB
 );
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
 CREATE INDEX IF NOT EXISTS deliveries_webhook ON deliveries (webhook_id);
@@ -59,8 +60,14 @@ def _migrate_unversioned(db: sqlite3.Connection) -> None:
     """lmif-mock 0.1 wrote today's layout without a version: only the stamp is missing."""
 
 
+def _add_sent_body(db: sqlite3.Connection) -> None:
+    """Version 2 records the body each attempt sent; a body a fault changed is kept once per
+    delivery in ``sent_body``. Attempts recorded before it say nothing about their request."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN sent_body BLOB")
+
+
 #: ``from_version -> step``; each step brings a file one version forward inside one transaction.
-MIGRATIONS = {0: _migrate_unversioned}
+MIGRATIONS = {0: _migrate_unversioned, 1: _add_sent_body}
 
 
 def _owner_only(path: Path) -> None:

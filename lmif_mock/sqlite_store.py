@@ -2,8 +2,10 @@
 
 Records are stored as JSON documents (:mod:`lmif_mock.sqlite_documents`) next to the few columns
 queries filter on; the exact payload bytes are a BLOB, so a delivery retried after a restart sends
-byte-for-byte what it sent before. Opening the file (its permissions, lock, schema version and
-migration) is :mod:`lmif_mock.sqlite_file`'s job; this module only reads and writes records.
+byte-for-byte what it sent before. What each attempt sent is kept too: a reference to the
+payload, or to ``sent_body`` when a fault changed it. Opening the file (its permissions, lock,
+schema version and migration) is :mod:`lmif_mock.sqlite_file`'s job; this module only reads and
+writes records.
 
 In-process (WSGI/ASGI) webhook targets are Python objects and cannot be persisted: they live only
 as long as the process, and a reloaded webhook without its app is left as its ``wsgi://`` URL.
@@ -23,6 +25,7 @@ from lmif_mock.records import Delivery, DeliveryStatus, Webhook
 from lmif_mock.sqlite_documents import (
     delivery_doc,
     delivery_from_doc,
+    faulted_body,
     parse_time,
     webhook_doc,
     webhook_from_doc,
@@ -126,20 +129,22 @@ class SQLiteStore:
     # deliveries --------------------------------------------------------------------------------
 
     def put_delivery(self, delivery: Delivery) -> None:
+        faulted = faulted_body(delivery)
         self._write(
-            "INSERT INTO deliveries (id, event_id, webhook_id, status, doc, body) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-            "status=excluded.status, doc=excluded.doc",
+            "INSERT INTO deliveries (id, event_id, webhook_id, status, doc, body, sent_body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "status=excluded.status, doc=excluded.doc, sent_body=excluded.sent_body",
             delivery.id,
             delivery.event_id,
             delivery.webhook_id,
             delivery.status,
-            delivery_doc(delivery),
+            delivery_doc(delivery, faulted),
             delivery.body,
+            faulted,
         )
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:
-        rows = self._rows("SELECT doc, body FROM deliveries WHERE id = ?", delivery_id)
+        rows = self._rows("SELECT doc, body, sent_body FROM deliveries WHERE id = ?", delivery_id)
         return delivery_from_doc(*rows[0]) if rows else None
 
     def list_deliveries(
@@ -158,8 +163,10 @@ class SQLiteStore:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._rows(f"SELECT doc, body FROM deliveries{where} ORDER BY rowid", *params)
-        return [delivery_from_doc(doc, body) for doc, body in rows]
+        rows = self._rows(
+            f"SELECT doc, body, sent_body FROM deliveries{where} ORDER BY rowid", *params
+        )
+        return [delivery_from_doc(*row) for row in rows]
 
     # small settings that must survive a restart (the API key, the clock's position) ----------
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from lmif_mock.errors import LMIFMockError
-from lmif_mock.exchanges import USER_AGENT, OutgoingRequest, Transport, TransportError
-from lmif_mock.faults import signed_request
+from lmif_mock.exchanges import OutgoingRequest, Transport, TransportError
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.records import Attempt, Delivery, Webhook
-from lmif_mock.signing import SIGNATURE_HEADER
 from lmif_mock.store import Store
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.transports import HTTPTransport, transport_for_app
 from lmif_mock.webhook_url import InvalidWebhookURL, parse_webhook_url
+from lmif_mock.wire import SentRequest
 
 FORMAT = "lmif-mock-transcript"
 VERSION = 1
@@ -64,29 +62,16 @@ def request_path(webhook: Webhook) -> str:
     return webhook.path
 
 
-def sent_body(delivery: Delivery) -> bytes:
-    """The exact bytes the attempts of ``delivery`` carried (its layout and body faults applied).
-
-    Every attempt of a delivery carries the same body: the faults that change it (layout,
-    tampering) are fixed per delivery, and neither draws on randomness.
-    """
-    faults = delivery.faults
-    spoiled = "tampered_body" if faults.signature == "tampered_body" else None
-    return signed_request(
-        delivery.body, "", spoiled, rng=random.Random(0), layout=faults.layout
-    ).body
-
-
 def _request(webhook: Webhook | None, delivery: Delivery, attempt: Attempt) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-    if attempt.signature is not None:
-        headers[SIGNATURE_HEADER] = attempt.signature
-    body = sent_body(delivery)
+    """The request as the attempt recorded it; an attempt read from an older database file,
+    which did not record it, is shown as the delivery's body with the signature it carried."""
+    sent = attempt.request or SentRequest(delivery.body, attempt.signature)
+    body = sent.body
     shown: dict[str, Any] = {
         "method": "POST",
         "url": webhook.url if webhook is not None else None,
         "path": request_path(webhook) if webhook is not None else "/",
-        "headers": headers,
+        "headers": sent.headers,
     }
     try:
         shown["body"] = body.decode("utf-8")
@@ -296,7 +281,9 @@ def replay(
     try:
         for recorded in requests_of(loaded):
             where = target if isinstance(target, str) else (path or recorded.path)
-            outgoing = OutgoingRequest(where, recorded.body, dict(recorded.headers))
+            # Content-Length comes from the body itself: a hand-edited body keeps its framing.
+            headers = {k: v for k, v in recorded.headers.items() if k.lower() != "content-length"}
+            outgoing = OutgoingRequest(where, recorded.body, headers)
             try:
                 response = transport.send(outgoing, timeout)
             except TransportError as exc:

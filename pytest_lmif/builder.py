@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from lmif_mock import SIGNATURE_HEADER, Event, EventFactory, sign
-from lmif_mock.faults import signed_request  # the one internal name left: no public signer yet
+from lmif_mock.wire import sign_body  # the one internal name left: no public signer yet
 
 DEFAULT_SECRET = "lmif_whsec_pytest"
 
@@ -61,7 +61,7 @@ class EventBuilder:
         if created_at is not None:  # otherwise the factory's default moment
             options["created_at"] = created_at
         event = self.factory.build(event_type, data=data, **options)
-        request = signed_request(
+        request = sign_body(
             event.body,
             secret or self.secret,
             signature_fault,

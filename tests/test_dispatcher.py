@@ -314,12 +314,12 @@ def test_reset_lets_go_of_in_process_apps_and_their_threads(fake: FakeLMIF) -> N
     emitter = threading.Thread(target=emit_five)
     emitter.start()
     emitter.join()
-    transports = list(fake.dispatcher._app_transports.values())
+    transports = list(fake.dispatcher.sender._app_transports.values())
     assert len(transports) == 5  # one per app, each keeping an idle worker thread for speed
     runners = [t._runner for t in transports]  # type: ignore[attr-defined]
     assert all(r._idle for r in runners)
     fake.reset()
-    assert fake.dispatcher._app_transports == {}
+    assert fake.dispatcher.sender._app_transports == {}
     assert all(not r._idle for r in runners)  # the idle workers were told to exit
 
 

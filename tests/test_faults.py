@@ -15,7 +15,8 @@ from werkzeug.wrappers import Request, Response
 from lmif_mock import sign, verify
 from lmif_mock.clock import DEFAULT_START
 from lmif_mock.fake import FakeLMIF
-from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_request
+from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
+from lmif_mock.wire import sign_body
 from tests.receivers import Recorder
 
 T0 = DEFAULT_START
@@ -175,7 +176,7 @@ def test_faults_round_trip_through_json() -> None:
 
 
 def test_signed_request_without_fault_is_the_plain_signature() -> None:
-    assert signed_request(b"x", "k").signature == sign(b"x", "k")
+    assert sign_body(b"x", "k").signature == sign(b"x", "k")
 
 
 behaviours = st.lists(

@@ -17,12 +17,13 @@ from typing import Any, TextIO
 from lmif_mock.commands.control_client import ControlClient, ControlError, add_server_arguments
 from lmif_mock.errors import EncodingError
 from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value, check_text
-from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_request
+from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.payloads import EventFactory, deep_merge
 from lmif_mock.signing import SIGNATURE_HEADER
 from lmif_mock.timestamps import parse_timestamp, utc
 from lmif_mock.transports import USER_AGENT, HTTPTransport, OutgoingRequest, TransportError
+from lmif_mock.wire import sign_body
 
 #: How long one POST of ``--to`` may take in all, as the provider allows a receiver.
 DIRECT_TIMEOUT = 30.0
@@ -170,7 +171,7 @@ def _direct(args: argparse.Namespace, overrides: dict[str, Any], out: TextIO, er
         event = factory.build(
             args.type, created_at, overrides, webhook_id=webhook_id, allow_unknown=True
         )
-        request = signed_request(event.body, args.secret, args.signature_fault, rng=factory.random)
+        request = sign_body(event.body, args.secret, args.signature_fault, rng=factory.random)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if request.signature is not None:
             headers[SIGNATURE_HEADER] = request.signature

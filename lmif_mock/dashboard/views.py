@@ -12,7 +12,7 @@ from lmif_mock.clock import Clock, VirtualClock
 from lmif_mock.dashboard.html import PREFIX, form, join, secret_box
 from lmif_mock.dashboard.timeline import Step, schedule_summary, timeline, until
 from lmif_mock.events import CATEGORIES, EVENT_TYPES, Event
-from lmif_mock.records import ALL_EVENTS, Delivery, Webhook
+from lmif_mock.records import ALL_EVENTS, Attempt, Delivery, Webhook
 from lmif_mock.timestamps import format_timestamp
 
 #: The clock panel's buttons: label and seconds.
@@ -239,9 +239,37 @@ def _timeline_row(step: Step, now: datetime) -> Markup:
     )
 
 
+def sent_request(delivery: Delivery, attempt: Attempt) -> Markup:
+    """One attempt's signature header and, folded, every header and the body it sent: with a
+    ``layout`` or ``tampered_body`` fault that body is not the delivery's payload, and it is the
+    one the signature has to be checked against."""
+    request = attempt.request
+    if request is None:
+        return Markup("<li>attempt {n}: nothing sent ({why})</li>").format(
+            n=attempt.number, why=attempt.error or "-"
+        )
+    same = (
+        "the payload above, byte for byte"
+        if request.body == delivery.body
+        else "NOT the payload above"
+    )
+    return Markup(
+        "<li>attempt {n}: <code class=signature>X-LMIF-Signature: {sig}</code>"
+        "<details class=sent><summary>Request as sent: {size} bytes, {same}</summary>"
+        "<pre class=sent-headers>{headers}</pre><pre class=sent-body>{body}</pre></details></li>"
+    ).format(
+        n=attempt.number,
+        sig=request.signature if request.signature is not None else "(none sent)",
+        size=len(request.body),
+        same=same,
+        headers="\n".join(f"{name}: {value}" for name, value in request.headers.items()),
+        body=request.body.decode("utf-8", "replace"),
+    )
+
+
 def event_details(event: Event, deliveries: Sequence[Delivery], csrf: str) -> Markup:
-    """An event: for each delivery, its state, the exact bytes sent and each attempt's
-    signature header."""
+    """An event: for each delivery, its state, its payload, and each attempt's request exactly
+    as sent (signature, headers, body)."""
     back = f"{PREFIX}/events/{quote(event.id, safe='')}"
     parts = [
         Markup("<p>Type <strong>{}</strong>, created {}</p>").format(
@@ -249,18 +277,13 @@ def event_details(event: Event, deliveries: Sequence[Delivery], csrf: str) -> Ma
         )
     ]
     for delivery in deliveries:
-        headers = join(
-            Markup(
-                "<li>attempt {n}: <code class=signature>X-LMIF-Signature: {sig}</code></li>"
-            ).format(n=a.number, sig=a.signature if a.signature is not None else "(none sent)")
-            for a in delivery.attempts
-        )
+        headers = join(sent_request(delivery, attempt) for attempt in delivery.attempts)
         parts.append(
             Markup(
                 '<div class="card delivery" id="{id}" data-status="{status}">'
                 '<h2>Delivery {id} to <a href="{href}">{webhook}</a></h2>'
                 '<p><span class="{css}">{status}</span> {action}</p>'
-                "<p>Exact payload ({size} bytes):</p>"
+                "<p>Payload ({size} bytes; each attempt below shows what it sent):</p>"
                 '<pre class=payload id="payload-{id}">{payload}</pre><ul>{headers}</ul></div>'
             ).format(
                 id=delivery.id,

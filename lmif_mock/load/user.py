@@ -27,7 +27,7 @@ import gevent
 from locust import FastHttpUser, task
 
 from lmif_mock.events import EVENT_TYPES
-from lmif_mock.faults import SIGNATURE_FAULTS, signed_request
+from lmif_mock.faults import SIGNATURE_FAULTS
 from lmif_mock.load import coordination
 from lmif_mock.load.plan import LoadPlan, LoadPlanError, Profile, new_webhook_id
 from lmif_mock.load.process import PROCESS
@@ -37,6 +37,7 @@ from lmif_mock.payloads import EventFactory
 from lmif_mock.retry import PROVIDER_TIMEOUT
 from lmif_mock.signing import SIGNATURE_HEADER
 from lmif_mock.transports import USER_AGENT
+from lmif_mock.wire import sign_body
 
 #: Signature faults a load run rotates through; ``previous_secret`` needs a rotated webhook.
 LOAD_SIGNATURE_FAULTS: tuple[str, ...] = tuple(
@@ -159,7 +160,7 @@ class LMIFUser(FastHttpUser):
     def _send_badly_signed(self) -> None:
         event_id, body = self._build()
         fault = self.random.choice(LOAD_SIGNATURE_FAULTS)
-        signed = signed_request(body, self.plan.secret, fault, rng=self.random)
+        signed = sign_body(body, self.plan.secret, fault, rng=self.random)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if signed.signature is not None:
             headers[SIGNATURE_HEADER] = signed.signature
@@ -196,7 +197,7 @@ class LMIFUser(FastHttpUser):
 
 def _headers(body: bytes, secret: str) -> dict[str, str]:
     """The provider's delivery headers for ``body`` (as the dispatcher sends them)."""
-    signed = signed_request(body, secret)
+    signed = sign_body(body, secret)
     assert signed.signature is not None
     return {
         "Content-Type": "application/json",
