@@ -23,7 +23,7 @@ from lmif_mock import (
     RetryPolicy,
     RetryPolicyError,
 )
-from lmif_mock.api import API
+from lmif_mock.http.app import API
 from tests.receivers import Recorder
 
 KEY = "lmif_test_caps"

@@ -26,9 +26,9 @@ from lmif_mock import (
     sign,
     verify,
 )
-from lmif_mock.api import API
 from lmif_mock.events import MAX_DATA_DEPTH
 from lmif_mock.faults import FaultError
+from lmif_mock.http.app import API
 from lmif_mock.records import Delivery
 from lmif_mock.retry import RetryPolicyError
 from lmif_mock.sqlite_store import SQLiteStore

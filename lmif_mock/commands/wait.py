@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from lmif_mock.commands.control_client import error_message
-from lmif_mock.control_api import MAX_LONG_POLL
+from lmif_mock.http.wait_routes import MAX_LONG_POLL
 from lmif_mock.waiting import UNTIL
 
 

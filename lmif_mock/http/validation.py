@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lmif_mock.api_errors import validation_error
+from lmif_mock.http.errors import validation_error
 
 _MISSING = object()
 

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of every route, built from :mod:`lmif_mock.routes`.
+"""The OpenAPI 3.1 document of every route, built from :mod:`lmif_mock.http.routes`.
 
 Clients in any language can generate a client from it, and tools like schemathesis can check the
 fake against it; because routes and document come from one table, a route cannot be left out.
@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from lmif_mock import __name__ as _package
-from lmif_mock.api_errors import CODES
-from lmif_mock.control_schemas import CONTROL_COMPONENTS, CONTROL_PARAMETERS
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
+from lmif_mock.http.control_schemas import CONTROL_COMPONENTS, CONTROL_PARAMETERS
+from lmif_mock.http.errors import CODES
+from lmif_mock.http.routes import ROUTES, Route, openapi_path
 from lmif_mock.payloads import (
     ACTIONS,
     APPEAL_REASONS,
@@ -23,7 +24,6 @@ from lmif_mock.payloads import (
     RESOLUTIONS,
     REVENUE_TYPES,
 )
-from lmif_mock.routes import ROUTES, Route, openapi_path
 from lmif_mock.schemas import DATA, TIMESTAMP, envelope_schema
 from lmif_mock.world import VERIFICATION_TIERS
 

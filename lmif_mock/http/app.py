@@ -18,12 +18,7 @@ from typing import Any
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from lmif_mock.api_errors import APIError, not_found, validation_error
-from lmif_mock.api_keys import ROTATION_GRACE, KeyRing
 from lmif_mock.clock import ClockError, RealClock, VirtualClock, to_timedelta
-from lmif_mock.control_api import ControlRoutes
-from lmif_mock.dashboard import PREFIX as DASHBOARD_PREFIX
-from lmif_mock.dashboard import Dashboard
 from lmif_mock.errors import (
     ConflictError,
     EncodingError,
@@ -34,20 +29,25 @@ from lmif_mock.errors import (
 from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import FaultError, Faults
+from lmif_mock.http.api_keys import ROTATION_GRACE, KeyRing
+from lmif_mock.http.dashboard import PREFIX as DASHBOARD_PREFIX
+from lmif_mock.http.dashboard import Dashboard
+from lmif_mock.http.errors import APIError, not_found, validation_error
+from lmif_mock.http.json_body import MalformedJSON, read_json
+from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
+from lmif_mock.http.representations import delivery_json, event_json, webhook_json
+from lmif_mock.http.request_body import whole_body
+from lmif_mock.http.routes import route_for, url_map
+from lmif_mock.http.validation import Fields
+from lmif_mock.http.wait_routes import ControlRoutes
+from lmif_mock.http.world_routes import WorldRoutes
 from lmif_mock.ids import PREFIXES, new_id
-from lmif_mock.json_body import MalformedJSON, read_json
-from lmif_mock.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
 from lmif_mock.records import Delivery
-from lmif_mock.representations import delivery_json, event_json, webhook_json
-from lmif_mock.request_body import whole_body
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
-from lmif_mock.routes import route_for, url_map
 from lmif_mock.timestamps import format_timestamp
-from lmif_mock.validation import Fields
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
-from lmif_mock.world_api import WorldRoutes
 
-log = logging.getLogger("lmif_mock.api")
+log = logging.getLogger("lmif_mock.http.app")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -655,7 +655,7 @@ class API(WorldRoutes, ControlRoutes):
         return 200, {"status": "ok"}
 
     def _openapi(self, request: Request, args: dict[str, str]) -> tuple[int, Any]:
-        from lmif_mock.openapi import document
+        from lmif_mock.http.openapi import document
 
         return 200, document(request.host_url.rstrip("/"))
 

@@ -1,5 +1,5 @@
 """The provider's resource API (boxes, claims, violations, grace periods, licenses, identity
-checks) and the control routes that drive the world, as a mixin of :class:`lmif_mock.api.API`.
+checks) and the control routes that drive the world, as a mixin of :class:`lmif_mock.http.app.API`.
 
 Shapes follow the provider's API reference field for field: list items are the short form,
 ``GET /…/{id}`` the detail form (a box's flat ``royaltyRate`` becomes ``policyConfig``, a grace
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from lmif_mock.api_errors import APIError, not_found, validation_error
 from lmif_mock.errors import ConflictError, NotFoundError
+from lmif_mock.http.errors import APIError, not_found, validation_error
+from lmif_mock.http.validation import Fields
 from lmif_mock.payloads import (
     ENFORCEMENTS,
     ENTITY_TYPES,
@@ -25,7 +26,6 @@ from lmif_mock.payloads import (
     REMINDER_DAYS,
 )
 from lmif_mock.timestamps import format_timestamp
-from lmif_mock.validation import Fields
 from lmif_mock.world import (
     GUIDELINES_URL,
     MAX_BATCH_CHECKS,

@@ -1,6 +1,6 @@
 """OpenAPI components and query parameters of the control routes in :mod:`control_api`.
 
-Kept apart from :mod:`lmif_mock.openapi` so that the document's core tables stay as they are;
+Kept apart from :mod:`lmif_mock.http.openapi` so that the document's core tables stay as they are;
 that module merges these in.
 """
 

@@ -1,6 +1,6 @@
 """Control routes for tests in other languages: waiting, transcripts, endpoint health.
 
-A mixin of :class:`lmif_mock.api.API`, so that a Node or shell test can do over HTTP what a
+A mixin of :class:`lmif_mock.http.app.API`, so that a Node or shell test can do over HTTP what a
 Python test does with ``server.wait_for``, ``server.transcript()`` and endpoint health.
 """
 
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from lmif_mock.api_errors import not_found, validation_error
 from lmif_mock.errors import NotFoundError
 from lmif_mock.health import MAX_RETRY_AFTER_CAP, DeliveryControl, DeliveryControlError
-from lmif_mock.representations import delivery_json
-from lmif_mock.validation import Fields
+from lmif_mock.http.errors import not_found, validation_error
+from lmif_mock.http.representations import delivery_json
+from lmif_mock.http.validation import Fields
 from lmif_mock.waiting import (
     UNTIL,
     Expectation,
