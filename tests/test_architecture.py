@@ -130,8 +130,59 @@ def test_the_readme_module_map_matches_the_tree() -> None:
         _modules_and_packages(PACKAGE)
         | _modules_and_packages(PACKAGE / "world")
         | _modules_and_packages(PACKAGE / "http")
+        | _modules_and_packages(PACKAGE / "http" / "openapi")
     )
     missing = sorted(tree - named)
     assert missing == [], f"modules the README's map does not name: {missing}"
     unknown = sorted(named - tree)
     assert unknown == [], f"the README's map names modules that do not exist: {unknown}"
+
+
+def test_the_http_edge_is_split_into_small_modules_and_classes() -> None:
+    edge = sorted((PACKAGE / "http").rglob("*.py"))
+    assert {p.stem for p in edge} >= {"app", "errors", "webhook_routes", "control_routes"}
+    for path in edge:
+        source = path.read_text(encoding="utf-8")
+        name = str(path.relative_to(PACKAGE))
+        assert len(source.splitlines()) <= 400, name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef):
+                assert node.end_lineno is not None
+                assert node.end_lineno - node.lineno <= 300, f"{name}: {node.name}"
+
+
+#: The only API modules that catch one of the library's errors, and why that is no translation.
+_CATCHING_LIBRARY_ERRORS = {
+    "errors.py": "the table itself",
+    "validation.py": "a field's value refused by the library becomes that field's problem",
+    "json_body.py": "a body that cannot be stored is refused while it is read",
+    "wait_routes.py": "a wait that timed out is an answer (idle: false), not an error",
+}
+
+
+def test_library_errors_become_api_errors_in_one_table_only() -> None:
+    """Handlers let the library's errors escape; ``http/errors.py`` alone decides the answer."""
+    library_errors = _package_errors() | {"LMIFMockError"}
+    for path in sorted((PACKAGE / "http").glob("*.py")):
+        caught: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ExceptHandler) and node.type is not None:
+                kinds = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+                caught |= {k.id for k in kinds if isinstance(k, ast.Name)}
+        if path.name not in _CATCHING_LIBRARY_ERRORS:
+            assert not caught & library_errors, f"{path.name} catches {sorted(caught)}"
+
+
+def test_every_library_error_is_answered_as_a_client_error() -> None:
+    from lmif_mock.http.errors import DOMAIN_ERRORS, domain_error
+
+    assert len({kind for kind, _ in DOMAIN_ERRORS}) == len(DOMAIN_ERRORS)
+    for name in sorted(_package_errors() - {"APIError"}):
+        kind = getattr(lmif_mock, name)
+        error = kind.__new__(kind)  # some take more than a message; the answer needs only str()
+        Exception.__init__(error, "what was wrong")
+        answer = domain_error(error)
+        assert answer is not None, name
+        assert 400 <= answer.status < 500, name
+        if name != "SandboxOnlyError":  # answered FORBIDDEN with the provider's own advice
+            assert "what was wrong" in repr((answer.message, answer.details)), name

@@ -11,6 +11,16 @@ import json
 import sys
 from typing import Any
 
+from werkzeug.wrappers import Request
+
+from lmif_mock.errors import EncodingError
+from lmif_mock.events import MAX_DATA_DEPTH, check_json_value
+from lmif_mock.http.errors import APIError
+from lmif_mock.http.request_body import whole_body
+
+#: Body nesting allowed: event data's cap plus the request's own envelope around it.
+MAX_BODY_DEPTH = MAX_DATA_DEPTH + 2
+
 #: The longest integer literal read (Python's own conversion limit, 4300 by default).
 MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
 
@@ -52,3 +62,45 @@ def read_json(raw: bytes, max_depth: int) -> Any:
         raise MalformedJSON(f"nested too deeply (at most {max_depth} levels)") from None
     except ValueError as exc:  # anything else json may raise on odd input: still a 400
         raise MalformedJSON(f"unreadable JSON ({type(exc).__name__})") from None
+
+
+class BodyReader:
+    """Every route's way to its request body: whole, JSON, within the size cap, or refused with
+    a 4xx before any handler can act on it."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def __call__(self, request: Request, *, optional: bool = False) -> Any:
+        """The body as a JSON value; ``{}`` for an empty one where the body is ``optional``."""
+        raw = whole_body(request, self.max_bytes)
+        if not raw.strip():
+            if optional:
+                return {}
+            raise APIError(
+                "VALIDATION_ERROR",
+                "Request body is required",
+                [{"field": "body", "message": "is required"}],
+            )
+        if request.mimetype != "application/json":
+            sent = request.mimetype or "no Content-Type"
+            raise APIError(
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"Send JSON with 'Content-Type: application/json', not {sent!r}",
+            )
+        try:
+            body = read_json(raw, MAX_BODY_DEPTH)
+        except MalformedJSON as exc:
+            raise APIError(
+                "VALIDATION_ERROR",
+                f"Malformed JSON: {exc}",
+                [{"field": "body", "message": f"malformed JSON: {exc}"}],
+            ) from None
+        try:
+            # Numbers that overflow to infinity, lone surrogates, absurd nesting: refused here,
+            # before any handler can store them (every body, every route).
+            check_json_value(body, "body", MAX_BODY_DEPTH)
+        except EncodingError as exc:
+            problem = [{"field": "body", "message": str(exc)}]
+            raise APIError("VALIDATION_ERROR", f"Unusable JSON: {exc}", problem) from None
+        return body

@@ -4,9 +4,17 @@ built from this table, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request
+
+#: What a handler answers: the status and the JSON body.
+Result = tuple[int, Any]
+#: A route's handler: the request and the path's arguments (e.g. ``id``) to a :data:`Result`.
+Handler = Callable[[Request, dict[str, str]], Result]
 
 
 @dataclass(frozen=True)

@@ -1,40 +1,23 @@
-"""Control routes for tests in other languages: waiting, transcripts, endpoint health.
-
-A mixin of :class:`lmif_mock.http.app.API`, so that a Node or shell test can do over HTTP what a
-Python test does with ``server.wait_for``, ``server.transcript()`` and endpoint health.
-"""
+"""``/_mock/wait`` and ``/_mock/transcript``: what a Python test gets from ``server.wait_for``,
+``wait_idle`` and ``transcript()``, for a Node or shell test over HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request
 
-from lmif_mock.errors import NotFoundError
-from lmif_mock.health import MAX_RETRY_AFTER_CAP, DeliveryControl, DeliveryControlError
-from lmif_mock.http.errors import not_found, validation_error
+from lmif_mock.fake import FakeLMIF
+from lmif_mock.http.errors import APIError, reported_as, validation_error
 from lmif_mock.http.representations import delivery_json
-from lmif_mock.http.validation import Fields
-from lmif_mock.waiting import (
-    UNTIL,
-    Expectation,
-    WaitError,
-    WaitTimeout,
-    resolve_timeout,
-    seen,
-)
+from lmif_mock.http.routes import Handler, Result
+from lmif_mock.waiting import UNTIL, Expectation, WaitTimeout, resolve_timeout, seen
 
-if TYPE_CHECKING:
-    from lmif_mock.fake import FakeLMIF
-
-Result = tuple[int, Any]
 #: The longest a ``GET /_mock/wait`` holds the connection (a bounded long poll).
 MAX_LONG_POLL = 60.0
 
 
-def _problem(field: str, message: str) -> Any:
+def _problem(field: str, message: str) -> APIError:
     return validation_error([{"field": field, "message": message}])
 
 
@@ -51,15 +34,22 @@ def _whole(request: Request, name: str, low: int, high: int) -> int | None:
     return value
 
 
-class ControlRoutes:
-    """Handlers for ``/_mock/wait`` and friends (mixed into the API class)."""
+class WaitRoutes:
+    """The bounded long polls and the transcript, over ``fake``."""
 
-    fake: FakeLMIF
-    _body: Callable[..., Any]
-    _page: Callable[..., dict[str, Any]]
-    #: Waits are cut to this many seconds whatever the client asks (lower it where no client
-    #: should ever be held, e.g. when fuzzing the API).
-    max_long_poll: float = MAX_LONG_POLL
+    def __init__(self, fake: FakeLMIF) -> None:
+        self.fake = fake
+        #: Waits are cut to this many seconds whatever the client asks (lower it where no client
+        #: should ever be held, e.g. when fuzzing the API).
+        self.max_long_poll = MAX_LONG_POLL
+
+    def handlers(self) -> dict[str, Handler]:
+        """Each route's endpoint name and its handler."""
+        return {
+            "mock_wait": self.wait,
+            "mock_wait_idle": self.wait_idle,
+            "mock_transcript": self.transcript,
+        }
 
     def _long_poll_timeout(self, request: Request) -> float:
         """The ``timeout`` query value, or the Python default: 10 s on a real clock, 0 (check
@@ -75,7 +65,7 @@ class ControlRoutes:
             raise _problem("timeout", f"must be between 0 and {MAX_LONG_POLL:g} seconds")
         return timeout
 
-    def _mock_wait(self, request: Request, args: dict[str, str]) -> Result:
+    def wait(self, request: Request, args: dict[str, str]) -> Result:
         until = request.args.get("until")
         if until is not None and until not in UNTIL:
             raise _problem("until", f"must be one of {list(UNTIL)}")
@@ -83,7 +73,7 @@ class ControlRoutes:
         count_text = request.args.get("count")
         count: Any = "all" if count_text == "all" else _whole(request, "count", 1, 10_000) or 1
         timeout = self._long_poll_timeout(request)
-        try:
+        with reported_as("query"):
             wanted = Expectation(
                 event_id=request.args.get("eventId"),
                 event_type=request.args.get("eventType"),
@@ -92,8 +82,6 @@ class ControlRoutes:
                 attempts=attempts,
                 count=count,
             )
-        except WaitError as exc:
-            raise _problem("query", str(exc)) from None
         matching: list[Any] = []
         met: list[Any] | None = None
 
@@ -114,7 +102,7 @@ class ControlRoutes:
             }
         }
 
-    def _mock_wait_idle(self, request: Request, args: dict[str, str]) -> Result:
+    def wait_idle(self, request: Request, args: dict[str, str]) -> Result:
         retries_text = request.args.get("retries", "true")
         if retries_text not in ("true", "false"):
             raise _problem("retries", "must be true or false")
@@ -123,70 +111,9 @@ class ControlRoutes:
             self.fake.wait_idle(
                 timeout=min(timeout, self.max_long_poll), retries=retries_text == "true"
             )
-        except WaitTimeout as exc:
+        except WaitTimeout as exc:  # not an error here: the answer says what is still moving
             return 200, {"data": {"idle": False, "seen": str(exc)}}
         return 200, {"data": {"idle": True, "seen": ""}}
 
-    def _mock_transcript(self, request: Request, args: dict[str, str]) -> Result:
+    def transcript(self, request: Request, args: dict[str, str]) -> Result:
         return 200, {"data": self.fake.transcript()}
-
-    def _mock_get_control(self, request: Request, args: dict[str, str]) -> Result:
-        return 200, {"data": _control_json(self.fake.delivery_control)}
-
-    def _mock_put_control(self, request: Request, args: dict[str, str]) -> Result:
-        fields = Fields(
-            self._body(request),
-            allowed={
-                "enabled",
-                "honorGone",
-                "honorRetryAfter",
-                "maxRetryAfter",
-                "disableAfterFailures",
-                "disableAfter",
-            },
-        )
-        enabled = fields.boolean("enabled", required=True)
-        gone = fields.boolean("honorGone")
-        retry_after = fields.boolean("honorRetryAfter")
-        cap = fields.number("maxRetryAfter", maximum=MAX_RETRY_AFTER_CAP.total_seconds())
-        failures = fields.integer("disableAfterFailures", minimum=1, maximum=1000)
-        window = fields.number("disableAfter", maximum=366 * 86400)
-        fields.done()
-        control = None
-        if enabled:
-            try:
-                control = DeliveryControl(
-                    honor_gone=True if gone is None else gone,
-                    honor_retry_after=True if retry_after is None else retry_after,
-                    max_retry_after=timedelta(seconds=3600 if cap is None else cap),
-                    disable_after_failures=failures,
-                    disable_after=None if window is None else timedelta(seconds=window),
-                )
-            except DeliveryControlError as exc:
-                raise _problem("body", str(exc)) from None
-        self.fake.delivery_control = control
-        return 200, {"data": _control_json(control)}
-
-    def _mock_endpoints_health(self, request: Request, args: dict[str, str]) -> Result:
-        found = self.fake.endpoint_health()
-        return 200, self._page(request, found, lambda h: h.to_dict())
-
-    def _mock_webhook_health(self, request: Request, args: dict[str, str]) -> Result:
-        try:
-            health = self.fake.endpoint_health(args["id"])
-        except NotFoundError:
-            raise not_found("webhook", args["id"]) from None
-        return 200, {"data": health.to_dict()}
-
-
-def _control_json(control: DeliveryControl | None) -> dict[str, Any]:
-    if control is None:
-        return {
-            "enabled": False,
-            "honorGone": False,
-            "honorRetryAfter": False,
-            "maxRetryAfter": None,
-            "disableAfterFailures": None,
-            "disableAfter": None,
-        }
-    return control.to_dict()
