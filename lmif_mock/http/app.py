@@ -36,6 +36,7 @@ from lmif_mock.http.key_routes import KeyRoutes
 from lmif_mock.http.license_routes import LicenseRoutes
 from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
 from lmif_mock.http.routes import ROUTES, Handler, Result, route_for, url_map
+from lmif_mock.http.scenario_routes import ScenarioRoutes
 from lmif_mock.http.violation_routes import ViolationRoutes
 from lmif_mock.http.wait_routes import WaitRoutes
 from lmif_mock.http.webhook_routes import WebhookRoutes
@@ -100,6 +101,7 @@ class API:
             ViolationRoutes(fake, read_body).handlers(),
             LicenseRoutes(fake, read_body).handlers(),
             DetectionRoutes(fake, read_body, plan).handlers(),
+            ScenarioRoutes(fake, read_body).handlers(),
             {"openapi": _openapi},
         )
 

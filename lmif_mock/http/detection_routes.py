@@ -1,5 +1,5 @@
 """What the provider's detection sees and answers: identity checks (``/v1/lmif/identity``), and
-the control routes that add platform avatars, scan for a box and play named scenarios."""
+the control routes that add platform avatars and scan them for a box."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ from werkzeug.wrappers import Request
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.errors import APIError, validation_error
 from lmif_mock.http.json_body import BodyReader
-from lmif_mock.http.resource_json import timestamp_json
 from lmif_mock.http.resource_routes import ResourceRoutes
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
 from lmif_mock.world import MAX_BATCH_CHECKS
-from lmif_mock.world.scenarios import SCENARIOS
 
 
 class DetectionRoutes(ResourceRoutes):
-    """Identity checks (batch checks need the Standard ``plan`` or above), avatars, scans and
-    scenarios."""
+    """Identity checks (batch checks need the Standard ``plan`` or above), avatars and scans."""
 
     def __init__(self, fake: FakeLMIF, read_body: BodyReader, plan: str) -> None:
         super().__init__(fake, read_body)
@@ -33,7 +30,6 @@ class DetectionRoutes(ResourceRoutes):
             "identity_check_batch": self.identity_check_batch,
             "world_avatar": self.add_avatar,
             "world_scan": self.scan,
-            "run_scenario": self.run_scenario,
         }
 
     def identity_check(self, request: Request, args: dict[str, str]) -> Result:
@@ -96,19 +92,3 @@ class DetectionRoutes(ResourceRoutes):
         fields.done()
         matches = self.world.scan(str(box_id))
         return 201, {"data": {"matches": [a.brief() for a in matches]}}
-
-    def run_scenario(self, request: Request, args: dict[str, str]) -> Result:
-        scenario = SCENARIOS.get(args["name"])
-        if scenario is None:
-            raise APIError(
-                "NOT_FOUND",
-                f"No scenario {args['name']!r}; known: {', '.join(SCENARIOS)}",
-                {"known": list(SCENARIOS)},
-            )
-        before = len(self.fake.events())
-        summary = scenario.run(self.world)
-        emitted = [
-            {"id": e.id, "type": e.type, "createdAt": timestamp_json(e.created_at)}
-            for e in self.fake.events()[before:]
-        ]
-        return 201, {"data": {"scenario": args["name"], **summary, "events": emitted}}
