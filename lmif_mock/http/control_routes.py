@@ -94,7 +94,7 @@ class ControlRoutes:
         events = self.fake.emit_many(specs, shuffle=shuffle, faults=faults)
         for event in events:
             settle_first_attempts(self.fake, event.id)
-        return 201, {"data": [emitted_json(self.fake, e.id) for e in events]}
+        return 201, {"data": [emitted_json(self.fake, event.id) for event in events]}
 
     def deliveries(self, request: Request, args: dict[str, str]) -> Result:
         found = self.fake.deliveries(

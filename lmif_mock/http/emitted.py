@@ -24,7 +24,7 @@ def emitted_json(fake: FakeLMIF, event_id: str) -> dict[str, Any]:
     return {
         "event": event_json(event),
         "copies": copies_json(deliveries),
-        "deliveries": [delivery_json(d) for d in deliveries],
+        "deliveries": [delivery_json(delivery) for delivery in deliveries],
     }
 
 
@@ -50,8 +50,10 @@ def settle_first_attempts(fake: FakeLMIF, event_id: str) -> None:
     if fake.dispatcher.synchronous:
         return
     due_now = [
-        d for d in fake.deliveries(event_id=event_id) if not d.faults.delay and not d.attempts
+        delivery
+        for delivery in fake.deliveries(event_id=event_id)
+        if not delivery.faults.delay and not delivery.attempts
     ]
     if due_now:
-        limit = max(d.policy.timeout.total_seconds() for d in due_now) + 5
-        fake.dispatcher.wait_for_attempts([d.id for d in due_now], limit)
+        limit = max(delivery.policy.timeout.total_seconds() for delivery in due_now) + 5
+        fake.dispatcher.wait_for_attempts([delivery.id for delivery in due_now], limit)

@@ -137,6 +137,8 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], Answer], ...] = (
     (WorldError, Answer("VALIDATION_ERROR", _field_problem, own_message=False)),
     (WaitError, Answer("VALIDATION_ERROR", _field_problem, own_message=False)),
     (DeliveryControlError, Answer("VALIDATION_ERROR", _field_problem, own_message=False)),
+    # Everything else the library refuses (faults, scripts, retry policies, the clock, event
+    # types and data, URLs, hosts) is invalid input, in the error's own words.
     (LMIFMockError, _INVALID),
 )
 

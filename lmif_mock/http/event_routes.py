@@ -43,8 +43,8 @@ class EventRoutes:
         fields.done()
         deliveries = self.fake.resend(args["id"], webhook_ids)
         settle_first_attempts(self.fake, args["id"])
-        deliveries = [self.fake.delivery(d.id) for d in deliveries]
-        return 201, {"data": [delivery_json(d) for d in deliveries]}
+        settled = [self.fake.delivery(delivery.id) for delivery in deliveries]
+        return 201, {"data": [delivery_json(delivery) for delivery in settled]}
 
     def get_delivery(self, request: Request, args: dict[str, str]) -> Result:
         delivery = self.fake.store.get_delivery(args["id"])

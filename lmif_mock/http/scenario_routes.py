@@ -30,7 +30,7 @@ class ScenarioRoutes(ResourceRoutes):
         before = len(self.fake.events())
         summary = scenario.run(self.world)
         emitted = [
-            {"id": e.id, "type": e.type, "createdAt": timestamp_json(e.created_at)}
-            for e in self.fake.events()[before:]
+            {"id": event.id, "type": event.type, "createdAt": timestamp_json(event.created_at)}
+            for event in self.fake.events()[before:]
         ]
         return 201, {"data": {"scenario": args["name"], **summary, "events": emitted}}
