@@ -1,267 +1,35 @@
 """A :class:`~lmif_mock.store.Store` in SQLite, so ``serve --db`` survives a crash.
 
-WAL journal with ``synchronous=NORMAL``: every write is one autocommitted statement, durable
-against the process being killed (``kill -9``) without an fsync per delivery attempt. Records are
-stored as JSON documents next to the few columns queries filter on; the exact payload bytes are a
-BLOB, so a delivery retried after a restart sends byte-for-byte what it sent before.
+Records are stored as JSON documents (:mod:`lmif_mock.sqlite_documents`) next to the few columns
+queries filter on; the exact payload bytes are a BLOB, so a delivery retried after a restart sends
+byte-for-byte what it sent before. Opening the file (its permissions, lock, schema version and
+migration) is :mod:`lmif_mock.sqlite_file`'s job; this module only reads and writes records.
 
 In-process (WSGI/ASGI) webhook targets are Python objects and cannot be persisted: they live only
 as long as the process, and a reloaded webhook without its app is left as its ``wsgi://`` URL.
-
-The file holds the API key and every webhook secret, so it (and its ``-wal`` journal, which SQLite
-creates with the same mode) is readable by its owner only. It carries a schema version
-(``PRAGMA user_version``): an unversioned file from lmif-mock 0.1 is migrated in place, anything
-else this code cannot read (another program's database, a newer lmif-mock's, a damaged file) is
-refused with one :class:`DatabaseFileError` line saying why, before anything is written to it.
-One server at a time: the file is locked exclusively while open.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import stat
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lmif_mock.errors import LMIFMockError
 from lmif_mock.events import Event
-from lmif_mock.faults import Faults
-from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Webhook
-from lmif_mock.retry import RetryPolicy
+from lmif_mock.records import Delivery, DeliveryStatus, Webhook
+from lmif_mock.sqlite_documents import (
+    delivery_doc,
+    delivery_from_doc,
+    parse_time,
+    webhook_doc,
+    webhook_from_doc,
+)
+from lmif_mock.sqlite_file import SCHEMA_VERSION, DatabaseFileError, open_database
 
-#: The layout this code writes; bump it with a migration in :data:`MIGRATIONS` when it changes.
-SCHEMA_VERSION = 1
-#: Owner read/write only: the file holds the API key and every webhook secret.
-FILE_MODE = 0o600
-#: The tables and columns every readable layout has (the unversioned 0.1 layout included).
-REQUIRED_COLUMNS = {
-    "webhooks": {"id", "doc"},
-    "events": {"id", "type", "doc"},
-    "deliveries": {"id", "event_id", "webhook_id", "status", "doc", "body"},
-    "meta": {"key", "value"},
-}
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, type TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id TEXT PRIMARY KEY,
-    event_id TEXT NOT NULL,
-    webhook_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
-CREATE INDEX IF NOT EXISTS deliveries_webhook ON deliveries (webhook_id);
-CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-
-class DatabaseFileError(LMIFMockError):
-    """The ``--db`` file cannot be used; the message is one line saying why and what to do."""
-
-
-def _migrate_unversioned(db: sqlite3.Connection) -> None:
-    """lmif-mock 0.1 wrote today's layout without a version: only the stamp is missing."""
-
-
-#: ``from_version -> step``; each step brings a file one version forward inside one transaction.
-MIGRATIONS = {0: _migrate_unversioned}
-
-
-def _owner_only(path: Path) -> None:
-    """Create ``path`` readable by its owner only, or narrow an existing file to that mode.
-
-    Created before SQLite opens it, so the secrets are never in a world-readable file, not even
-    for a moment; SQLite gives its ``-wal``/``-shm`` files the database file's mode.
-    """
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
-        return
-    except FileExistsError:
-        pass
-    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            info = companion.stat()
-        except FileNotFoundError:
-            continue
-        if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.geteuid():
-            companion.chmod(stat.S_IMODE(info.st_mode) & 0o700)
-
-
-def _check_path(path: Path) -> None:
-    """Refuse what is plainly not a database file before SQLite sees it (clearer messages)."""
-    if path.is_dir():
-        raise DatabaseFileError(
-            f"{path} is a directory; give --db a file path, e.g. {path}/lmif.db"
-        )
-    if not path.parent.is_dir():
-        raise DatabaseFileError(f"cannot create {path}: directory {path.parent} does not exist")
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        raise DatabaseFileError(
-            f"{path} is read-only; lmif-mock records every delivery in it: make it writable "
-            "or pass another --db"
-        )
-
-
-def _tables(db: sqlite3.Connection) -> dict[str, set[str]]:
-    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {name: {row[1] for row in db.execute(f'PRAGMA table_info("{name}")')} for name in names}
-
-
-def _explain(path: Path, exc: sqlite3.Error) -> str:
-    """SQLite's complaint about ``path`` as one line a user can act on."""
-    text = str(exc)
-    advice = "move it aside or pass another --db"
-    if "locked" in text:
-        return f"{path} is in use by another lmif-mock (or program); stop it or pass another --db"
-    if "readonly" in text:
-        return f"{path} is read-only; lmif-mock records every delivery in it: make it writable"
-    if "not a database" in text or "malformed" in text:
-        return f"{path} is not an SQLite database or is damaged ({text}); {advice}"
-    return f"cannot use {path} as the database ({text}); {advice}"
-
-
-def _missing(tables: dict[str, set[str]]) -> list[str]:
-    """What a readable layout needs and ``tables`` lacks, as ``table`` or ``table.column``."""
-    absent = [name for name in REQUIRED_COLUMNS if name not in tables]
-    short = [
-        f"{name}.{column}"
-        for name, columns in REQUIRED_COLUMNS.items()
-        if name in tables
-        for column in sorted(columns - tables[name])
-    ]
-    return absent + short
-
-
-def _inspect(db: sqlite3.Connection, path: Path) -> tuple[int, bool]:
-    """Check the file's integrity, version and layout without writing a byte to it; returns its
-    version and whether it is new (empty)."""
-    problems = [row[0] for row in db.execute("PRAGMA quick_check")]
-    if problems != ["ok"]:
-        raise DatabaseFileError(
-            f"{path} is damaged ({problems[0]}); move it aside and start with a new --db file"
-        )
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise DatabaseFileError(
-            f"{path} was written by a newer lmif-mock (schema {version}; this one reads up to "
-            f"{SCHEMA_VERSION}); upgrade lmif-mock or pass another --db"
-        )
-    tables = _tables(db)
-    fresh = version == 0 and not tables
-    missing = [] if fresh else _missing(tables)
-    if missing:
-        ours = set(tables) & set(REQUIRED_COLUMNS)
-        kind = (
-            "an lmif-mock layout that cannot be migrated" if ours else "not an lmif-mock database"
-        )
-        raise DatabaseFileError(
-            f"{path} is {kind} (schema {version}, missing {', '.join(missing)}); "
-            "move it aside or pass another --db"
-        )
-    return version, fresh
-
-
-def _upgrade(db: sqlite3.Connection, version: int, fresh: bool) -> None:
-    """Create or migrate the layout in one transaction: a failed step leaves the file as it was."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        while not fresh and version < SCHEMA_VERSION:
-            MIGRATIONS[version](db)
-            version += 1
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _parse(value: str | None) -> datetime | None:
-    """Read back what :func:`_time` wrote (aware, microseconds kept)."""
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
-def _webhook_doc(webhook: Webhook) -> str:
-    return json.dumps(
-        {
-            "id": webhook.id,
-            "url": webhook.url,
-            "events": list(webhook.events),
-            "secret": webhook.secret,
-            "createdAt": _time(webhook.created_at),
-            "enabled": webhook.enabled,
-            "previousSecret": webhook.previous_secret,
-            "path": webhook.path,
-        }
-    )
-
-
-def _attempt_doc(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "number": attempt.number,
-        "at": _time(attempt.at),
-        "statusCode": attempt.status_code,
-        "error": attempt.error,
-        "duration": attempt.duration,
-        "message": attempt.message,
-        "responseExcerpt": attempt.response_excerpt,
-        "trigger": attempt.trigger,
-        "signature": attempt.signature,
-        "script": attempt.script,
-        "retryAfter": attempt.retry_after,
-    }
-
-
-def _attempt(doc: dict[str, Any]) -> Attempt:
-    return Attempt(
-        number=doc["number"],
-        at=_parse(doc["at"]),  # type: ignore[arg-type]
-        status_code=doc["statusCode"],
-        error=doc["error"],
-        duration=doc["duration"],
-        message=doc["message"],
-        response_excerpt=doc["responseExcerpt"],
-        trigger=doc["trigger"],
-        signature=doc["signature"],
-        script=doc.get("script"),
-        retry_after=doc.get("retryAfter"),
-    )
-
-
-def _delivery_doc(delivery: Delivery) -> str:
-    return json.dumps(
-        {
-            "id": delivery.id,
-            "eventId": delivery.event_id,
-            "eventType": delivery.event_type,
-            "webhookId": delivery.webhook_id,
-            "createdAt": _time(delivery.created_at),
-            "status": delivery.status,
-            "attempts": [_attempt_doc(a) for a in delivery.attempts],
-            "nextAttemptAt": _time(delivery.next_attempt_at),
-            "faults": delivery.faults.to_dict(),
-            "policy": delivery.policy.to_seconds(),
-            "duplicateOf": delivery.duplicate_of,
-        }
-    )
+__all__ = ["SCHEMA_VERSION", "DatabaseFileError", "SQLiteStore"]
 
 
 class SQLiteStore:
@@ -271,25 +39,7 @@ class SQLiteStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._apps: dict[str, Any] = {}
-        _check_path(self.path)
-        try:
-            _owner_only(self.path)
-        except OSError as exc:
-            raise DatabaseFileError(f"cannot create {self.path}: {exc.strerror}") from None
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        try:
-            # Exclusive: a second server on the same file would send every pending retry twice.
-            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            version, fresh = _inspect(self._db, self.path)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            _upgrade(self._db, version, fresh)
-        except sqlite3.Error as exc:
-            self._db.close()
-            raise DatabaseFileError(_explain(self.path, exc)) from None
-        except DatabaseFileError:
-            self._db.close()
-            raise
+        self._db = open_database(self.path)
 
     def close(self) -> None:
         """Close the database file."""
@@ -322,32 +72,16 @@ class SQLiteStore:
             "INSERT INTO webhooks (id, doc) VALUES (?, ?) "
             "ON CONFLICT(id) DO UPDATE SET doc=excluded.doc",
             webhook.id,
-            _webhook_doc(webhook),
-        )
-
-    def _webhook(self, doc: str) -> Webhook:
-        raw = json.loads(doc)
-        target = self._apps.get(raw["id"], raw["url"] if raw["url"].startswith("http") else None)
-        return Webhook(
-            id=raw["id"],
-            url=raw["url"],
-            events=tuple(raw["events"]),
-            secret=raw["secret"],
-            created_at=_parse(raw["createdAt"]),  # type: ignore[arg-type]
-            enabled=raw["enabled"],
-            previous_secret=raw["previousSecret"],
-            path=raw["path"],
-            target=target,
+            webhook_doc(webhook),
         )
 
     def get_webhook(self, webhook_id: str) -> Webhook | None:
         rows = self._rows("SELECT doc FROM webhooks WHERE id = ?", webhook_id)
-        return self._webhook(rows[0][0]) if rows else None
+        return webhook_from_doc(rows[0][0], self._apps) if rows else None
 
     def list_webhooks(self) -> list[Webhook]:
-        return [
-            self._webhook(doc) for (doc,) in self._rows("SELECT doc FROM webhooks ORDER BY rowid")
-        ]
+        rows = self._rows("SELECT doc FROM webhooks ORDER BY rowid")
+        return [webhook_from_doc(doc, self._apps) for (doc,) in rows]
 
     def delete_webhook(self, webhook_id: str) -> bool:
         with self._lock:
@@ -400,31 +134,13 @@ class SQLiteStore:
             delivery.event_id,
             delivery.webhook_id,
             delivery.status,
-            _delivery_doc(delivery),
+            delivery_doc(delivery),
             delivery.body,
-        )
-
-    @staticmethod
-    def _delivery(doc: str, body: bytes) -> Delivery:
-        raw = json.loads(doc)
-        return Delivery(
-            id=raw["id"],
-            event_id=raw["eventId"],
-            event_type=raw["eventType"],
-            webhook_id=raw["webhookId"],
-            created_at=_parse(raw["createdAt"]),  # type: ignore[arg-type]
-            status=raw["status"],
-            attempts=tuple(_attempt(a) for a in raw["attempts"]),
-            next_attempt_at=_parse(raw["nextAttemptAt"]),
-            body=bytes(body),
-            faults=Faults.from_dict(raw["faults"]),
-            policy=RetryPolicy.from_seconds(raw["policy"]),
-            duplicate_of=raw["duplicateOf"],
         )
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:
         rows = self._rows("SELECT doc, body FROM deliveries WHERE id = ?", delivery_id)
-        return self._delivery(*rows[0]) if rows else None
+        return delivery_from_doc(*rows[0]) if rows else None
 
     def list_deliveries(
         self,
@@ -443,7 +159,7 @@ class SQLiteStore:
                 params.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._rows(f"SELECT doc, body FROM deliveries{where} ORDER BY rowid", *params)
-        return [self._delivery(doc, body) for doc, body in rows]
+        return [delivery_from_doc(doc, body) for doc, body in rows]
 
     # small settings that must survive a restart (the API key, the clock's position) ----------
 
@@ -471,4 +187,4 @@ class SQLiteStore:
 
     def load_clock(self) -> datetime | None:
         """The instant last saved, if any."""
-        return _parse(self.get_meta("clock"))
+        return parse_time(self.get_meta("clock"))

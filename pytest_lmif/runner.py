@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lmif_mock import EVENT_TYPES, FakeLMIF
@@ -12,16 +12,14 @@ from pytest_lmif.outcomes import receiver_checked
 from pytest_lmif.races import RaceProbe, gate_for
 from pytest_lmif.report import ReceiverReport
 from pytest_lmif.session import CheckSession, Witness
-from pytest_lmif.settling import Settler
-
-Processed = Callable[[str], int]
+from pytest_lmif.settling import EffectCounter, Settler
 
 
 def check_receiver(
     target: Any,
     *,
     secret: str,
-    processed: Processed | None = None,
+    processed: EffectCounter | None = None,
     path: str | None = None,
     only: Iterable[str] | None = None,
     event_type: str = "box.created",

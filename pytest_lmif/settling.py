@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-Processed = Callable[[str], int]
+#: Counts a receiver's effects for one event id: the evidence settling waits for.
+EffectCounter = Callable[[str], int]
 
 #: Seconds between two reads of the counts.
 POLL_INTERVAL = 0.005
@@ -48,7 +49,7 @@ class Settled:
 class Settler:
     """Polls ``processed`` until the evidence is in (see the module docstring)."""
 
-    def __init__(self, processed: Processed, *, quiet: float, limit: float) -> None:
+    def __init__(self, processed: EffectCounter, *, quiet: float, limit: float) -> None:
         if quiet < 0 or limit < 0:
             raise ValueError("settle times must be >= 0 seconds")
         self.processed = processed

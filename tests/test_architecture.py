@@ -138,17 +138,54 @@ def test_the_readme_module_map_matches_the_tree() -> None:
     assert unknown == [], f"the README's map names modules that do not exist: {unknown}"
 
 
+#: Modules still over the size bar, each waiting for its split (issue 14); an entry that is no
+#: longer over the bar fails the test below, so this list can only shrink.
+STILL_OVER_THE_BAR = {
+    "lmif_mock/bounded_server.py",
+    "lmif_mock/dispatcher.py",
+    "lmif_mock/payloads.py",
+}
+MAX_MODULE_LINES = 400
+MAX_CLASS_LINES = 300
+
+
+def _oversized(path: Path) -> list[str]:
+    """What in ``path`` is over the bar: the module's length, and each class that is too long."""
+    source = path.read_text(encoding="utf-8")
+    found = []
+    lines = len(source.splitlines())
+    if lines > MAX_MODULE_LINES:
+        found.append(f"{lines} lines")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            assert node.end_lineno is not None
+            if node.end_lineno - node.lineno > MAX_CLASS_LINES:
+                found.append(f"class {node.name}: {node.end_lineno - node.lineno} lines")
+    return found
+
+
+def test_no_module_of_the_library_or_the_plugin_is_over_400_lines_or_has_a_class_over_300() -> None:
+    import pytest_lmif
+
+    root = PACKAGE.parent
+    paths = [
+        *sorted(PACKAGE.rglob("*.py")),
+        *sorted(Path(pytest_lmif.__file__).parent.rglob("*.py")),
+    ]
+    assert len(paths) > 50
+    over = {str(p.relative_to(root)): found for p in paths if (found := _oversized(p))}
+    unlisted = {name: found for name, found in over.items() if name not in STILL_OVER_THE_BAR}
+    assert unlisted == {}, f"over the size bar: {unlisted}"
+    fixed = sorted(STILL_OVER_THE_BAR - set(over))
+    assert fixed == [], f"no longer over the bar: take them off STILL_OVER_THE_BAR: {fixed}"
+
+
 def test_the_http_edge_is_split_into_small_modules_and_classes() -> None:
+    """Stricter than the bar above: nothing in the HTTP edge may wait on a list for its split."""
     edge = sorted((PACKAGE / "http").rglob("*.py"))
     assert {p.stem for p in edge} >= {"app", "errors", "webhook_routes", "control_routes"}
-    for path in edge:
-        source = path.read_text(encoding="utf-8")
-        name = str(path.relative_to(PACKAGE))
-        assert len(source.splitlines()) <= 400, name
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ClassDef):
-                assert node.end_lineno is not None
-                assert node.end_lineno - node.lineno <= 300, f"{name}: {node.name}"
+    over = {str(p.relative_to(PACKAGE)): found for p in edge if (found := _oversized(p))}
+    assert over == {}, f"over the size bar: {over}"
 
 
 #: The only API modules that catch one of the library's errors, and why that is no translation.

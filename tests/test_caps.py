@@ -24,22 +24,11 @@ from lmif_mock import (
     RetryPolicyError,
 )
 from lmif_mock.http.app import API
+from tests.in_process_api import HEADERS, KEY, api_client, fake_with_a_recorder
 from tests.receivers import Recorder
 
-KEY = "lmif_test_caps"
-HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-
-
-@pytest.fixture
-def fake() -> FakeLMIF:
-    engine = FakeLMIF(seed=0)
-    engine.webhooks.create(Recorder(), ["*"])
-    return engine
-
-
-@pytest.fixture
-def client(fake: FakeLMIF) -> Client:
-    return Client(API(fake, KEY))
+fake = pytest.fixture(fake_with_a_recorder)
+client = pytest.fixture(api_client)
 
 
 def refused(client: Client, method: str, path: str, body: Any, cap: str) -> None:

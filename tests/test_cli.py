@@ -311,3 +311,38 @@ def test_retry_of_a_succeeded_delivery_resends_it_like_a_stripe_resend() -> None
         [settled] = server.api.fake.deliveries()
         assert [a.trigger for a in settled.attempts] == ["scheduled", "manual", "manual"]
         assert settled.next_attempt_at is None  # a manual attempt schedules no retries
+
+
+def _run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LMIF_MOCK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "lmif_mock", *args],
+        env={**clean, **env}, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "command", [("wait", "--idle"), ("retry", "dlv_1"), ("scenario", "licensed-in-time")]
+)
+def test_commands_that_need_a_running_fake_take_server_and_key_alike(
+    command: tuple[str, ...],
+) -> None:
+    missing = _run_with_env({}, *command)
+    assert missing.returncode == 2
+    assert "give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)" in missing.stderr
+    no_key = _run_with_env({}, *command, "--server", "http://127.0.0.1:9")
+    assert no_key.returncode == 2
+    assert "give --server and --api-key" in no_key.stderr
+    # From the environment instead: the command goes on to the (closed) port it was given there.
+    unreachable = "http://127.0.0.1:9"
+    from_env = _run_with_env({"LMIF_MOCK_URL": unreachable, "LMIF_MOCK_API_KEY": "k"}, *command)
+    assert from_env.returncode in (1, 2)
+    assert "give --server" not in from_env.stderr
+    assert unreachable in from_env.stderr
+    assert "--server" in _run_with_env({}, *command[:1], "--help").stdout
+
+
+def test_trigger_reads_its_server_from_the_environment_like_the_other_commands() -> None:
+    out = _run_with_env({"LMIF_MOCK_URL": "http://127.0.0.1:9"}, "trigger", "box.created")
+    assert out.returncode == 2
+    assert "--api-key (or $LMIF_MOCK_API_KEY) is required with --server" in out.stderr

@@ -14,18 +14,10 @@ from lmif_mock.clock import DEFAULT_START, RealClock
 from lmif_mock.errors import NotFoundError
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.retry import RetryPolicy
+from tests.provider_schedule import PROVIDER_OFFSETS
 from tests.receivers import Recorder
 
 T0 = DEFAULT_START
-PROVIDER_OFFSETS = [
-    timedelta(0),
-    timedelta(minutes=1),
-    timedelta(minutes=6),
-    timedelta(minutes=36),
-    timedelta(hours=2, minutes=36),
-    timedelta(hours=10, minutes=36),
-    timedelta(hours=34, minutes=36),
-]
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from lmif_mock import (
 )
 from lmif_mock.events import MAX_DATA_DEPTH
 from lmif_mock.faults import FaultError
-from lmif_mock.http.app import API
 from lmif_mock.records import Delivery
 from lmif_mock.retry import RetryPolicyError
 from lmif_mock.sqlite_store import SQLiteStore
@@ -36,10 +35,9 @@ from lmif_mock.store import MemoryStore
 from lmif_mock.webhooks import WebhookError
 from lmif_mock.world import WorldError
 from tests.dashboard_login import log_in
+from tests.in_process_api import HEADERS, KEY, api_client, fake_with_a_recorder
 from tests.receivers import Recorder
 
-KEY = "lmif_test_integrity"
-HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 LIST_PATHS = (
     "/v1/lmif/webhooks",
     "/v1/lmif/events",
@@ -53,16 +51,8 @@ LIST_PATHS = (
 DEEP = '{"a":' * 600 + "1" + "}" * 600
 
 
-@pytest.fixture
-def fake() -> FakeLMIF:
-    engine = FakeLMIF(seed=0)
-    engine.webhooks.create(Recorder(), ["*"])
-    return engine
-
-
-@pytest.fixture
-def client(fake: FakeLMIF) -> Client:
-    return Client(API(fake, KEY))
+fake = pytest.fixture(fake_with_a_recorder)
+client = pytest.fixture(api_client)
 
 
 def counts(fake: FakeLMIF) -> tuple[int, ...]:

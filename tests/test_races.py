@@ -10,7 +10,6 @@ import json
 import random
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,19 +21,11 @@ from lmif_mock import FakeLMIF, LMIFServer, NotFoundError, RetryPolicy, VirtualC
 from lmif_mock.clock import DEFAULT_START
 from lmif_mock.http.app import API
 from lmif_mock.world import World
+from tests.provider_schedule import PROVIDER_OFFSETS
 from tests.receivers import wsgi_server
 
 T0 = DEFAULT_START
 WAIT = 60.0  # seconds; only ever reached when something is broken
-PROVIDER_OFFSETS = [
-    timedelta(0),
-    timedelta(minutes=1),
-    timedelta(minutes=6),
-    timedelta(minutes=36),
-    timedelta(hours=2, minutes=36),
-    timedelta(hours=10, minutes=36),
-    timedelta(hours=34, minutes=36),
-]
 KEY = "lmif_test_races"
 
 
@@ -98,23 +89,30 @@ def test_python_retry_racing_a_reset_raises_not_found() -> None:
 # -- advancing the clock while an attempt is in flight ---------------------------------------
 
 
-def test_advance_during_an_attempt_leaves_no_retry_overdue() -> None:
-    fake = FakeLMIF(seed=0)
-    inside, release = threading.Event(), threading.Event()
+class DownAndHoldingItsFirstRequest:
+    """A receiver that is always down (503) and holds its first request until ``release`` is
+    set, so a test can act while that attempt is in flight (``inside`` says it has arrived)."""
 
-    def receiver(environ: dict[str, Any], start_response: Any) -> Any:
-        if not inside.is_set():
-            inside.set()
-            release.wait(WAIT)
+    def __init__(self) -> None:
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not self.inside.is_set():
+            self.inside.set()
+            self.release.wait(WAIT)
         return Response("down", status=503)(environ, start_response)
 
+
+def test_advance_during_an_attempt_leaves_no_retry_overdue() -> None:
+    fake = FakeLMIF(seed=0)
+    receiver = DownAndHoldingItsFirstRequest()
     fake.webhooks.create(receiver, ["box.created"])
     emitted: list[str] = []
     emitter = threading.Thread(target=lambda: emitted.append(fake.emit("box.created").id))
     emitter.start()
-    wait_for(inside, "the first attempt to reach the receiver")
+    wait_for(receiver.inside, "the first attempt to reach the receiver")
     fake.clock.advance(hours=35)  # the attempt started at T0 is still in flight
-    release.set()
+    receiver.release.set()
     emitter.join(WAIT)
     assert not emitter.is_alive(), "emit never returned"
     (delivery,) = fake.deliveries(event_id=emitted[0])
@@ -126,20 +124,13 @@ def test_advance_during_an_attempt_leaves_no_retry_overdue() -> None:
 
 def test_advance_part_way_during_an_attempt_runs_the_rest_inside_later_advances() -> None:
     fake = FakeLMIF(seed=0)
-    inside, release = threading.Event(), threading.Event()
-
-    def receiver(environ: dict[str, Any], start_response: Any) -> Any:
-        if not inside.is_set():
-            inside.set()
-            release.wait(WAIT)
-        return Response("down", status=503)(environ, start_response)
-
+    receiver = DownAndHoldingItsFirstRequest()
     fake.webhooks.create(receiver, ["box.created"])
     emitter = threading.Thread(target=lambda: fake.emit("box.created"))
     emitter.start()
-    wait_for(inside, "the first attempt to reach the receiver")
+    wait_for(receiver.inside, "the first attempt to reach the receiver")
     fake.clock.advance(hours=1)
-    release.set()
+    receiver.release.set()
     emitter.join(WAIT)
     (delivery,) = fake.deliveries()
     # minutes 0, 1, 6, 36 are behind the clock: made at once; 2 h 36 is still ahead

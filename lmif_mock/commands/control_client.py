@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any
+from typing import Any, TextIO
 
 import urllib3
 
@@ -96,3 +96,12 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("LMIF_MOCK_API_KEY"),
         help="its API key (default $LMIF_MOCK_API_KEY)",
     )
+
+
+def server_missing(args: argparse.Namespace, err: TextIO) -> bool:
+    """Whether ``--server`` or ``--api-key`` is missing (neither given nor in the environment);
+    if so the usage error naming both ways to give them is printed to ``err``."""
+    if args.server and args.api_key:
+        return False
+    print("error: give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)", file=err)
+    return True

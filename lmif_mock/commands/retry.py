@@ -9,7 +9,12 @@ import argparse
 import sys
 from typing import TextIO
 
-from lmif_mock.commands.control_client import ControlClient, ControlError, add_server_arguments
+from lmif_mock.commands.control_client import (
+    ControlClient,
+    ControlError,
+    add_server_arguments,
+    server_missing,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,10 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """One more attempt; 0 if the delivery succeeded, 1 if it failed again, 2 on usage errors."""
-    if not args.server or not args.api_key:
-        print(
-            "error: give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)", file=err
-        )
+    if server_missing(args, err):
         return 2
     client = ControlClient(args.server, args.api_key)
     try:

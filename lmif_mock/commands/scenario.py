@@ -6,7 +6,12 @@ import argparse
 import sys
 from typing import TextIO
 
-from lmif_mock.commands.control_client import ControlClient, ControlError, add_server_arguments
+from lmif_mock.commands.control_client import (
+    ControlClient,
+    ControlError,
+    add_server_arguments,
+    server_missing,
+)
 from lmif_mock.world.scenarios import SCENARIOS
 
 
@@ -26,10 +31,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     if args.name not in SCENARIOS:
         print(f"error: no scenario {args.name!r}; run with --list", file=err)
         return 2
-    if not args.server or not args.api_key:
-        print(
-            "error: give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)", file=err
-        )
+    if server_missing(args, err):
         return 2
     try:
         data = ControlClient(args.server, args.api_key).post(f"/_mock/scenarios/{args.name}")

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from lmif_mock.commands.control_client import ControlClient, ControlError
+from lmif_mock.commands.control_client import ControlClient, ControlError, add_server_arguments
 from lmif_mock.errors import EncodingError
 from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value, check_text
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults, signed_request
@@ -51,16 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrent", type=int, default=0, help="extra copies sent at once")
     parser.add_argument("--signature-fault", choices=sorted(SIGNATURE_FAULTS))
     parser.add_argument("--allow-unknown", action="store_true", help="allow an undocumented type")
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("LMIF_MOCK_URL"),
-        help="a running fake (default $LMIF_MOCK_URL)",
-    )
-    parser.add_argument(
-        "--api-key",
-        default=os.environ.get("LMIF_MOCK_API_KEY"),
-        help="its API key (default $LMIF_MOCK_API_KEY)",
-    )
+    add_server_arguments(parser)
     parser.add_argument("--to", help="send straight to this receiver URL instead")
     parser.add_argument("--secret", help="the receiver's webhook secret, with --to")
     parser.add_argument("--seed", type=int, help="seed for the data, with --to")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
 import urllib3
 
-from lmif_mock.commands.control_client import error_message
+from lmif_mock.commands.control_client import add_server_arguments, error_message, server_missing
 from lmif_mock.http.wait_routes import MAX_LONG_POLL
 from lmif_mock.waiting import UNTIL
 
@@ -32,10 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wait until nothing is in flight or pending instead")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=30.0,
                         help=f"seconds, at most {MAX_LONG_POLL:g} (default 30)")  # fmt: skip
-    parser.add_argument("--server", default=os.environ.get("LMIF_MOCK_URL"),
-                        help="a running fake (default $LMIF_MOCK_URL)")  # fmt: skip
-    parser.add_argument("--api-key", default=os.environ.get("LMIF_MOCK_API_KEY"),
-                        help="its API key (default $LMIF_MOCK_API_KEY)")  # fmt: skip
+    add_server_arguments(parser)
 
 
 def _query(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -56,9 +52,7 @@ def _query(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """0 when the wait was met, 1 when the timeout passed first (what was seen is printed),
     2 on usage errors or an unreachable fake."""
-    if not args.server or not args.api_key:
-        print("error: give --server and --api-key (or $LMIF_MOCK_URL, $LMIF_MOCK_API_KEY)",
-              file=err)  # fmt: skip
+    if server_missing(args, err):
         return 2
     path, query = _query(args)
     http = urllib3.PoolManager(retries=False)
