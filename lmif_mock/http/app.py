@@ -82,11 +82,10 @@ class API:
         limits = rate_limits if isinstance(rate_limits, RateLimits) else PLAN_LIMITS[plan]
         #: Counts every authenticated /v1 request on the fake's clock; refuses only if enforced.
         self.limiter = RateLimiter(limits, fake.clock.now, enforced=rate_limits is not False)
-        self.max_body_bytes = max_body_bytes
         self._map = url_map()
         self.dashboard = Dashboard(fake, self.keys)
         self._request_ids = random.Random()
-        read_body = BodyReader(max_body_bytes)
+        self._read_body = read_body = BodyReader(max_body_bytes)
         self._waits = WaitRoutes(fake)
         self._handlers = _every_handler(
             WebhookRoutes(fake, read_body).handlers(),
@@ -109,6 +108,15 @@ class API:
     def api_key(self) -> str:
         """The key currently issued (an old one may still work for a while after rotation)."""
         return self.keys.current
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest request body read; one byte more answers 413 (every route's reader)."""
+        return self._read_body.max_bytes
+
+    @max_body_bytes.setter
+    def max_body_bytes(self, limit: int) -> None:
+        self._read_body.max_bytes = limit
 
     @property
     def max_long_poll(self) -> float:
