@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lmif_mock.api_errors import APIError
 from lmif_mock.clock import Clock, ClockError, RealClock, VirtualClock
 from lmif_mock.errors import (
     ConflictError,
@@ -22,9 +21,10 @@ from lmif_mock.fake import FakeLMIF
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
 from lmif_mock.health import DeliveryControl, DeliveryControlError, EndpointHealth
 from lmif_mock.hosts import BlockedHostError
+from lmif_mock.http.errors import APIError
+from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
 from lmif_mock.load.plan import LoadPlanError
 from lmif_mock.payloads import REMOVE, EventFactory
-from lmif_mock.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.scripts import ScriptError

@@ -18,12 +18,12 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from lmif_mock.api import API, ENVIRONMENTS, MAX_BODY_BYTES, PLANS, default_plan
 from lmif_mock.clock import Clock
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.fake import FakeLMIF
+from lmif_mock.http.app import API, ENVIRONMENTS, MAX_BODY_BYTES, PLANS, default_plan
+from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.http.serving.bounded_server import BoundedWSGIServer
-from lmif_mock.ratelimit import PLAN_LIMITS, RateLimits
 from lmif_mock.retry import RetryPolicy
 from lmif_mock.store import Store
 

@@ -1,7 +1,7 @@
 """Records as the JSON documents :class:`~lmif_mock.sqlite_store.SQLiteStore` keeps, and back.
 
 A document holds everything, secrets included (unlike the API's views in
-:mod:`lmif_mock.representations`), with times as ISO 8601 text that keeps microseconds, so a
+:mod:`lmif_mock.http.representations`), with times as ISO 8601 text that keeps microseconds, so a
 record read back after a restart equals the one written. Only the columns queries filter on, and
 a delivery's exact payload bytes (a BLOB), are kept outside the document; so is the body its
 attempts sent when a fault changed it (``sent_body``), which each attempt's document refers to.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from werkzeug.test import Client
 
 from lmif_mock import FakeLMIF
-from lmif_mock.api import API
+from lmif_mock.http.app import API
 from tests.receivers import Recorder
 
 KEY = "lmif_test_in_process"

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 
 from lmif_mock import EVENT_TYPES, verify
-from lmif_mock.openapi import document
-from lmif_mock.routes import ROUTES, openapi_path
+from lmif_mock.http.openapi import document
+from lmif_mock.http.routes import ROUTES, openapi_path
 from lmif_mock.server import LMIFServer
 from tests.api_client import Answer, Client
 from tests.receivers import Recorder, wsgi_server

@@ -23,7 +23,7 @@ from lmif_mock import (
     RetryPolicy,
     RetryPolicyError,
 )
-from lmif_mock.api import API
+from lmif_mock.http.app import API
 from tests.in_process_api import HEADERS, KEY, api_client, fake_with_a_recorder
 from tests.receivers import Recorder
 

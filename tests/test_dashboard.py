@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from werkzeug.test import Client, TestResponse
 
 from lmif_mock import FakeLMIF, RetryPolicy
-from lmif_mock.api import API
-from lmif_mock.api_keys import KeyRing
-from lmif_mock.dashboard.sessions import FAKE_LIFETIME, WALL_LIFETIME, Sessions
-from lmif_mock.dashboard.timeline import schedule_summary, timeline
 from lmif_mock.errors import ConflictError
+from lmif_mock.http.api_keys import KeyRing
+from lmif_mock.http.app import API
+from lmif_mock.http.dashboard.sessions import FAKE_LIFETIME, WALL_LIFETIME, Sessions
+from lmif_mock.http.dashboard.timeline import schedule_summary, timeline
 from tests.dashboard_login import log_in, login_token
 
 KEY = "lmif_test_dashboard"

@@ -19,8 +19,8 @@ import pytest
 
 from lmif_mock import EVENT_TYPES, EventFactory, VirtualClock
 from lmif_mock.event_shapes import COUNT, SHAPES, Fields
+from lmif_mock.http.openapi import document
 from lmif_mock.ids import PREFIXES, new_id
-from lmif_mock.openapi import document
 from lmif_mock.schemas import DATA, envelope_schema
 from lmif_mock.world import World
 from lmif_mock.world.scenarios import SCENARIOS

@@ -25,7 +25,7 @@ from lmif_mock import (
     UnknownEventType,
     VirtualClock,
 )
-from lmif_mock.ratelimit import RateLimiter
+from lmif_mock.http.ratelimit import RateLimiter
 from lmif_mock.terms import years_after
 from tests.api_client import Answer, Client
 from tests.processes import served
@@ -739,7 +739,7 @@ def _sdk_table() -> list[list[str]]:
 def test_the_sdk_table_covers_every_documented_route_and_names_real_calls() -> None:
     import re
 
-    from lmif_mock.routes import ROUTES, openapi_path
+    from lmif_mock.http.routes import ROUTES, openapi_path
 
     rows = _sdk_table()
     routes_column = " ".join(row[2] for row in rows)
@@ -853,7 +853,7 @@ def test_license_request_answers_as_documented(api: Client, sandbox: LMIFServer)
 
 
 def test_openapi_describes_the_new_routes_and_where_429_can_happen() -> None:
-    from lmif_mock.openapi import document
+    from lmif_mock.http.openapi import document
 
     paths = document()["paths"]
     for path, method in (

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from lmif_mock import FakeLMIF, Faults, RetryPolicy, verify
-from lmif_mock.api import API
 from lmif_mock.commands.trigger import UsageError, parse_overrides
 from lmif_mock.faults import FaultError
 from lmif_mock.hosts import BlockedHostError, HostPolicy
+from lmif_mock.http.app import API
+from lmif_mock.http.routes import ROUTES
 from lmif_mock.retry import RetryPolicyError
-from lmif_mock.routes import ROUTES
 from lmif_mock.timestamps import parse_timestamp
 from lmif_mock.webhooks import WebhookError, check_events, check_secret
 from tests.dashboard_login import log_in

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from lmif_mock import FakeLMIF
-from lmif_mock.api import API
 from lmif_mock.dialing import dial
 from lmif_mock.hosts import BlockedHostError, HostPolicy, IPAddress
+from lmif_mock.http.app import API
 from lmif_mock.transports import HTTPTransport, OutgoingRequest, TransportError
 from lmif_mock.webhook_url import InvalidWebhookURL, parse_webhook_url
 from lmif_mock.webhooks import WebhookError

@@ -18,8 +18,8 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from lmif_mock import FakeLMIF, LMIFServer, NotFoundError, RetryPolicy, VirtualClock, payloads
-from lmif_mock.api import API
 from lmif_mock.clock import DEFAULT_START
+from lmif_mock.http.app import API
 from lmif_mock.world import World
 from tests.provider_schedule import PROVIDER_OFFSETS
 from tests.receivers import wsgi_server

@@ -31,7 +31,7 @@ def test_quick_start_has_exactly_two_commands() -> None:
 
 
 def test_readme_lists_every_route() -> None:
-    from lmif_mock.routes import ROUTES, openapi_path
+    from lmif_mock.http.routes import ROUTES, openapi_path
 
     for route in ROUTES:
         assert f"| {route.method} | `{openapi_path(route.path)}` |" in README, route.path

@@ -16,8 +16,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from lmif_mock import FakeLMIF
-from lmif_mock.api import API
-from lmif_mock.openapi import document
+from lmif_mock.http.app import API
+from lmif_mock.http.openapi import document
 
 KEY = "lmif_test_schemathesis"
 fake = FakeLMIF(seed=0)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from lmif_mock import Faults, RetryPolicy
-from lmif_mock.api_keys import KeyRing
 from lmif_mock.clock import DEFAULT_START
 from lmif_mock.durable import DurableServer
 from lmif_mock.events import Event
+from lmif_mock.http.api_keys import KeyRing
 from lmif_mock.records import Attempt, Delivery, Webhook
 from lmif_mock.sqlite_store import SCHEMA_VERSION, DatabaseFileError, SQLiteStore
 from lmif_mock.store import MemoryStore, Store

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.test import Client
 
 from lmif_mock import FakeLMIF, LMIFServer, replay, verify
-from lmif_mock.api import API
+from lmif_mock.http.app import API
 from lmif_mock.transcript import TranscriptError, dumps, load
 from tests.dashboard_login import log_in
 from tests.receivers import Recorder, wsgi_server

@@ -24,10 +24,10 @@ import pytest
 from werkzeug.test import Client as WSGIClient
 
 from lmif_mock import FakeLMIF, Faults, LMIFServer, RetryPolicy, verify
-from lmif_mock.api import API
-from lmif_mock.openapi import document
+from lmif_mock.http.app import API
+from lmif_mock.http.openapi import document
+from lmif_mock.http.representations import sent_request_json
 from lmif_mock.records import Attempt
-from lmif_mock.representations import sent_request_json
 from lmif_mock.sqlite_store import SCHEMA_VERSION, SQLiteStore
 from lmif_mock.wire import SentRequest, lay_out, wire_headers
 from tests.api_client import Client

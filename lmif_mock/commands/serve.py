@@ -20,13 +20,13 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from lmif_mock.api import default_plan
 from lmif_mock.clock import Clock, RealClock, VirtualClock
 from lmif_mock.commands.console import printable
 from lmif_mock.commands.interrupt import wait_until_interrupted
 from lmif_mock.commands.ports import port_number, port_problem
 from lmif_mock.durable import DurableServer
-from lmif_mock.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
+from lmif_mock.http.app import default_plan
+from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
 from lmif_mock.records import Attempt, Delivery
 from lmif_mock.server import LMIFServer, ServerError
 from lmif_mock.sqlite_store import DatabaseFileError, SQLiteStore

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from lmif_mock.commands.control_client import add_server_arguments, error_message, server_missing
-from lmif_mock.control_api import MAX_LONG_POLL
+from lmif_mock.http.wait_routes import MAX_LONG_POLL
 from lmif_mock.waiting import UNTIL
 
 

@@ -6,10 +6,13 @@ A client that sends three wrong fields learns about all three in one VALIDATION_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from lmif_mock.api_errors import validation_error
+from lmif_mock.errors import LMIFMockError
+from lmif_mock.http.errors import validation_error
+
+Parsed = TypeVar("Parsed")
 
 _MISSING = object()
 
@@ -119,6 +122,24 @@ class Fields:
             self.fail(name, "must be a JSON object")
             return None
         return value
+
+    def parsed(
+        self,
+        name: str,
+        parse: Callable[[dict[str, Any]], Parsed],
+        *also: type[Exception],
+    ) -> Parsed | None:
+        """A JSON object read by ``parse`` (e.g. ``Faults.from_dict``); the library's error
+        saying why it cannot be (or one of ``also``) is recorded as this field's problem."""
+        raw = self.obj(name)
+        if raw is None:
+            return None
+        catching: tuple[type[Exception], ...] = (LMIFMockError, *also)
+        try:
+            return parse(raw)
+        except catching as exc:
+            self.fail(name, str(exc))
+            return None
 
     def done(self) -> None:
         """Raise VALIDATION_ERROR listing every problem found, if any."""

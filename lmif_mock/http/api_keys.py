@@ -114,6 +114,6 @@ class KeyRing:
             if key == self.current:
                 raise ConflictError("the current key cannot be revoked; rotate it first")
             if key not in self._retired:
-                raise NotFoundError("no such API key")
+                raise NotFoundError("No such API key (only replaced keys can be revoked)")
             self._retired[key] = _Retired("revoked", now)
         self._changed()

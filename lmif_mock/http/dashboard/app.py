@@ -7,8 +7,8 @@ and the signature header each attempt carried. A virtual clock can be advanced.
 
 Safe by construction: routes are a werkzeug ``Map`` (a GET on a POST page is a 405); every page
 is built from ``markupsafe`` templates (escaping is the default); sessions end with their API key
-(:mod:`lmif_mock.dashboard.sessions`); every POST carries a CSRF token, the login too
-(:mod:`lmif_mock.dashboard.login_guard`); redirects go only to
+(:mod:`lmif_mock.http.dashboard.sessions`); every POST carries a CSRF token, the login too
+(:mod:`lmif_mock.http.dashboard.login_guard`); redirects go only to
 paths this module built or matched against its own routes; no inline script, so the CSP forbids it.
 """
 
@@ -25,9 +25,11 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from lmif_mock.api_keys import KeyRing
-from lmif_mock.dashboard import views
-from lmif_mock.dashboard.html import (
+from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
+from lmif_mock.events import EVENT_TYPES
+from lmif_mock.http.api_keys import KeyRing
+from lmif_mock.http.dashboard import views
+from lmif_mock.http.dashboard.html import (
     PREFIX,
     STATIC_TYPES,
     notice,
@@ -36,10 +38,8 @@ from lmif_mock.dashboard.html import (
     secure,
     static_file,
 )
-from lmif_mock.dashboard.login_guard import LOGIN_COOKIE, LOGIN_COOKIE_SECONDS, LoginGuard
-from lmif_mock.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
-from lmif_mock.errors import ConflictError, LMIFMockError, NotFoundError
-from lmif_mock.events import EVENT_TYPES
+from lmif_mock.http.dashboard.login_guard import LOGIN_COOKIE, LOGIN_COOKIE_SECONDS, LoginGuard
+from lmif_mock.http.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.transcript import dumps as transcript_dumps
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
@@ -47,7 +47,7 @@ from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 if TYPE_CHECKING:
     from lmif_mock.fake import FakeLMIF
 
-log = logging.getLogger("lmif_mock.dashboard")
+log = logging.getLogger("lmif_mock.http.dashboard")
 
 COOKIE = "lmif_dashboard"
 #: The largest clock step one form may ask for.

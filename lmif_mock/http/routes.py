@@ -4,9 +4,17 @@ built from this table, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request
+
+#: What a handler answers: the status and the JSON body.
+Result = tuple[int, Any]
+#: A route's handler: the request and the path's arguments (e.g. ``id``) to a :data:`Result`.
+Handler = Callable[[Request, dict[str, str]], Result]
 
 
 @dataclass(frozen=True)
@@ -27,24 +35,26 @@ class Route:
     extra_statuses: tuple[int, ...] = field(default=())
 
 
-W = "/v1/lmif/webhooks"
+WEBHOOKS = "/v1/lmif/webhooks"
 ROUTES: tuple[Route, ...] = (
-    Route("GET", W, "list_webhooks", "List webhook endpoints", "webhooks",
+    Route("GET", WEBHOOKS, "list_webhooks", "List webhook endpoints", "webhooks",
           list_of="Webhook", query=("limit", "offset")),
-    Route("POST", W, "create_webhook", "Register a webhook endpoint (secret generated if absent)",
-          "webhooks", status=201, request="WebhookCreate", response="WebhookWithSecret"),
-    Route("POST", W + "/test", "test_webhook", "Send a test event to an endpoint (sandbox only)",
-          "webhooks", status=201, request="WebhookTest", response="Emitted",
+    Route("POST", WEBHOOKS, "create_webhook",
+          "Register a webhook endpoint (secret generated if absent)", "webhooks", status=201,
+          request="WebhookCreate", response="WebhookWithSecret"),
+    Route("POST", WEBHOOKS + "/test", "test_webhook",
+          "Send a test event to an endpoint (sandbox only)", "webhooks", status=201,
+          request="WebhookTest", response="Emitted",
           extra_statuses=(403, 404)),
-    Route("GET", W + "/<id>", "get_webhook", "Get a webhook endpoint", "webhooks",
+    Route("GET", WEBHOOKS + "/<id>", "get_webhook", "Get a webhook endpoint", "webhooks",
           response="Webhook", extra_statuses=(404,)),
-    Route("PATCH", W + "/<id>", "update_webhook", "Change url, events or enabled", "webhooks",
-          request="WebhookUpdate", response="Webhook", extra_statuses=(404,)),
-    Route("DELETE", W + "/<id>", "delete_webhook", "Delete a webhook endpoint", "webhooks",
+    Route("PATCH", WEBHOOKS + "/<id>", "update_webhook", "Change url, events or enabled",
+          "webhooks", request="WebhookUpdate", response="Webhook", extra_statuses=(404,)),
+    Route("DELETE", WEBHOOKS + "/<id>", "delete_webhook", "Delete a webhook endpoint", "webhooks",
           response="Deleted", extra_statuses=(404,)),
-    Route("POST", W + "/<id>/rotate-secret", "rotate_secret", "Rotate a webhook's secret",
+    Route("POST", WEBHOOKS + "/<id>/rotate-secret", "rotate_secret", "Rotate a webhook's secret",
           "webhooks", response="WebhookWithSecret", extra_statuses=(404,)),
-    Route("GET", W + "/<id>/deliveries", "webhook_deliveries", "An endpoint's deliveries",
+    Route("GET", WEBHOOKS + "/<id>/deliveries", "webhook_deliveries", "An endpoint's deliveries",
           "webhooks", list_of="Delivery", query=("status", "limit", "offset"),
           extra_statuses=(404,)),
     Route("GET", "/v1/lmif/events", "list_events", "List emitted events", "events",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from lmif_mock.api_keys import KeyRing
+from lmif_mock.http.api_keys import KeyRing
 
 #: Real time a session lasts (also the cookie's Max-Age).
 WALL_LIFETIME = timedelta(hours=12)

@@ -9,9 +9,9 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from lmif_mock.clock import Clock, VirtualClock
-from lmif_mock.dashboard.html import PREFIX, form, join, secret_box
-from lmif_mock.dashboard.timeline import Step, schedule_summary, timeline, until
 from lmif_mock.events import CATEGORIES, EVENT_TYPES, Event
+from lmif_mock.http.dashboard.html import PREFIX, form, join, secret_box
+from lmif_mock.http.dashboard.timeline import Step, schedule_summary, timeline, until
 from lmif_mock.records import ALL_EVENTS, Attempt, Delivery, Webhook
 from lmif_mock.timestamps import format_timestamp
 

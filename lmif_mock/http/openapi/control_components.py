@@ -1,34 +1,19 @@
-"""OpenAPI components and query parameters of the control routes in :mod:`control_api`.
-
-Kept apart from :mod:`lmif_mock.openapi` so that the document's core tables stay as they are;
-that module merges these in.
-"""
+"""The components and query parameters of the control routes that watch the fake from outside:
+waits, the transcript, delivery control and endpoint health."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from lmif_mock.http.openapi.schema import Schema, obj, ref
 from lmif_mock.waiting import UNTIL
 
-Schema = dict[str, Any]
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _obj(**properties: Schema) -> Schema:
-    return {"type": "object", "properties": properties, "required": list(properties)}
-
-
 CONTROL_COMPONENTS: dict[str, Schema] = {
-    "WaitResult": _obj(
+    "WaitResult": obj(
         met={"type": "boolean", "description": "false: the timeout passed first"},
         waitedFor={"type": "string"},
         seen={"type": "string", "description": "every matching delivery as last seen"},
-        deliveries={"type": "array", "items": _ref("Delivery"), "maxItems": 100},
+        deliveries={"type": "array", "items": ref("Delivery"), "maxItems": 100},
     ),
-    "IdleResult": _obj(
+    "IdleResult": obj(
         idle={"type": "boolean", "description": "false: the timeout passed first"},
         seen={"type": "string", "description": "what was still busy (empty when idle)"},
     ),
@@ -111,7 +96,7 @@ CONTROL_COMPONENTS["DeliveryControlUpdate"] = {
     "properties": {"enabled": {"type": "boolean"}, **_CONTROL_FIELDS},
 }
 _WHEN: Schema = {"type": ["string", "null"]}
-CONTROL_COMPONENTS["EndpointHealth"] = _obj(
+CONTROL_COMPONENTS["EndpointHealth"] = obj(
     webhookId={"type": "string"},
     state={"enum": ["healthy", "failing", "disabled", "unknown"]},
     enabled={"type": "boolean"},

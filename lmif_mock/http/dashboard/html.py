@@ -41,7 +41,7 @@ _SHELL = Markup(
 
 def static_file(name: str) -> bytes:
     """One of the dashboard's own files (see :data:`STATIC_TYPES`)."""
-    return (resources.files("lmif_mock.dashboard") / "static" / name).read_bytes()
+    return (resources.files("lmif_mock.http.dashboard") / "static" / name).read_bytes()
 
 
 def secure(response: Response) -> Response:

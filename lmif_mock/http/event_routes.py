@@ -1,0 +1,59 @@
+"""``/v1/lmif/events`` and ``/v1/lmif/deliveries``: reading what was sent, resending, retrying."""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Request
+
+from lmif_mock.fake import FakeLMIF
+from lmif_mock.http.emitted import emitted_json, settle_first_attempts
+from lmif_mock.http.errors import not_found
+from lmif_mock.http.json_body import BodyReader
+from lmif_mock.http.listing import page
+from lmif_mock.http.representations import delivery_json, event_json
+from lmif_mock.http.routes import Handler, Result
+from lmif_mock.http.validation import Fields
+
+
+class EventRoutes:
+    """The event and delivery routes, over ``fake``'s store and dispatcher."""
+
+    def __init__(self, fake: FakeLMIF, read_body: BodyReader) -> None:
+        self.fake = fake
+        self.read_body = read_body
+
+    def handlers(self) -> dict[str, Handler]:
+        """Each route's endpoint name and its handler."""
+        return {
+            "list_events": self.list_events,
+            "get_event": self.get_event,
+            "resend_event": self.resend_event,
+            "get_delivery": self.get_delivery,
+            "retry_delivery": self.retry_delivery,
+        }
+
+    def list_events(self, request: Request, args: dict[str, str]) -> Result:
+        return 200, page(request, self.fake.events(request.args.get("type")), event_json)
+
+    def get_event(self, request: Request, args: dict[str, str]) -> Result:
+        return 200, {"data": emitted_json(self.fake, args["id"])}
+
+    def resend_event(self, request: Request, args: dict[str, str]) -> Result:
+        fields = Fields(self.read_body(request, optional=True), allowed={"webhookIds"})
+        webhook_ids = fields.strings("webhookIds")
+        fields.done()
+        deliveries = self.fake.resend(args["id"], webhook_ids)
+        settle_first_attempts(self.fake, args["id"])
+        settled = [self.fake.delivery(delivery.id) for delivery in deliveries]
+        return 201, {"data": [delivery_json(delivery) for delivery in settled]}
+
+    def get_delivery(self, request: Request, args: dict[str, str]) -> Result:
+        delivery = self.fake.store.get_delivery(args["id"])
+        if delivery is None:
+            raise not_found("delivery", args["id"])
+        return 200, {"data": delivery_json(delivery, with_body=True)}
+
+    def retry_delivery(self, request: Request, args: dict[str, str]) -> Result:
+        if self.fake.store.get_delivery(args["id"]) is None:
+            raise not_found("delivery", args["id"])
+        delivery = self.fake.retry(args["id"])
+        return 200, {"data": delivery_json(delivery)}

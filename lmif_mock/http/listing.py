@@ -1,0 +1,69 @@
+"""How every list is answered: one page of it (``limit``/``offset``) and the query filters.
+
+Shared by all list routes so that a bad ``limit`` or ``status`` is refused in the same words
+everywhere, with every problem listed at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast, get_args
+
+from werkzeug.wrappers import Request
+
+from lmif_mock.http.errors import validation_error
+from lmif_mock.records import DeliveryStatus
+
+Item = TypeVar("Item")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+#: The delivery states a ``status`` query may ask for.
+DELIVERY_STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
+
+
+def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> dict[str, Any]:
+    """The page of ``items`` the query asks for, each rendered, with the total and the window."""
+    problems = []
+    values = {}
+    for name, default, low, high in (
+        ("limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        ("offset", 0, 0, 10**9),
+    ):
+        text = request.args.get(name)
+        try:
+            value = default if text is None else int(text)
+        except ValueError:
+            problems.append({"field": name, "message": "must be a whole number"})
+            continue
+        if not low <= value <= high:
+            problems.append({"field": name, "message": f"must be between {low} and {high}"})
+        values[name] = value
+    if problems:
+        raise validation_error(problems)
+    limit, offset = values["limit"], values["offset"]
+    return {
+        "data": [render(item) for item in items[offset : offset + limit]],
+        "meta": {"total": len(items), "limit": limit, "offset": offset},
+    }
+
+
+def delivery_status(request: Request) -> DeliveryStatus | None:
+    """The ``status`` a delivery list is filtered by, if any (one of :data:`DELIVERY_STATUSES`)."""
+    status = request.args.get("status")
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise validation_error(
+            [{"field": "status", "message": f"must be one of {list(DELIVERY_STATUSES)}"}]
+        )
+    return cast("DeliveryStatus | None", status)
+
+
+def filtered(
+    request: Request, items: list[Item], **filters: Callable[[Item], object]
+) -> list[Item]:
+    """``items`` whose value read by each filter equals that query argument, where it is given."""
+    for name, read in filters.items():
+        wanted = request.args.get(name)
+        if wanted is not None:
+            items = [item for item in items if str(read(item)) == wanted]
+    return items

@@ -1,0 +1,205 @@
+"""The components of the webhook API's own objects (webhooks, events, deliveries, attempts,
+errors) and of the control API's main ones (emit, clock, keys, faults, retry policy)."""
+
+from __future__ import annotations
+
+from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
+from lmif_mock.http.errors import CODES
+from lmif_mock.http.openapi.schema import (
+    EVENT_TYPE,
+    NULLABLE_STRING,
+    SECONDS,
+    STRING,
+    SUBSCRIPTION,
+    Schema,
+    obj,
+    ref,
+)
+from lmif_mock.schemas import TIMESTAMP, envelope_schema
+
+CORE_COMPONENTS: dict[str, Schema] = {
+    "Error": obj(
+        error=obj(
+            ["code", "message"],
+            code={"enum": list(CODES)},
+            message=STRING,
+            details={},
+        ),
+        meta=obj(requestId=STRING),
+    ),
+    "ListMeta": obj(
+        total={"type": "integer", "minimum": 0},
+        limit={"type": "integer", "minimum": 1, "maximum": 100},
+        offset={"type": "integer", "minimum": 0},
+    ),
+    "Webhook": obj(
+        id=STRING,
+        url=STRING,
+        events={"type": "array", "items": SUBSCRIPTION},
+        enabled={"type": "boolean"},
+        createdAt=TIMESTAMP,
+    ),
+    "WebhookWithSecret": {"allOf": [ref("Webhook"), obj(secret=STRING)]},
+    "WebhookCreate": obj(
+        ["url", "events"],
+        url={"type": "string", "description": "http(s) URL; loopback unless --allow-host"},
+        events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
+        secret={"type": "string", "description": "generated when absent"},
+        enabled={"type": "boolean"},
+    ),
+    "WebhookUpdate": obj(
+        [],
+        url=STRING,
+        events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
+        enabled={"type": "boolean"},
+    ),
+    "WebhookTest": obj(
+        ["eventType"],
+        eventType=EVENT_TYPE,
+        endpoint={"type": "string", "description": "URL of a registered webhook"},
+        webhookId=STRING,
+    ),
+    "Deleted": obj(id=STRING, deleted={"const": True}),
+    "Attempt": obj(
+        [
+            "number",
+            "at",
+            "trigger",
+            "statusCode",
+            "error",
+            "message",
+            "durationMs",
+            "responseExcerpt",
+            "script",
+            "retryAfter",
+        ],
+        number={"type": "integer", "minimum": 1},
+        at=TIMESTAMP,
+        trigger={"enum": ["scheduled", "manual"]},
+        statusCode={"type": ["integer", "null"]},
+        error=NULLABLE_STRING,
+        message=NULLABLE_STRING,
+        durationMs={"type": "number", "minimum": 0},
+        responseExcerpt=STRING,
+        script={"type": ["string", "null"], "description": "delivery-script steps applied"},
+        retryAfter={"type": ["number", "null"], "description": "seconds a 429/503 asked for"},
+        request={
+            "anyOf": [ref("SentRequest"), {"type": "null"}],
+            "description": "the request exactly as sent, after faults (single delivery only); "
+            "null when nothing was sent",
+        },
+    ),
+    "SentRequest": obj(
+        ["headers", "body", "bodyBase64"],
+        headers={
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "every header the provider set (the transport adds Host)",
+        },
+        body={"type": "string", "description": "the exact bytes sent: UTF-8 text, or base64"},
+        bodyBase64={"type": "boolean", "description": "whether body is base64"},
+    ),
+    "Delivery": obj(
+        [
+            "id",
+            "eventId",
+            "eventType",
+            "webhookId",
+            "status",
+            "createdAt",
+            "nextAttemptAt",
+            "duplicateOf",
+            "faults",
+            "attempts",
+        ],
+        id=STRING,
+        eventId=STRING,
+        eventType=STRING,
+        webhookId=STRING,
+        status={"enum": ["pending", "succeeded", "failed"]},
+        createdAt=TIMESTAMP,
+        nextAttemptAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
+        duplicateOf=NULLABLE_STRING,
+        faults={"anyOf": [ref("Faults"), {"type": "null"}]},
+        attempts={"type": "array", "items": ref("Attempt")},
+        payload={"type": "string", "description": "the exact body sent (single delivery only)"},
+    ),
+    "Event": {
+        **envelope_schema(),
+        "properties": {
+            **envelope_schema()["properties"],
+            "type": STRING,
+            "meta": obj(apiVersion=STRING, webhookId={"type": "null"}),
+        },
+    },
+    "Emitted": obj(
+        event=ref("Event"),
+        copies={
+            "type": "array",
+            "description": "The event as each webhook received it (meta.webhookId set)",
+            "items": obj(
+                webhookId=STRING,
+                deliveryIds={"type": "array", "items": STRING},
+                envelope={
+                    **envelope_schema(),
+                    "properties": {**envelope_schema()["properties"], "type": STRING},
+                },
+            ),
+        },
+        deliveries={"type": "array", "items": ref("Delivery")},
+    ),
+    "Resend": obj([], webhookIds={"type": "array", "items": STRING}),
+    "Faults": obj(
+        [],
+        duplicates={"type": "integer", "minimum": 0},
+        concurrent_duplicates={"type": "integer", "minimum": 0},
+        drop_after_response={"type": "integer", "minimum": 0},
+        delay=SECONDS,
+        signature={"anyOf": [{"enum": list(SIGNATURE_FAULTS)}, {"type": "null"}]},
+        layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
+        script={
+            "type": ["string", "null"],
+            "maxLength": 500,
+            "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README)",
+        },
+    ),
+    "RetryPolicy": obj(
+        [],
+        delays={"type": "array", "items": SECONDS, "minItems": 1, "maxItems": 100},
+        timeout={"type": "number", "exclusiveMinimum": 0},
+    ),
+    "Emit": obj(
+        ["type"],
+        type=STRING,
+        data={"type": "object"},
+        faults=ref("Faults"),
+        allowUnknown={"type": "boolean"},
+        retryPolicy=ref("RetryPolicy"),
+        webhookIds={"type": "array", "items": STRING},
+    ),
+    "EmitBatch": obj(
+        ["events"],
+        events={
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1000,
+            "items": obj(["type"], type=EVENT_TYPE, data={"type": "object"}),
+        },
+        shuffle={"type": "boolean"},
+        faults=ref("Faults"),
+    ),
+    "Clock": obj(
+        now=TIMESTAMP,
+        type={"enum": ["virtual", "real"]},
+        scale={"type": ["number", "null"]},
+        pendingCount={"type": "integer", "minimum": 0},
+        nextDueAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
+    ),
+    "Advance": obj([], seconds=SECONDS, minutes=SECONDS, hours=SECONDS, days=SECONDS),
+    "Reset": obj(reset={"const": True}),
+    "KeyRotate": obj([], apiKey=STRING),
+    "KeyRotated": obj(apiKey=STRING, previousKey=STRING, previousKeyValidUntil=TIMESTAMP),
+    "KeyRevoke": obj(["apiKey"], apiKey=STRING),
+    "KeyRevoked": obj(revoked={"const": True}),
+    "Health": obj(status={"const": "ok"}),
+}
