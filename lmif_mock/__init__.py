@@ -18,7 +18,7 @@ from lmif_mock.errors import (
 from lmif_mock.events import API_VERSION, CATEGORIES, EVENT_TYPES, Event, encode
 from lmif_mock.exchanges import TransportError
 from lmif_mock.fake import FakeLMIF
-from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
+from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS, FaultError, Faults
 from lmif_mock.health import DeliveryControl, DeliveryControlError, EndpointHealth
 from lmif_mock.hosts import BlockedHostError
 from lmif_mock.http.errors import APIError
@@ -35,6 +35,7 @@ from lmif_mock.transcript import TranscriptError, replay
 from lmif_mock.waiting import WaitError, WaitTimeout
 from lmif_mock.webhook_url import InvalidWebhookURL
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
+from lmif_mock.wire import SentRequest, SignedBody, sign_body
 from lmif_mock.world import WorldError
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ __all__ = [
     "API_VERSION",
     "CATEGORIES",
     "EVENT_TYPES",
+    "LAYOUTS",
     "PLAN_LIMITS",
     "REMOVE",
     "SIGNATURE_FAULTS",
@@ -88,7 +90,9 @@ __all__ = [
     "RetryPolicyError",
     "SandboxOnlyError",
     "ScriptError",
+    "SentRequest",
     "ServerError",
+    "SignedBody",
     "TranscriptError",
     "TransportError",
     "UnknownEventType",
@@ -102,5 +106,6 @@ __all__ = [
     "generate_secret",
     "replay",
     "sign",
+    "sign_body",
     "verify",
 ]

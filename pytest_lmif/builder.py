@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lmif_mock import SIGNATURE_HEADER, Event, EventFactory, sign
-from lmif_mock.wire import sign_body  # the one internal name left: no public signer yet
+from lmif_mock import SIGNATURE_HEADER, Event, EventFactory, sign, sign_body
 
 DEFAULT_SECRET = "lmif_whsec_pytest"
 

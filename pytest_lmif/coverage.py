@@ -21,9 +21,7 @@ from typing import Any
 
 import pytest
 
-from lmif_mock import EVENT_TYPES, FakeLMIF
-from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS, Faults
-from lmif_mock.records import Delivery
+from lmif_mock import EVENT_TYPES, LAYOUTS, SIGNATURE_FAULTS, Delivery, FakeLMIF, Faults
 from pytest_lmif.checks import CHECK_NAMES
 from pytest_lmif.outcomes import on_receiver_checked
 from pytest_lmif.report import ReceiverReport

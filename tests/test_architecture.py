@@ -294,3 +294,31 @@ def test_every_library_error_is_answered_as_a_client_error() -> None:
         assert 400 <= answer.status < 500, name
         if name != "SandboxOnlyError":  # answered FORBIDDEN with the provider's own advice
             assert "what was wrong" in repr((answer.message, answer.details)), name
+
+
+def test_the_plugin_uses_only_the_library_s_public_names() -> None:
+    """``pytest_lmif`` is a client of ``lmif_mock`` like any user: it imports from the package root
+    only, so the library's modules can move without breaking the plugin (issue 14)."""
+    import pytest_lmif
+
+    plugin = Path(pytest_lmif.__file__).parent
+    reaching_in = {
+        f"{path.relative_to(plugin)}: {module}"
+        for path in plugin.rglob("*.py")
+        for module in _imports(path)
+        if module.startswith("lmif_mock.")
+    }
+    assert reaching_in == set(), (
+        f"plugin modules importing library internals: {sorted(reaching_in)}"
+    )
+    import lmif_mock
+
+    used = {
+        alias.name
+        for path in plugin.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == "lmif_mock"
+        for alias in node.names
+    }
+    assert {"sign_body", "LAYOUTS"} <= used
+    assert used <= set(lmif_mock.__all__), sorted(used - set(lmif_mock.__all__))
