@@ -35,7 +35,7 @@ from lmif_mock.transcript import TranscriptError, replay
 from lmif_mock.waiting import WaitError, WaitTimeout
 from lmif_mock.webhook_url import InvalidWebhookURL
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
-from lmif_mock.wire import SentRequest, SignedBody, sign_body
+from lmif_mock.wire import SentRequest, SignedBody, lay_out, sign_body
 from lmif_mock.world import WorldError
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ __all__ = [
     "WorldError",
     "encode",
     "generate_secret",
+    "lay_out",
     "replay",
     "sign",
     "sign_body",

@@ -18,7 +18,6 @@ from pytest_lmif.hypothesis_setup import register_strategies as _hypothesis_setu
 # isort: on
 
 import contextlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,13 +27,15 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from lmif_mock import CATEGORIES, EVENT_TYPES, Event, EventFactory, FakeLMIF, Faults, sign
+from lmif_mock import LAYOUTS as FAULT_LAYOUTS
+from lmif_mock import lay_out as lay_out_as_faults_do
 from pytest_lmif.races import gate_for
 from pytest_lmif.session import new_event_id
 
 #: Plausible types the provider does not (yet) send; a receiver must answer them 2xx.
 UNKNOWN_TYPES = ("avatar.teleported", "box.archived", "license.renewed", "payment.due")
 #: Ways the same event can be laid out as JSON, each signed over its own bytes.
-LAYOUTS = ("compact", "pretty", "ascii")
+LAYOUTS = ("compact", *FAULT_LAYOUTS)
 
 
 def event_types(
@@ -120,16 +121,13 @@ def raw_bodies(
 
 
 def lay_out(body: bytes, layout: str) -> bytes:
-    """``body`` in one of :data:`LAYOUTS`: the provider's compact bytes, pretty-printed with two
-    spaces, or with non-ASCII characters escaped; same content."""
+    """``body`` in one of :data:`LAYOUTS`: the provider's compact bytes, or the same content in one
+    of the fake's other layouts (the very ones its ``layout`` fault sends)."""
     if layout == "compact":
         return body
-    value = json.loads(body)
-    if layout == "pretty":
-        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
-    if layout == "ascii":
-        return json.dumps(value, ensure_ascii=True).encode("ascii")
-    raise InvalidArgument(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    if layout not in LAYOUTS:
+        raise InvalidArgument(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    return lay_out_as_faults_do(body, layout)
 
 
 def bad_signatures(body: bytes | str, secret: str) -> st.SearchStrategy[str | None]:
