@@ -99,7 +99,7 @@ class Event:
         """The exact bytes sent (and signed) for this copy of the event; computed once."""
         return encode(self)
 
-    def for_webhook(self, webhook_id: str) -> Event:
+    def for_webhook(self, webhook_id: str | None) -> Event:
         """This event as delivered to ``webhook_id`` (same id, type, time and data).
 
         If this copy's bytes are already known, the new copy's are made from them by swapping
