@@ -142,6 +142,9 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[st
     return merged
 
 
+# Values are drawn as ``seq[int(rng.random() * len(seq))]``, the way ``random.choices`` draws:
+# one C call, where ``choice`` and ``randint`` make two or three Python-level ones per value.
+
 #: Draws one field's value from the random source, the event's moment and the event so far.
 Maker = Callable[[random.Random, datetime, dict[str, Any]], Any]
 #: Draws a whole event's ``data``.
@@ -170,7 +173,9 @@ def _moment(kind: shape_types.Moment) -> Maker:
         return lambda rng, at, event: format_timestamp(years_after(at, years) + ahead)
     if back:
         minute = timedelta(minutes=1)
-        return lambda rng, at, event: format_timestamp(at + ahead - rng.randint(1, back) * minute)
+        return lambda rng, at, event: format_timestamp(
+            at + ahead - (1 + int(rng.random() * back)) * minute
+        )
     if field is not None:
         day = timedelta(days=1)
         return lambda rng, at, event: format_timestamp(at + ahead - event[field] * day)
@@ -181,19 +186,30 @@ def _moment(kind: shape_types.Moment) -> Maker:
 
 def _count(kind: shape_types.Count) -> Maker:
     low, high, step, less, cap = kind.low, kind.high, kind.step, kind.less, kind.at_most
+    steps = (high - low) // step + 1
     if cap is not None:
-        return lambda rng, at, event: rng.randint(low, max(low, min(high, event[cap])))
+        return lambda rng, at, event: (
+            low + int(rng.random() * (max(low, min(high, event[cap])) - low + 1))
+        )
     if less is not None:
-        return lambda rng, at, event: rng.randrange(low, high + 1, step) - event[less]
+        return lambda rng, at, event: low + step * int(rng.random() * steps) - event[less]
     if low == high:
         return _constant(low)
-    return lambda rng, at, event: rng.randrange(low, high + 1, step)
+    return lambda rng, at, event: low + step * int(rng.random() * steps)
 
 
 def _list_of(kind: shape_types.ListOf) -> Maker:
     least, most, item = max(1, kind.min_items), kind.max_items, kind.item
     if isinstance(item, shape_types.OneOf):  # distinct values, in the enum's order
         values = item.values
+        if least == 1 and most >= len(values):  # any non-empty subset: one draw picks it
+            subsets = 2 ** len(values) - 1
+
+            def any_values(rng: random.Random, at: datetime, event: dict[str, Any]) -> Any:
+                chosen = 1 + int(rng.random() * subsets)
+                return [value for place, value in enumerate(values) if chosen >> place & 1]
+
+            return any_values
 
         def some_values(rng: random.Random, at: datetime, event: dict[str, Any]) -> Any:
             picked = sorted(rng.sample(range(len(values)), rng.randint(least, most)))
@@ -201,7 +217,10 @@ def _list_of(kind: shape_types.ListOf) -> Maker:
 
         return some_values
     make = _maker(item)
-    return lambda rng, at, event: [make(rng, at, event) for _ in range(rng.randint(least, most))]
+    spread = most - least + 1
+    return lambda rng, at, event: [
+        make(rng, at, event) for _ in range(least + int(rng.random() * spread))
+    ]
 
 
 def _fields(kind: shape_types.Fields) -> Maker:
@@ -229,10 +248,10 @@ def _maker(kind: shape_types.FieldType) -> Maker:
         prefix = PREFIXES[kind.kind]
         return lambda rng, at, event: new_id(prefix, rng)
     if isinstance(kind, k.OneOf):
-        values = kind.values
-        if len(values) == 1:
+        values, count = kind.values, len(kind.values)
+        if count == 1:
             return _constant(values[0])
-        return lambda rng, at, event: rng.choice(values)
+        return lambda rng, at, event: values[int(rng.random() * count)]
     if isinstance(kind, k.Lookup):
         table, by = kind.table, kind.by
         return lambda rng, at, event: table[event[by]]
@@ -245,20 +264,22 @@ def _maker(kind: shape_types.FieldType) -> Maker:
         return lambda rng, at, event: _identity_name(rng, event[entity])
     if isinstance(kind, k.AvatarName):
         suffixes, of = kind.suffixes, kind.of
-        return lambda rng, at, event: f"{_first_word(event[of])} {rng.choice(suffixes)}"
+        return lambda rng, at, event: (
+            f"{_first_word(event[of])} {suffixes[int(rng.random() * len(suffixes))]}"
+        )
     if isinstance(kind, k.Phrase):
         examples = kind.examples
-        return lambda rng, at, event: rng.choice(examples)
+        return lambda rng, at, event: examples[int(rng.random() * len(examples))]
     if isinstance(kind, k.Count):
         return _count(kind)
     if isinstance(kind, k.Fraction):
-        low, high, choices = kind.low, kind.high, kind.choices
+        low, span, choices = kind.low, kind.high - kind.low, kind.choices
         if choices:
-            return lambda rng, at, event: rng.choice(choices)
-        return lambda rng, at, event: round(rng.uniform(low, high), 2)
+            return lambda rng, at, event: choices[int(rng.random() * len(choices))]
+        return lambda rng, at, event: round(low + span * rng.random(), 2)
     if isinstance(kind, k.Amount):
         ranges, by = kind.ranges, kind.by
-        return lambda rng, at, event: rng.randint(*ranges[event[by]])
+        return lambda rng, at, event: _between(rng, *ranges[event[by]])
     if isinstance(kind, k.Flag):
         if kind.fixed is not None:
             return _constant(kind.fixed)
@@ -270,6 +291,10 @@ def _maker(kind: shape_types.FieldType) -> Maker:
     if isinstance(kind, k.Changes):
         return _changes(kind)
     raise TypeError(f"no generator for a field of kind {kind!r}")
+
+
+def _between(rng: random.Random, low: int, high: int) -> int:
+    return low + int(rng.random() * (high - low + 1))
 
 
 def _first_word(text: str) -> str:
@@ -291,23 +316,30 @@ def _reads(kind: object) -> set[str]:
 
 
 def compile_builder(shape: event_shapes.EventShape) -> Builder:
-    """A generator for ``shape``'s data: fields drawn so that each comes after those it reads,
-    returned in the declared order."""
+    """A generator for ``shape``'s data, in the declared order, each field drawn after those it
+    reads: in order where it can be, else (a field reading a later one) held by a placeholder
+    and drawn once what it reads is there."""
     members = dict(shape.data.members)
     reads = {name: _reads(kind) for name, kind in members.items()}
     for name, needed in reads.items():
         if not needed <= members.keys() - {name}:
-            raise ValueError(
-                f"{shape.type}.{name} reads undeclared {sorted(needed - members.keys())}"
-            )
-    order: list[str] = []
-    while len(order) < len(members):
-        ready = [n for n in members if n not in order and reads[n] <= set(order)]
+            missing = sorted(needed - members.keys() | needed & {name})
+            raise ValueError(f"{shape.type}.{name} reads fields it cannot: {missing}")
+    in_order: list[str] = []
+    for name in members:
+        if reads[name] <= set(in_order):
+            in_order.append(name)
+    later: list[str] = []
+    while len(in_order) + len(later) < len(members):
+        drawn = set(in_order) | set(later)
+        ready = [n for n in members if n not in drawn and reads[n] <= drawn]
         if not ready:
             raise ValueError(f"{shape.type}: fields read each other in a circle")
-        order.append(ready[0])
-    steps = tuple((name, _maker(members[name])) for name in order)
-    declared = tuple(members)
+        later.append(ready[0])
+    placeholder = _constant(None)
+    steps = tuple(
+        (name, _maker(members[name]) if name in in_order else placeholder) for name in members
+    ) + tuple((name, _maker(members[name])) for name in later)
 
     def build(rng: random.Random, at: datetime) -> dict[str, Any]:
         event: dict[str, Any] = {}
@@ -315,13 +347,7 @@ def compile_builder(shape: event_shapes.EventShape) -> Builder:
             event[name] = make(rng, at, event)
         return event
 
-    if tuple(order) == declared:
-        return build
-    return lambda rng, at: _reordered(build(rng, at), declared)
-
-
-def _reordered(event: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: event[name] for name in names}
+    return build
 
 
 #: One compiled generator per event type (a test may swap one out).
