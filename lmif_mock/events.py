@@ -11,11 +11,10 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from lmif_mock.errors import EncodingError, UnknownEventType
 from lmif_mock.timestamps import format_timestamp, parse_timestamp, utc
@@ -68,6 +67,31 @@ def category_of(event_type: str) -> str:
     return check_event_type(event_type).split(".", 1)[0]
 
 
+T = TypeVar("T")
+
+
+class _computed_once(Generic[T]):  # noqa: N801 - used as a decorator, named like one
+    """``functools.cached_property`` without its lock (which Python 3.12 dropped too): every
+    event pays for it once, on the hot path, and two threads computing an event's bytes at
+    once compute the same bytes."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> _computed_once[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> T: ...
+    def __get__(self, instance: object, owner: type[Any]) -> T | _computed_once[T]:
+        if instance is None:
+            return self
+        value = self.compute(instance)
+        instance.__dict__[self.name] = value  # found there first from now on
+        return value
+
+
 @dataclass(frozen=True)
 class Event:
     """One event as a particular webhook receives it.
@@ -94,7 +118,7 @@ class Event:
             "meta": {"apiVersion": self.api_version, "webhookId": self.webhook_id},
         }
 
-    @cached_property
+    @_computed_once
     def body(self) -> bytes:
         """The exact bytes sent (and signed) for this copy of the event; computed once."""
         return encode(self)

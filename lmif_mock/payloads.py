@@ -417,10 +417,4 @@ class EventFactory:
             body = deep_merge({}, data or {})
         else:
             body = self.data(event_type, created_at, data)
-        return Event(
-            id=event_id or self.new_id("event"),
-            type=event_type,
-            created_at=created_at,
-            data=body,
-            webhook_id=webhook_id,
-        )
+        return Event(event_id or self.new_id("event"), event_type, created_at, body, webhook_id)

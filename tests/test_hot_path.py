@@ -185,3 +185,15 @@ def test_a_stored_event_shares_its_first_deliverys_bytes_and_reads_back_as_itsel
     found = nobody.store.get_event(lone.id)
     assert found is not None
     assert found.body == lone.body
+
+
+def test_an_events_bytes_are_encoded_once_and_kept_on_the_event() -> None:
+    """``Event.body`` is computed on first use (no lock, unlike ``cached_property``) and then
+    read from the event itself: the same object every time, equal to what ``encode`` gives."""
+    event = Event("evt_x", "box.created", datetime(2024, 1, 15, tzinfo=timezone.utc), {"n": 1})
+    assert "body" not in event.__dict__
+    first = event.body
+    assert event.__dict__["body"] is first
+    assert event.body is first
+    assert first == encode(Event(event.id, event.type, event.created_at, {"n": 1}))
+    assert "exact bytes" in (type(event).__dict__["body"].__doc__ or "")
