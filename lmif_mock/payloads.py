@@ -14,7 +14,6 @@ is the only source of randomness: the same seed gives the same data.
 from __future__ import annotations
 
 import random
-from bisect import bisect
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
@@ -22,6 +21,7 @@ from typing import Any, Final
 from lmif_mock import event_shapes, shape_types
 from lmif_mock.events import Event, check_event_type
 from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.names import identity_name, name_pool
 from lmif_mock.terms import years_after
 from lmif_mock.timestamps import format_timestamp, utc
 
@@ -49,59 +49,6 @@ ACTION_FOR_POLICY: Final = event_shapes.ACTION_FOR_POLICY
 
 #: EPOCH anchors generated timestamps when no clock is given (the provider's own sample date).
 EPOCH: Final = datetime(2024, 1, 15, 10, 0, 0, tzinfo=timezone.utc)
-
-
-class _NamePool:
-    """Faker's en_US name lists with their weights, drawn from with one ``random`` call each.
-
-    Going through Faker's generator for every name costs 100-200 us (format strings, weighted
-    sampling rebuilt per call); drawing from the same lists directly costs about 1 us, and an
-    event needs up to three names.
-    """
-
-    def __init__(self) -> None:
-        from faker.providers.company.en_US import Provider as Company
-        from faker.providers.person.en_US import Provider as Person
-
-        self.first, self.first_weights = _weighted(Person.first_names)
-        self.last, self.last_weights = _weighted(Person.last_names)
-        self.company_suffixes = tuple(Company.company_suffixes)
-        self.first_total, self.last_total = self.first_weights[-1], self.last_weights[-1]
-
-    def first_name(self, rng: random.Random) -> str:
-        # What rng.choices(first, cum_weights=...) does, the same draw, without its overhead.
-        return self.first[bisect(self.first_weights, rng.random() * self.first_total)]
-
-    def last_name(self, rng: random.Random) -> str:
-        return self.last[bisect(self.last_weights, rng.random() * self.last_total)]
-
-    def name(self, rng: random.Random) -> str:
-        return f"{self.first_name(rng)} {self.last_name(rng)}"
-
-    def company(self, rng: random.Random) -> str:
-        return f"{self.last_name(rng)} {rng.choice(self.company_suffixes)}"
-
-
-def _weighted(values: Any) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    names = tuple(values)
-    weights = (
-        [float(values[n]) for n in names] if isinstance(values, Mapping) else [1.0] * len(names)
-    )
-    total, cumulative = 0.0, []
-    for weight in weights:
-        total += weight
-        cumulative.append(total)
-    return names, tuple(cumulative)
-
-
-_POOL: _NamePool | None = None
-
-
-def _names() -> _NamePool:
-    global _POOL
-    if _POOL is None:
-        _POOL = _NamePool()
-    return _POOL
 
 
 class _Remove:
@@ -153,17 +100,6 @@ Builder = Callable[[random.Random, datetime], dict[str, Any]]
 
 def _constant(value: Any) -> Maker:
     return lambda rng, at, event: value
-
-
-def _identity_name(rng: random.Random, entity_type: str) -> str:
-    names = _names()
-    if entity_type == "CORPORATION":
-        return names.company(rng)
-    if entity_type == "ESTATE":
-        return f"Estate of {names.name(rng)}"
-    if entity_type == "AGENCY":
-        return f"{names.last_name(rng)} Talent Agency"
-    return names.name(rng)
 
 
 def _moment(kind: shape_types.Moment) -> Maker:
@@ -260,8 +196,8 @@ def _maker(kind: shape_types.FieldType) -> Maker:
     if isinstance(kind, k.IdentityName):
         entity = kind.entity_by
         if entity is None:
-            return lambda rng, at, event: _names().name(rng)
-        return lambda rng, at, event: _identity_name(rng, event[entity])
+            return lambda rng, at, event: name_pool().name(rng)
+        return lambda rng, at, event: identity_name(rng, event[entity])
     if isinstance(kind, k.AvatarName):
         suffixes, of = kind.suffixes, kind.of
         return lambda rng, at, event: (

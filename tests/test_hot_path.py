@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmif_mock import Event, FakeLMIF, encode, payloads
+from lmif_mock import Event, FakeLMIF, encode, names
 from lmif_mock.events import _javascript_numbers
 from lmif_mock.ids import ID_LENGTH, new_id
 from lmif_mock.records import Attempt, Delivery
@@ -153,7 +153,7 @@ def test_utc_returns_what_the_long_way_gives(
 
 
 def test_names_drawn_by_bisect_are_what_random_choices_draws() -> None:
-    pool = payloads._names()
+    pool = names.name_pool()
     ours, theirs = random.Random(5), random.Random(5)
     for _ in range(2000):
         assert (
