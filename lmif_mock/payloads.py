@@ -105,15 +105,25 @@ def _constant(value: Any) -> Maker:
 def _moment(kind: shape_types.Moment) -> Maker:
     ahead = timedelta(days=kind.days)
     years, back, field = kind.years, kind.minutes_back, kind.less_days_of
+    minute, day = timedelta(minutes=1), timedelta(days=1)
+    if sum((bool(years), bool(back), field is not None)) > 1:  # no declaration does this yet
+
+        def combined(rng: random.Random, at: datetime, event: dict[str, Any]) -> str:
+            moment = (years_after(at, years) if years else at) + ahead
+            if back:
+                moment -= (1 + int(rng.random() * back)) * minute
+            if field is not None:
+                moment -= event[field] * day
+            return format_timestamp(moment)
+
+        return combined
     if years:
         return lambda rng, at, event: format_timestamp(years_after(at, years) + ahead)
     if back:
-        minute = timedelta(minutes=1)
         return lambda rng, at, event: format_timestamp(
             at + ahead - (1 + int(rng.random() * back)) * minute
         )
     if field is not None:
-        day = timedelta(days=1)
         return lambda rng, at, event: format_timestamp(at + ahead - event[field] * day)
     if not kind.days:
         return lambda rng, at, event: format_timestamp(at)
@@ -123,6 +133,8 @@ def _moment(kind: shape_types.Moment) -> Maker:
 def _count(kind: shape_types.Count) -> Maker:
     low, high, step, less, cap = kind.low, kind.high, kind.step, kind.less, kind.at_most
     steps = (high - low) // step + 1
+    if cap is not None and less is not None:
+        raise ValueError(f"{kind!r}: a count either subtracts a field or is capped by one")
     if cap is not None:
         return lambda rng, at, event: (
             low + int(rng.random() * (max(low, min(high, event[cap])) - low + 1))

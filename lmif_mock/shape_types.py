@@ -127,7 +127,7 @@ class Phrase:
 @dataclass(frozen=True)
 class Count:
     """A whole number from ``low`` to ``high`` in ``step``s; ``less`` subtracts a field's value,
-    ``at_most`` caps it at a field's value. ``low == high`` is a constant."""
+    or ``at_most`` caps it at a field's value (not both). ``low == high`` is a constant."""
 
     low: int = 0
     high: int = 100

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from lmif_mock.shape_types import (
     Moment,
     OneOf,
 )
+from lmif_mock.timestamps import parse_timestamp
 from lmif_mock.world import World
 from lmif_mock.world.scenarios import SCENARIOS
 
@@ -154,6 +156,7 @@ def test_a_declared_field_is_generated_with_no_other_edit() -> None:
                 **shape.data.members,
                 "claimCount": Count(1, 5),
                 "reviewedAt": Moment(days=-3),
+                "renewsAt": Moment(years=1, less_days_of="claimCount"),
                 "reviewer": Fields({"id": Ident("creator"), "name": IdentityName()}),
                 "tags": ListOf(OneOf(("a", "b", "c")), min_items=1),
             }
@@ -167,6 +170,8 @@ def test_a_declared_field_is_generated_with_no_other_edit() -> None:
         _declared_order(data, grown.data, "grown")
         assert 1 <= data["claimCount"] <= 5
         assert data["reviewedAt"] == "2024-01-12T10:00:00Z"  # three days before EPOCH
+        renews = datetime(2025, 1, 15, 10, tzinfo=timezone.utc) - timedelta(data["claimCount"])
+        assert parse_timestamp(data["renewsAt"]) == renews
         assert data["tags"] == sorted(set(data["tags"]))  # distinct, in the enum's order
 
 
