@@ -1,11 +1,11 @@
 """Every event type's ``data``, declared once: fields, types, enums, id prefixes, provenance.
 
 This is the one place an event's shape is written. The JSON Schemas (:mod:`lmif_mock.schemas`,
-the ``fixtures/schemas`` files, the OpenAPI document's envelope) are generated from it, and the
-payload builder (:mod:`lmif_mock.payloads`) and the world's emitters (:mod:`lmif_mock.world`) are
-held to it by the test suite: every event either one produces must have exactly the declared
-fields, of the declared types. Adding a field is an edit here; the tests then name every producer
-that does not send it yet.
+the ``fixtures/schemas`` files, the OpenAPI document's envelope) and the payload builder
+(:mod:`lmif_mock.payloads`, which compiles a generator per type from these declarations) are
+derived from it; the world's emitters (:mod:`lmif_mock.world`) are held to it by the test suite.
+Each field's kind (:mod:`lmif_mock.shape_types`) says both its schema and what a realistic value
+looks like, so adding a field is an edit here and generated events carry it at once.
 
 ``documented`` lists the fields the provider's own pages show; every other field is designed in
 their style (DESIGN.md, "Facts from the provider").
@@ -15,11 +15,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final
 
-from lmif_mock.ids import PREFIXES
-
-Schema = dict[str, Any]
+from lmif_mock.shape_types import (
+    FLAG,
+    TIMESTAMP,
+    Amount,
+    AvatarName,
+    Changes,
+    Count,
+    Fields,
+    FieldType,
+    Flag,
+    Fraction,
+    Ident,
+    IdentityName,
+    ListOf,
+    Lookup,
+    Moment,
+    OneOf,
+    Phrase,
+    Schema,
+)
 
 # -- the vocabulary the fields draw on (the provider's enumerations, then our designed ones) -----
 
@@ -48,114 +65,45 @@ SCAN_TRIGGERS: Final = ("box_created", "scheduled", "manual")
 REMINDER_DAYS: Final = (7, 21, 28)
 
 
-# -- field types ---------------------------------------------------------------------------------
-
-
-class FieldType(Protocol):
-    """What a field holds; it knows its own JSON Schema."""
-
-    def schema(self, *, closed: bool) -> Schema:
-        """The JSON Schema; ``closed`` forbids fields the declaration does not list."""
-        ...
-
-
-@dataclass(frozen=True)
-class Plain:
-    """A field whose schema needs no parameters (a name, a timestamp, a count...)."""
-
-    fixed: Schema
-
-    def schema(self, *, closed: bool) -> Schema:
-        return dict(self.fixed)
-
-
-@dataclass(frozen=True)
-class Ident:
-    """A string id carrying the prefix of ``kind`` (a key of :data:`lmif_mock.ids.PREFIXES`)."""
-
-    kind: str
-
-    def schema(self, *, closed: bool) -> Schema:
-        return {"type": "string", "pattern": f"^{PREFIXES[self.kind]}[A-Za-z0-9_]+$"}
-
-
-@dataclass(frozen=True)
-class OneOf:
-    """One of a fixed set of values."""
-
-    values: tuple[Any, ...]
-
-    def schema(self, *, closed: bool) -> Schema:
-        return {"enum": list(self.values)}
-
-
-@dataclass(frozen=True)
-class ListOf:
-    """A JSON array of ``item``."""
-
-    item: FieldType
-    min_items: int = 0
-
-    def schema(self, *, closed: bool) -> Schema:
-        return {
-            "type": "array",
-            "items": self.item.schema(closed=closed),
-            "minItems": self.min_items,
-        }
-
-
-@dataclass(frozen=True)
-class Fields:
-    """A JSON object whose declared fields are all present, in this order."""
-
-    members: Mapping[str, FieldType]
-
-    def schema(self, *, closed: bool) -> Schema:
-        schema: Schema = {
-            "type": "object",
-            "properties": {name: kind.schema(closed=closed) for name, kind in self.members.items()},
-            "required": list(self.members),
-        }
-        if closed:
-            schema["additionalProperties"] = False
-        return schema
-
-
-@dataclass(frozen=True)
-class Changes:
-    """``box.updated``'s ``changes``: changed field name -> ``{from, to}``, only what changed."""
-
-    known: Mapping[str, tuple[Any, ...]]
-
-    def schema(self, *, closed: bool) -> Schema:
-        return {
-            "type": "object",
-            "description": "changed field name -> {from, to}; only changed fields appear",
-            "properties": {
-                name: Fields({"from": OneOf(values), "to": OneOf(values)}).schema(closed=closed)
-                for name, values in self.known.items()
-            },
-            "additionalProperties": Fields({"from": ANY, "to": ANY}).schema(closed=closed),
-            "minProperties": 1,
-        }
-
-
-ANY: Final = Plain({})
-TIMESTAMP: Final = Plain(
-    {
-        "type": "string",
-        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
-        "description": "UTC, ISO 8601, whole seconds, Z suffix",
-    }
+GRACE_PERIOD_DAYS: Final = 30
+ENDING_DAYS_BEFORE_EXPIRY: Final = 2
+LICENSE_EXPIRING_DAYS: Final = 30
+ROYALTY_RATES: Final = (0.05, 0.1, 0.15, 0.2, 0.25)
+#: What the identity check tells a platform to do, by box policy.
+ACTION_FOR_POLICY: Final = {
+    "BLOCK_ALL": "BLOCK",
+    "BLOCK_COMMERCIAL": "VERIFY_COMMERCIAL",
+    "MONETIZE": "TRACK_REVENUE",
+    "LICENSE": "REQUIRE_LICENSE",
+    "TEAM": "BLOCK",
+    "OPEN": "ALLOW",
+}
+#: Monthly fees a generated license's tier asks (the world's own table is richer).
+MONTHLY_FEE_RANGES: Final = {
+    "personal": (0, 10),
+    "creator": (25, 100),
+    "commercial": (100, 1000),
+    "enterprise": (2000, 10000),
+}
+USE_CASES: Final = (
+    "AI companion chat",
+    "Fan fiction roleplay",
+    "Educational voice tutor",
+    "Branded customer assistant",
+    "Interactive storytelling",
 )
-NAME: Final = Plain({"type": "string", "minLength": 1})
-UNIT: Final = Plain({"type": "number", "minimum": 0, "maximum": 1})
-COUNT: Final = Plain({"type": "integer", "minimum": 0})
-MONEY: Final = Plain({"type": "number", "minimum": 0})
-FLAG: Final = Plain({"type": "boolean"})
-AVATAR: Final = Fields({"id": Ident("avatar"), "name": NAME, "creatorId": Ident("creator")})
+AVATAR_SUFFIXES: Final = ("AI", "Bot", "Chat", "Companion", "Twin")
+
+
+# -- the kinds fields are declared with ------------------------------------------------------------
+
+NAME: Final = IdentityName()
+AVATAR: Final = Fields(
+    {"id": Ident("avatar"), "name": AvatarName(AVATAR_SUFFIXES), "creatorId": Ident("creator")}
+)
 POLICY: Final = OneOf(POLICIES)
 TIER: Final = OneOf(LICENSE_TIERS)
+CONFIDENCE: Final = Fraction(0.6, 1.0)
 
 
 # -- the declarations ------------------------------------------------------------------------------
@@ -191,16 +139,21 @@ _LICENSE_HEAD: Final[dict[str, FieldType]] = {
     "identityName": NAME,
     "tier": TIER,
 }
+_GRACE: Final = GRACE_PERIOD_DAYS
+_ENDING: Final = ENDING_DAYS_BEFORE_EXPIRY
 
 SHAPES: Final[Mapping[str, EventShape]] = {
     shape.type: shape
     for shape in (
         _shape(
             "box.created", _BOX_DOCUMENTED,
-            boxId=Ident("box"), claimId=Ident("claim"), identityName=NAME,
+            boxId=Ident("box"), claimId=Ident("claim"), identityName=IdentityName("entityType"),
             entityType=OneOf(ENTITY_TYPES), policy=POLICY, enforcement=OneOf(ENFORCEMENTS),
             policyConfig=Fields(
-                {"royaltyRate": UNIT, "revenueTypes": ListOf(OneOf(REVENUE_TYPES))}
+                {
+                    "royaltyRate": Fraction(choices=ROYALTY_RATES),
+                    "revenueTypes": ListOf(OneOf(REVENUE_TYPES), max_items=len(REVENUE_TYPES)),
+                }
             ),
         ),
         _shape(
@@ -216,8 +169,8 @@ SHAPES: Final[Mapping[str, EventShape]] = {
             "violationId boxId identityName policy avatar detection gracePeriod",
             violationId=Ident("violation"), boxId=Ident("box"), identityName=NAME, policy=POLICY,
             avatar=AVATAR,
-            detection=Fields({"confidence": UNIT, "classification": OneOf(CLASSIFICATIONS)}),
-            gracePeriod=Fields({"id": Ident("grace_period"), "expiresAt": TIMESTAMP}),
+            detection=Fields({"confidence": CONFIDENCE, "classification": OneOf(CLASSIFICATIONS)}),
+            gracePeriod=Fields({"id": Ident("grace_period"), "expiresAt": Moment(days=_GRACE)}),
         ),
         _shape(
             "violation.resolved", "violationId resolution",
@@ -234,24 +187,26 @@ SHAPES: Final[Mapping[str, EventShape]] = {
             "grace_period.started", "gracePeriodId boxId identityName expiresAt affectedAvatars",
             gracePeriodId=Ident("grace_period"), boxId=Ident("box"),
             violationId=Ident("violation"), identityName=NAME, policy=POLICY,
-            startedAt=TIMESTAMP, expiresAt=TIMESTAMP, affectedAvatars=ListOf(AVATAR),
+            startedAt=TIMESTAMP, expiresAt=Moment(days=_GRACE),
+            affectedAvatars=ListOf(AVATAR, max_items=3),
         ),
         _shape(
             "grace_period.reminder", "",
             gracePeriodId=Ident("grace_period"), boxId=Ident("box"), identityName=NAME,
-            day=OneOf(REMINDER_DAYS), daysRemaining=COUNT, startedAt=TIMESTAMP,
-            expiresAt=TIMESTAMP,
+            day=OneOf(REMINDER_DAYS), daysRemaining=Count(_GRACE, _GRACE, less="day"),
+            startedAt=Moment(less_days_of="day"), expiresAt=Moment(days=_GRACE, less_days_of="day"),
         ),
         _shape(
             "grace_period.ending", "",
             gracePeriodId=Ident("grace_period"), boxId=Ident("box"), identityName=NAME,
-            daysRemaining=COUNT, startedAt=TIMESTAMP, expiresAt=TIMESTAMP,
+            daysRemaining=Count(_ENDING, _ENDING), startedAt=Moment(days=_ENDING - _GRACE),
+            expiresAt=Moment(days=_ENDING),
         ),
         _shape(
             "grace_period.expired", "",
             gracePeriodId=Ident("grace_period"), boxId=Ident("box"),
-            violationId=Ident("violation"), identityName=NAME, startedAt=TIMESTAMP,
-            expiredAt=TIMESTAMP, affectedAvatars=ListOf(AVATAR),
+            violationId=Ident("violation"), identityName=NAME, startedAt=Moment(days=-_GRACE),
+            expiredAt=TIMESTAMP, affectedAvatars=ListOf(AVATAR, max_items=3),
         ),
         _shape(
             "grace_period.resolved", "",
@@ -262,13 +217,15 @@ SHAPES: Final[Mapping[str, EventShape]] = {
         _shape(
             "license.requested", "",
             requestId=Ident("license_request"), boxId=Ident("box"), identityName=NAME, tier=TIER,
-            useCase=NAME, estimatedUsers=COUNT, submittedAt=TIMESTAMP,
+            useCase=Phrase(USE_CASES), estimatedUsers=Count(100, 99_900, step=100),
+            submittedAt=TIMESTAMP,
         ),
         _shape(
             "license.approved", "",
             requestId=Ident("license_request"), licenseId=Ident("license"), boxId=Ident("box"),
-            identityName=NAME, tier=TIER, monthlyFee=MONEY, currency=OneOf(("USD",)),
-            royaltyRate=UNIT, validFrom=TIMESTAMP, expiresAt=TIMESTAMP, autoRenew=FLAG,
+            identityName=NAME, tier=TIER, monthlyFee=Amount("tier", MONTHLY_FEE_RANGES),
+            currency=OneOf(("USD",)), royaltyRate=Fraction(choices=ROYALTY_RATES),
+            validFrom=TIMESTAMP, expiresAt=Moment(years=1), autoRenew=FLAG,
         ),
         _shape(
             "license.denied", "",
@@ -277,7 +234,9 @@ SHAPES: Final[Mapping[str, EventShape]] = {
         ),
         _shape(
             "license.expiring", "",
-            **_LICENSE_HEAD, expiresAt=TIMESTAMP, daysRemaining=COUNT, autoRenew=FLAG,
+            **_LICENSE_HEAD, expiresAt=Moment(days=LICENSE_EXPIRING_DAYS),
+            daysRemaining=Count(LICENSE_EXPIRING_DAYS, LICENSE_EXPIRING_DAYS),
+            autoRenew=Flag(fixed=False),
         ),
         _shape("license.expired", "", **_LICENSE_HEAD, expiredAt=TIMESTAMP),
         _shape(
@@ -290,18 +249,19 @@ SHAPES: Final[Mapping[str, EventShape]] = {
             avatar=AVATAR,
             detection=Fields(
                 {
-                    "confidence": UNIT,
+                    "confidence": CONFIDENCE,
                     "layer": OneOf(DETECTION_LAYERS),
                     "classification": OneOf(CLASSIFICATIONS),
-                    "parodyLikelihood": UNIT,
+                    "parodyLikelihood": Fraction(0.0, 0.3),
                 }
             ),
-            action=OneOf(ACTIONS),
+            action=Lookup("policy", ACTION_FOR_POLICY, ACTIONS),
         ),
         _shape(
             "detection.scan_complete", "",
             scanId=Ident("scan"), boxId=Ident("box"), trigger=OneOf(SCAN_TRIGGERS),
-            startedAt=TIMESTAMP, completedAt=TIMESTAMP, avatarsScanned=COUNT, matchesFound=COUNT,
+            startedAt=Moment(minutes_back=30), completedAt=TIMESTAMP,
+            avatarsScanned=Count(50, 5000), matchesFound=Count(0, 12, at_most="avatarsScanned"),
         ),
     )
 }  # fmt: skip

@@ -11,11 +11,10 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from lmif_mock.errors import EncodingError, UnknownEventType
 from lmif_mock.timestamps import format_timestamp, parse_timestamp, utc
@@ -68,6 +67,31 @@ def category_of(event_type: str) -> str:
     return check_event_type(event_type).split(".", 1)[0]
 
 
+T = TypeVar("T")
+
+
+class _computed_once(Generic[T]):  # noqa: N801 - used as a decorator, named like one
+    """``functools.cached_property`` without its lock (which Python 3.12 dropped too): every
+    event pays for it once, on the hot path, and two threads computing an event's bytes at
+    once compute the same bytes."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> _computed_once[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> T: ...
+    def __get__(self, instance: object, owner: type[Any]) -> T | _computed_once[T]:
+        if instance is None:
+            return self
+        value = self.compute(instance)
+        instance.__dict__[self.name] = value  # found there first from now on
+        return value
+
+
 @dataclass(frozen=True)
 class Event:
     """One event as a particular webhook receives it.
@@ -94,24 +118,27 @@ class Event:
             "meta": {"apiVersion": self.api_version, "webhookId": self.webhook_id},
         }
 
-    @cached_property
+    @_computed_once
     def body(self) -> bytes:
         """The exact bytes sent (and signed) for this copy of the event; computed once."""
         return encode(self)
 
-    def for_webhook(self, webhook_id: str) -> Event:
+    def for_webhook(self, webhook_id: str | None) -> Event:
         """This event as delivered to ``webhook_id`` (same id, type, time and data).
 
         If this copy's bytes are already known, the new copy's are made from them by swapping
         the webhook id at the end (it is the last value of the envelope), not by encoding the
         whole event again: what a fan-out to many webhooks would otherwise pay per webhook.
         """
-        copy = Event(self.id, self.type, self.created_at, self.data, webhook_id, self.api_version)
-        known: bytes | None = self.__dict__.get("body")
+        # Made without __init__: every field is this (already checked) event's, so the copy
+        # skips normalising its time again, which a fan-out and every emit would pay for.
+        copy: Event = object.__new__(Event)
+        fields = copy.__dict__
+        fields.update(self.__dict__)
+        fields["webhook_id"] = webhook_id
+        known: bytes | None = fields.pop("body", None)
         if known is not None:
-            copy.__dict__["body"] = known[: -len(_meta_tail(self.webhook_id))] + _meta_tail(
-                webhook_id
-            )
+            fields["body"] = known[: -len(_meta_tail(self.webhook_id))] + _meta_tail(webhook_id)
         return copy
 
     @classmethod
@@ -256,8 +283,12 @@ def encode(event: Event) -> bytes:
 _MAYBE_JS_DIFFERS = re.compile(r"\.0[,}\]]|e\+")
 
 
+#: One encoder for every event: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 @functools.lru_cache(maxsize=1024)

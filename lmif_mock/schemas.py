@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lmif_mock.event_shapes import SHAPES, Ident, OneOf
-from lmif_mock.event_shapes import TIMESTAMP as _TIMESTAMP
+from lmif_mock.event_shapes import SHAPES
 from lmif_mock.events import API_VERSION, EVENT_TYPES
+from lmif_mock.shape_types import TIMESTAMP as _TIMESTAMP
+from lmif_mock.shape_types import Ident, OneOf
 
 Schema = dict[str, Any]
 

@@ -35,6 +35,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.exchanges import OutgoingRequest, Response, Transport, TransportError
@@ -153,8 +154,13 @@ def steps_for(script: str | None, number: int) -> list[Step]:
     return [s for s in parse(script) if s.covers(number)]
 
 
+_NO_DELAY: Final = timedelta()
+
+
 def extra_delay(script: str | None, number: int) -> timedelta:
     """How much later than scheduled attempt ``number`` is made."""
+    if script is None:
+        return _NO_DELAY  # no script: the case of almost every attempt, kept cheap
     return sum((s.delay for s in steps_for(script, number) if s.action == "delay"), timedelta())
 
 

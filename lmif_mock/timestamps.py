@@ -40,6 +40,8 @@ def utc(moment: datetime, *, whole_seconds: bool = True) -> datetime:
     wire format keeps and an event's ``createdAt`` must equal what its body says; the clock keeps
     microseconds (``whole_seconds=False``) so that ordering within a second survives.
     """
+    if moment.tzinfo is timezone.utc and (moment.microsecond == 0 or not whole_seconds):
+        return moment  # already normal: the common case (every event's time), made cheap
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc)

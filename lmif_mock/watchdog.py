@@ -23,6 +23,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, TypeVar
@@ -33,6 +34,22 @@ T = TypeVar("T")
 #: lookup that would cost more than the rest of arming a call.
 _current_handler: Callable[[int], object] = importlib.import_module("_signal").getsignal
 
+#: Every watchdog of this process; in a forked child none has its thread any more.
+_EVERY: weakref.WeakSet[Watchdog] = weakref.WeakSet()
+
+
+def _forget_threads() -> None:
+    """In a forked child: no watchdog thread exists, and one may have held a lock at the fork
+    (it would then stay held forever): every watchdog gets fresh ones and starts anew."""
+    for watchdog in list(_EVERY):
+        watchdog._running = False
+        watchdog._lock = threading.Lock()
+        watchdog._changed = threading.Condition(watchdog._lock)
+
+
+_FORK_HOOKS = hasattr(os, "register_at_fork")
+if _FORK_HOOKS:
+    os.register_at_fork(after_in_child=_forget_threads)
 #: How often the watchdog signals again while an overdue call keeps running.
 REPEAT = 0.25
 
@@ -64,6 +81,10 @@ class Watchdog:
         self._handler = self._on_signal  # one bound method, so getsignal's answer can be compared
         self._refused = self._signum is None
         self._pid = -1
+        #: Whether this process's watchdog thread runs: cleared in a forked child (where the
+        #: thread does not exist), so ``call`` need not ask the kernel for its pid every time.
+        self._running = False
+        _EVERY.add(self)
 
     def usable(self) -> bool:
         """Whether :meth:`call` may run here (the main thread, not inside another call)."""
@@ -84,7 +105,7 @@ class Watchdog:
         deadline = time.monotonic() + timeout
         with self._lock:
             self._armed = (token, deadline)
-            if self._pid != os.getpid():
+            if not self._running or (not _FORK_HOOKS and self._pid != os.getpid()):
                 self._start()
             elif deadline < self._wake_at:
                 self._wake_at = deadline
@@ -120,6 +141,7 @@ class Watchdog:
     def _start(self) -> None:
         """Start the watchdog thread (again, in a forked child, where it does not exist)."""
         self._pid = os.getpid()
+        self._running = True
         self._wake_at = math.inf
         main = threading.main_thread().ident
         assert main is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,23 @@ import jsonschema
 import pytest
 
 from lmif_mock import EVENT_TYPES, EventFactory, VirtualClock
-from lmif_mock.event_shapes import COUNT, SHAPES, Fields
+from lmif_mock.event_shapes import ACTION_FOR_POLICY, MONTHLY_FEE_RANGES, REVENUE_TYPES, SHAPES
 from lmif_mock.http.openapi import document
 from lmif_mock.ids import PREFIXES, new_id
+from lmif_mock.payloads import EPOCH, compile_builder
 from lmif_mock.schemas import DATA, envelope_schema
+from lmif_mock.shape_types import (
+    COUNT,
+    Amount,
+    Count,
+    Fields,
+    Ident,
+    IdentityName,
+    ListOf,
+    Moment,
+    OneOf,
+)
+from lmif_mock.timestamps import parse_timestamp
 from lmif_mock.world import World
 from lmif_mock.world.scenarios import SCENARIOS
 
@@ -129,3 +143,85 @@ def test_the_documented_fields_are_marked_documented_and_the_rest_designed() -> 
         assert top <= SHAPES[event_type].documented, event_type
     assert SHAPES["grace_period.started"].designed == ("violationId", "policy", "startedAt")
     assert all(not SHAPES[t].documented for t in EVENT_TYPES if t.startswith("license."))
+
+
+def test_a_declared_field_is_generated_with_no_other_edit() -> None:
+    """The builder is compiled from the declaration: a new field of any kind, nested ones and
+    ones derived from another field included, is generated without touching the builder."""
+    shape = SHAPES["box.deleted"]
+    grown = replace(
+        shape,
+        data=Fields(
+            {
+                **shape.data.members,
+                "claimCount": Count(1, 5),
+                "reviewedAt": Moment(days=-3),
+                "renewsAt": Moment(years=1, less_days_of="claimCount"),
+                "reviewer": Fields({"id": Ident("creator"), "name": IdentityName()}),
+                "tags": ListOf(OneOf(("a", "b", "c")), min_items=1),
+            }
+        ),
+    )
+    build = compile_builder(grown)
+    rng = random.Random(3)
+    for _ in range(30):
+        data = build(rng, EPOCH)
+        jsonschema.validate(data, grown.schema(closed=True))
+        _declared_order(data, grown.data, "grown")
+        assert 1 <= data["claimCount"] <= 5
+        assert data["reviewedAt"] == "2024-01-12T10:00:00Z"  # three days before EPOCH
+        renews = datetime(2025, 1, 15, 10, tzinfo=timezone.utc) - timedelta(data["claimCount"])
+        assert parse_timestamp(data["renewsAt"]) == renews
+        assert data["tags"] == sorted(set(data["tags"]))  # distinct, in the enum's order
+
+
+def test_a_field_read_before_it_is_declared_is_drawn_first_and_sent_in_declared_order() -> None:
+    shape = SHAPES["box.created"]
+    assert list(shape.data.members).index("identityName") < list(shape.data.members).index(
+        "entityType"
+    )
+    build = compile_builder(shape)
+    rng = random.Random(0)
+    styles = set()
+    for _ in range(200):
+        data = build(rng, EPOCH)
+        assert list(data) == list(shape.data.members)
+        name, entity = data["identityName"], data["entityType"]
+        if entity == "ESTATE":
+            assert name.startswith("Estate of "), name
+        elif entity == "AGENCY":
+            assert name.endswith(" Talent Agency"), name
+        styles.add(entity)
+    assert styles == {"INDIVIDUAL", "ESTATE", "CORPORATION", "AGENCY"}
+
+
+def test_a_declaration_reading_a_field_it_lacks_is_refused_when_compiled() -> None:
+    shape = replace(SHAPES["box.deleted"], data=Fields({"fee": Amount("tier", {"a": (1, 2)})}))
+    with pytest.raises(ValueError, match="tier"):
+        compile_builder(shape)
+    circle = replace(shape, data=Fields({"a": Count(1, 2, less="b"), "b": Count(1, 2, less="a")}))
+    with pytest.raises(ValueError, match="circle"):
+        compile_builder(circle)
+
+
+def test_derived_fields_agree_with_the_fields_they_are_derived_from() -> None:
+    factory = EventFactory(4)
+    for _ in range(100):
+        match = factory.data("detection.match_found")
+        assert match["action"] == ACTION_FOR_POLICY[match["policy"]]
+        assert match["avatar"]["name"].split()[0] == match["identityName"].split()[0]
+        assert 0 <= match["detection"]["parodyLikelihood"] <= 0.3
+        scan = factory.data("detection.scan_complete")
+        assert 0 <= scan["matchesFound"] <= min(12, scan["avatarsScanned"])
+        assert scan["startedAt"] < scan["completedAt"]
+        approved = factory.data("license.approved")
+        low, high = MONTHLY_FEE_RANGES[approved["tier"]]
+        assert low <= approved["monthlyFee"] <= high
+        assert approved["expiresAt"] == "2025-01-15T10:00:00Z"  # a calendar year after EPOCH
+        box = factory.data("box.created")
+        revenue = box["policyConfig"]["revenueTypes"]
+        assert revenue
+        assert revenue == [t for t in REVENUE_TYPES if t in revenue]
+        requested = factory.data("license.requested")
+        assert requested["estimatedUsers"] % 100 == 0
+        assert requested["estimatedUsers"] >= 100

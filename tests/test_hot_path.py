@@ -1,8 +1,9 @@
 """The shortcuts the delivery hot path takes give exactly what the long way gives.
 
 Each shortcut (bytes spliced per webhook instead of re-encoded, ids from one draw, rendered
-timestamps remembered, records copied without ``dataclasses.replace``) is checked against the
-plain computation it replaces, over generated inputs.
+timestamps remembered, normal times not normalised again, names drawn without ``choices``, an
+event stored as its first delivery's bytes, records copied without ``dataclasses.replace``) is
+checked against the plain computation it replaces, over generated inputs.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmif_mock import Event, encode
+from lmif_mock import Event, FakeLMIF, encode, names
 from lmif_mock.events import _javascript_numbers
 from lmif_mock.ids import ID_LENGTH, new_id
 from lmif_mock.records import Attempt, Delivery
-from lmif_mock.timestamps import format_timestamp
+from lmif_mock.timestamps import format_timestamp, utc
 
 _TEXT = st.text(st.characters(exclude_categories=["Cs"]))
 _JSON = st.recursive(
@@ -121,3 +122,78 @@ def test_encoding_without_the_walk_gives_the_walked_bytes(data: dict[str, Any]) 
         allow_nan=False,
     ).encode("utf-8")
     assert encode(event) == walked
+
+
+def _utc_long_way(moment: datetime, whole_seconds: bool) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    return moment.replace(microsecond=0) if whole_seconds else moment
+
+
+@settings(deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 1, 1)),
+    zone=st.none() | st.just(timezone.utc) | st.integers(-14 * 60, 14 * 60),
+    whole=st.booleans(),
+)
+def test_utc_returns_what_the_long_way_gives(
+    moment: datetime, zone: timezone | int | None, whole: bool
+) -> None:
+    """An already normal moment is returned as it is; every other one still goes the long way."""
+    if isinstance(zone, int):
+        moment = moment.replace(tzinfo=timezone(timedelta(minutes=zone)))
+    elif zone is not None:
+        moment = moment.replace(tzinfo=zone)
+    got = utc(moment, whole_seconds=whole)
+    expected = _utc_long_way(moment, whole)
+    assert got == expected
+    assert got.tzinfo is timezone.utc
+    assert (got.microsecond, got.utcoffset()) == (expected.microsecond, timedelta(0))
+
+
+def test_names_drawn_by_bisect_are_what_random_choices_draws() -> None:
+    pool = names.name_pool()
+    ours, theirs = random.Random(5), random.Random(5)
+    for _ in range(2000):
+        assert (
+            pool.first_name(ours) == theirs.choices(pool.first, cum_weights=pool.first_weights)[0]
+        )
+        assert pool.last_name(ours) == theirs.choices(pool.last, cum_weights=pool.last_weights)[0]
+
+
+def test_a_stored_event_shares_its_first_deliverys_bytes_and_reads_back_as_itself() -> None:
+    """The memory store keeps one copy of an event's bytes (its first delivery's), and still
+    hands back the event exactly as encoded for nobody (``webhookId`` null)."""
+    fake = FakeLMIF(seed=0)
+    hooks = [fake.webhooks.create(lambda e, s: [s("200 OK", []) or b""], ["*"]) for _ in "ab"]
+    sent = fake.emit("violation.detected", {"identityName": "Zoë ✨"})
+    stored = fake.store.get_event(sent.id)
+    assert stored is not None
+    alone = Event(sent.id, sent.type, sent.created_at, sent.data)
+    assert stored.body == encode(alone)
+    assert stored.webhook_id is None
+    assert stored.data == sent.data
+    first, second = fake.deliveries(event_id=sent.id)
+    assert (first.webhook_id, second.webhook_id) == (hooks[0].id, hooks[1].id)
+    kept = fake.store._events[sent.id]  # type: ignore[attr-defined]
+    assert kept.body is first.body  # shared, not a second copy
+    assert first.body == encode(replace(alone, webhook_id=hooks[0].id))
+    assert second.body == encode(replace(alone, webhook_id=hooks[1].id))
+    nobody = FakeLMIF(seed=0)  # no webhook: the event keeps its own bytes
+    lone = nobody.emit("box.created")
+    found = nobody.store.get_event(lone.id)
+    assert found is not None
+    assert found.body == lone.body
+
+
+def test_an_events_bytes_are_encoded_once_and_kept_on_the_event() -> None:
+    """``Event.body`` is computed on first use (no lock, unlike ``cached_property``) and then
+    read from the event itself: the same object every time, equal to what ``encode`` gives."""
+    event = Event("evt_x", "box.created", datetime(2024, 1, 15, tzinfo=timezone.utc), {"n": 1})
+    assert "body" not in event.__dict__
+    first = event.body
+    assert event.__dict__["body"] is first
+    assert event.body is first
+    assert first == encode(Event(event.id, event.type, event.created_at, {"n": 1}))
+    assert "exact bytes" in (type(event).__dict__["body"].__doc__ or "")

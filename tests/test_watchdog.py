@@ -9,7 +9,10 @@ deliveries still get the worker-thread path.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -166,3 +169,41 @@ def test_a_signal_taken_by_someone_else_is_never_used() -> None:
         assert not Watchdog(signum).usable()  # taken before it could install
     finally:
         signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+
+
+_FORKING = """
+import os, sys, time
+from lmif_mock import FakeLMIF, RetryPolicy
+
+def answering(before):
+    def app(environ, start_response):
+        before()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+    return app
+
+fake = FakeLMIF(seed=0, retry_policy=RetryPolicy(delays=[0], timeout=0.3))
+fake.webhooks.create(answering(lambda: None), ["*"])
+fake.emit("box.created")  # the parent's watchdog thread runs from here on
+hung = fake.webhooks.create(answering(lambda: time.sleep(60)), ["box.deleted"])
+child = os.fork()
+if child == 0:
+    try:
+        event = fake.emit("box.deleted")
+        (delivery,) = fake.deliveries(event_id=event.id, webhook_id=hung.id)
+        print("child:", delivery.attempts[0].error, flush=True)
+    finally:
+        os._exit(0)
+os.waitpid(child, 0)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_gets_a_watchdog_of_its_own() -> None:
+    """The watchdog thread does not survive a fork; the child's first watched call starts one
+    (a fork hook says so, rather than a pid asked of the kernel on every call), and a lock the
+    parent's watchdog thread held at the fork does not hang the child."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKING], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "child: timeout", done.stderr
