@@ -162,7 +162,11 @@ class API:
             if not_allowed is not None:
                 raise not_allowed
             if endpoint is None:
-                raise APIError("NOT_FOUND", f"No route for {request.method} {request.path}")
+                raise APIError(
+                    "NOT_FOUND",
+                    f"No route for {request.method} {request.path}",
+                    {"method": request.method, "path": request.path},
+                )
             status, body = self._handlers[str(endpoint)](request, dict(args))
             return self._json(status, body, request_id, headers)
         except Exception as exc:  # every failure becomes the provider's JSON error shape

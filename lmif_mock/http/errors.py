@@ -65,10 +65,9 @@ class APIError(LMIFMockError):
         self.headers = headers or {}
 
     def body(self, request_id: str) -> dict[str, Any]:
-        """The JSON body the provider would send."""
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
+        """The JSON body the provider would send: ``details`` is always there (null when the
+        message says it all), so a client can read it without checking that it exists."""
+        error = {"code": self.code, "message": self.message, "details": self.details}
         return {"error": error, "meta": {"requestId": request_id}}
 
 
