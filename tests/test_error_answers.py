@@ -4,12 +4,18 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import lmif_mock.http
 from lmif_mock import LMIFServer
+from lmif_mock.http.errors import CODES
+from lmif_mock.http.openapi import document
+from lmif_mock.http.serving.server_refusals import REFUSALS
 from tests.raw_http import assert_error_shape, exchange
 
 
@@ -114,3 +120,27 @@ def test_ids_that_only_start_like_a_fixed_name_are_still_ids(server: LMIFServer)
         answer = exchange(server.url, _request(server, "GET", path, auth))
         error = assert_error_shape(answer, 404, "NOT_FOUND")
         assert error["details"]["resource"] == resource
+
+
+def _codes_sent_in_source() -> set[str]:
+    """Every code literally given to an error answer anywhere in the HTTP layer and its server."""
+    makers = {"APIError", "Answer", "refusal"}
+    found = set()
+    for path in Path(lmif_mock.http.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            first = node.args[0]
+            if name in makers and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.add(first.value)
+    return found
+
+
+def test_the_openapi_error_enum_names_every_code_the_server_can_send() -> None:
+    enum = set(document("http://127.0.0.1")["components"]["schemas"]["Error"]["properties"]
+               ["error"]["properties"]["code"]["enum"])  # fmt: skip
+    sent = _codes_sent_in_source()
+    # The scan really sees the server's own refusals and the API's answers.
+    assert {"REQUEST_TIMEOUT", "TOO_MANY_CONNECTIONS", "UNSUPPORTED_MEDIA_TYPE"} <= sent
+    assert sent | set(CODES) | set(REFUSALS) <= enum

@@ -15,15 +15,22 @@ from lmif_mock.http.openapi.schema import (
     obj,
     ref,
 )
+from lmif_mock.http.serving.server_refusals import REFUSALS
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
+
+#: Every ``error.code`` an answer can carry: the API's, then the server's own refusals.
+ERROR_CODES: list[str] = [*CODES, *(code for code in REFUSALS if code not in CODES)]
 
 CORE_COMPONENTS: dict[str, Schema] = {
     "Error": obj(
         error=obj(
-            ["code", "message"],
-            code={"enum": list(CODES)},
+            ["code", "message", "details"],
+            code={"enum": ERROR_CODES},
             message=STRING,
-            details={},
+            details={
+                "description": "a list of {field, message} for VALIDATION_ERROR, the documented "
+                "string for the key errors, an object where there is more to say, else null"
+            },
         ),
         meta=obj(requestId=STRING),
     ),
