@@ -236,7 +236,7 @@ def test_a_header_that_cannot_go_on_the_wire_is_refused_before_connecting(
         results = replay(transcript, url + "/in")
         assert results[0].status_code is None
         assert results[0].error == "invalid_request"
-        assert results[0].message is not None and "not sent" in results[0].message
+        assert "not sent" in str(results[0].message)
         assert [r.status_code for r in results[1:]] == [200] * (len(results) - 1)
         assert len(receiver.bodies) == len(results) - 1  # the refused one never left
         saved = tmp_path / "t.json"
