@@ -96,16 +96,24 @@ CORE_COMPONENTS: dict[str, Schema] = {
             "null when nothing was sent",
         },
     ),
-    "SentRequest": obj(
-        ["headers", "body", "bodyBase64"],
-        headers={
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "every header the provider set (the transport adds Host)",
-        },
-        body={"type": "string", "description": "the exact bytes sent: UTF-8 text, or base64"},
-        bodyBase64={"type": "boolean", "description": "whether body is base64"},
-    ),
+    "SentRequest": {
+        **obj(
+            ["headers"],
+            headers={
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "every header the provider set (the transport adds Host)",
+            },
+            body={"type": "string", "description": "the exact bytes sent, as UTF-8 text"},
+            bodyBase64={
+                "type": "string",
+                "contentEncoding": "base64",
+                "description": "the exact bytes sent, in base64: instead of body when not UTF-8",
+            },
+        ),
+        "oneOf": [{"required": ["body"]}, {"required": ["bodyBase64"]}],
+        "additionalProperties": False,
+    },
     "Delivery": obj(
         [
             "id",
