@@ -454,6 +454,30 @@ def test_retry_is_offered_only_where_it_means_something(client: Client, fake: Fa
     assert len(fake.delivery(delivery.id).attempts) == 3
 
 
+def test_no_retry_is_offered_for_a_deleted_webhook_and_the_page_says_why(
+    client: Client, fake: FakeLMIF
+) -> None:
+    login(client)
+    down = fake.webhooks.create(failing, ["*"])
+    fake.emit("box.created", retry_policy=RetryPolicy(delays=[0, 60]))
+    (delivery,) = fake.deliveries(webhook_id=down.id)
+    fake.webhooks.delete(down.id)
+    fake.clock.advance(minutes=1)  # the pending attempt finds no webhook: failed for good
+    assert fake.delivery(delivery.id).status == "failed"
+    made = len(fake.delivery(delivery.id).attempts)
+    event_page = f"/dashboard/events/{delivery.event_id}"
+    shown = client.get(event_page).get_data(as_text=True)
+    assert "<button>Retry</button>" not in shown
+    assert f"No retry: its webhook {down.id} was deleted" in shown
+    token = re.search(r'name=csrf value="([0-9a-f]{64})"', shown).group(1)  # type: ignore[union-attr]
+    posted = client.post(
+        f"/dashboard/deliveries/{delivery.id}/retry", data={"csrf": token, "next": event_page}
+    )
+    assert posted.headers["Location"] == event_page
+    assert "Not retried: its webhook" in client.get(event_page).get_data(as_text=True)
+    assert len(fake.delivery(delivery.id).attempts) == made  # nothing recorded
+
+
 def test_the_timeline_shows_attempts_made_the_next_due_and_those_planned(fake: FakeLMIF) -> None:
     webhook = fake.webhooks.create(failing, ["*"])
     fake.emit("box.created", retry_policy=RetryPolicy(delays=[0, 60, 300, 1800]))
