@@ -73,7 +73,11 @@ _ROUTES = Map(
         Rule("/deliveries/<delivery_id>/retry", endpoint="retry", methods=["POST"]),
         Rule("/events/<event_id>", endpoint="event", methods=["GET"]),
         Rule("/transcript.json", endpoint="transcript", methods=["GET"]),
-        Rule("/static/<any(dashboard.css, dashboard.js):name>", endpoint="static", methods=["GET"]),
+        Rule(
+            "/static/<any(dashboard.css, dashboard.js, favicon.svg):name>",
+            endpoint="static",
+            methods=["GET"],
+        ),
     ],
     strict_slashes=False,
 )
