@@ -26,7 +26,33 @@ schema = schemathesis.openapi.from_dict(document("http://127.0.0.1"))
 schema.app = API(fake, KEY)  # called in-process over WSGI, no socket
 schema.app.max_long_poll = 0.01  # the /_mock/wait long polls answer at once here
 
+#: What the server says when it refuses a request for something the document should have stated
+#: (an unknown field, an empty string, a number out of range): a schema-valid request that
+#: gets one of these shows the document looser than the server.
+UNSTATED_LIMITS = ("unknown field", "must be a non-empty string", "must be between",
+                   "must be at most", "up to 99999")  # fmt: skip
+
+
+@schemathesis.check
+def not_refused_for_what_the_schema_allows(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> bool | None:
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if response.status_code != 400 or negative:  # a case meant to break the schema may be refused
+        return None
+    details = response.json()["error"]["details"]
+    for problem in details if isinstance(details, list) else []:
+        said = str(problem.get("message", ""))
+        if any(limit in said for limit in UNSTATED_LIMITS):
+            raise AssertionError(
+                f"the document allowed what the server refused: {problem} "
+                f"(query {case.query}, body {case.body!r})"
+            )
+    return None
+
+
 CHECKS = [
+    not_refused_for_what_the_schema_allows,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,

@@ -3,7 +3,8 @@ errors) and of the control API's main ones (emit, clock, keys, faults, retry pol
 
 from __future__ import annotations
 
-from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
+from lmif_mock.faults import COUNT_CAPS, LAYOUTS, MAX_DELAY, SIGNATURE_FAULTS
+from lmif_mock.http.clock_routes import ADVANCE_LIMITS
 from lmif_mock.http.errors import CODES
 from lmif_mock.http.openapi.schema import (
     EVENT_TYPE,
@@ -166,10 +167,11 @@ CORE_COMPONENTS: dict[str, Schema] = {
     "Resend": obj([], webhookIds={"type": "array", "items": STRING}),
     "Faults": obj(
         [],
-        duplicates={"type": "integer", "minimum": 0},
-        concurrent_duplicates={"type": "integer", "minimum": 0},
-        drop_after_response={"type": "integer", "minimum": 0},
-        delay=SECONDS,
+        **{
+            name: {"type": "integer", "minimum": 0, "maximum": cap}
+            for name, cap in COUNT_CAPS.items()
+        },
+        delay={"type": "number", "minimum": 0, "maximum": MAX_DELAY.total_seconds()},
         signature={"anyOf": [{"enum": list(SIGNATURE_FAULTS)}, {"type": "null"}]},
         layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
         script={
@@ -210,7 +212,9 @@ CORE_COMPONENTS: dict[str, Schema] = {
         pendingCount={"type": "integer", "minimum": 0},
         nextDueAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
     ),
-    "Advance": obj([], seconds=SECONDS, minutes=SECONDS, hours=SECONDS, days=SECONDS),
+    "Advance": obj(
+        [], **{name: {**SECONDS, "maximum": limit} for name, limit in ADVANCE_LIMITS.items()}
+    ),
     "Reset": obj(reset={"const": True}),
     "KeyRotate": obj([], apiKey=STRING),
     "KeyRotated": obj(apiKey=STRING, previousKey=STRING, previousKeyValidUntil=TIMESTAMP),

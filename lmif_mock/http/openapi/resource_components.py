@@ -4,6 +4,7 @@ routes that drive the world."""
 
 from __future__ import annotations
 
+from lmif_mock.http.detection_routes import MAX_USER_COUNT
 from lmif_mock.http.openapi.schema import NULLABLE_STRING, STRING, Schema, obj, ref
 from lmif_mock.payloads import (
     ACTIONS,
@@ -23,6 +24,8 @@ _REFERENCE_IMAGES: Schema = {
     "maxItems": 20,
     "items": obj(["url"], url={"type": "string", "minLength": 1}, isPrimary={"type": "boolean"}),
 }
+
+_USER_COUNT: Schema = {"type": "integer", "minimum": 0, "maximum": MAX_USER_COUNT}
 
 RESOURCE_COMPONENTS: dict[str, Schema] = {
     "Claim": obj(
@@ -216,13 +219,18 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         "type": "array",
         "items": {"allOf": [obj(id=STRING), ref("IdentityCheck")]},
     },
-    "AvatarCreate": obj(["name"], name=STRING, userCount={"type": "integer"}, creatorId=STRING),
+    "AvatarCreate": obj(
+        ["name"],
+        name=STRING,
+        userCount=_USER_COUNT,
+        creatorId=STRING,
+    ),
     "Avatar": obj(
         ["id", "name", "creatorId"],
         id=STRING,
         name=STRING,
         creatorId=STRING,
-        userCount={"type": "integer"},
+        userCount=_USER_COUNT,
         status=STRING,
     ),
     "ViolationCreate": obj(
