@@ -26,6 +26,13 @@ _REFERENCE_IMAGES: Schema = {
 }
 
 _USER_COUNT: Schema = {"type": "integer", "minimum": 0, "maximum": MAX_USER_COUNT}
+_UP_TO_A_BILLION: Schema = {"type": "integer", "minimum": 0, "maximum": 10**9}
+
+
+def _free_text(max_length: int) -> Schema:
+    """Text the world keeps and sends: something besides whitespace, of bounded length."""
+    return {"type": "string", "pattern": r"\S", "maxLength": max_length}
+
 
 RESOURCE_COMPONENTS: dict[str, Schema] = {
     "Claim": obj(
@@ -82,13 +89,13 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
             [],
             royaltyRate={"type": "number", "minimum": 0, "maximum": 1},
             revenueTypes={"type": "array", "items": {"enum": list(REVENUE_TYPES)}},
-            minimumPayout={"type": "integer", "minimum": 0},
+            minimumPayout=_UP_TO_A_BILLION,
             nsfw={"type": "boolean"},
         ),
     ),
     "WorldBoxCreate": obj(
         ["identityName", "policy"],
-        identityName=STRING,
+        identityName=_free_text(200),
         policy={"enum": list(POLICIES)},
         enforcement={"enum": list(ENFORCEMENTS)},
         entityType={"enum": list(ENTITY_TYPES)},
@@ -176,10 +183,10 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         ["boxId", "tier", "useCase", "acceptGuidelines"],
         boxId=STRING,
         tier={"enum": list(LICENSE_TIERS)},
-        useCase=STRING,
-        estimatedUsers={"type": "integer", "minimum": 0},
+        useCase=_free_text(2000),
+        estimatedUsers=_UP_TO_A_BILLION,
         acceptGuidelines={"const": True},
-        message=STRING,
+        message=_free_text(2000),
     ),
     "LicenseRequest": obj(
         ["id", "boxId", "status", "tier", "submittedAt"],
@@ -221,9 +228,9 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     },
     "AvatarCreate": obj(
         ["name"],
-        name=STRING,
+        name=_free_text(200),
         userCount=_USER_COUNT,
-        creatorId=STRING,
+        creatorId=_free_text(200),
     ),
     "Avatar": obj(
         ["id", "name", "creatorId"],
