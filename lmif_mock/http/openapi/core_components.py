@@ -52,7 +52,7 @@ CORE_COMPONENTS: dict[str, Schema] = {
         ["url", "events"],
         url={"type": "string", "description": "http(s) URL; loopback unless --allow-host"},
         events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
-        secret={"type": "string", "description": "generated when absent"},
+        secret={"type": "string", "maxLength": 512, "description": "generated when absent"},
         enabled={"type": "boolean"},
     ),
     "WebhookUpdate": obj(
@@ -187,7 +187,7 @@ CORE_COMPONENTS: dict[str, Schema] = {
     ),
     "Emit": obj(
         ["type"],
-        type=STRING,
+        type={"type": "string", "maxLength": 200},
         data={"type": "object"},
         faults=ref("Faults"),
         allowUnknown={"type": "boolean"},
@@ -216,9 +216,9 @@ CORE_COMPONENTS: dict[str, Schema] = {
         [], **{name: {**SECONDS, "maximum": limit} for name, limit in ADVANCE_LIMITS.items()}
     ),
     "Reset": obj(reset={"const": True}),
-    "KeyRotate": obj([], apiKey=STRING),
+    "KeyRotate": obj([], apiKey={"type": "string", "maxLength": 200}),
     "KeyRotated": obj(apiKey=STRING, previousKey=STRING, previousKeyValidUntil=TIMESTAMP),
-    "KeyRevoke": obj(["apiKey"], apiKey=STRING),
+    "KeyRevoke": obj(["apiKey"], apiKey={"type": "string", "maxLength": 200}),
     "KeyRevoked": obj(revoked={"const": True}),
     "Health": obj(status={"const": "ok"}),
 }

@@ -29,6 +29,11 @@ _USER_COUNT: Schema = {"type": "integer", "minimum": 0, "maximum": MAX_USER_COUN
 _UP_TO_A_BILLION: Schema = {"type": "integer", "minimum": 0, "maximum": 10**9}
 
 
+def _up_to(max_length: int) -> Schema:
+    """A string of at most ``max_length`` characters."""
+    return {"type": "string", "maxLength": max_length}
+
+
 def _free_text(max_length: int) -> Schema:
     """Text the world keeps and sends: something besides whitespace, of bounded length."""
     return {"type": "string", "pattern": r"\S", "maxLength": max_length}
@@ -82,7 +87,11 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     ),
     "BoxCreate": obj(
         ["claimId", "policy"],
-        claimId={"type": "string", "description": "a verified claim without a box"},
+        claimId={
+            "type": "string",
+            "maxLength": 200,
+            "description": "a verified claim without a box",
+        },
         policy={"enum": list(POLICIES)},
         enforcement={"enum": list(ENFORCEMENTS)},
         policyConfig=obj(
@@ -203,7 +212,11 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     "Resolve": obj([], resolution={"enum": [*RESOLUTIONS, "dismissed"]}),
     "Appeal": obj([], reason={"enum": list(APPEAL_REASONS)}),
     "IdentityCheckRequest": obj(
-        ["name", "imageUrl"], name=STRING, imageUrl=STRING, description=STRING, context=STRING
+        ["name", "imageUrl"],
+        name=_up_to(200),
+        imageUrl=STRING,
+        description=_up_to(5000),
+        context=_up_to(5000),
     ),
     "IdentityCheck": obj(
         ["isBoxed", "isClaimed", "confidence", "matchedIdentity", "policy", "action"],
@@ -220,7 +233,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         "type": "array",
         "minItems": 1,
         "maxItems": 100,
-        "items": obj(["id", "name", "imageUrl"], id=STRING, name=STRING, imageUrl=STRING),
+        "items": obj(["id", "name", "imageUrl"], id=_up_to(200), name=_up_to(200), imageUrl=STRING),
     },
     "IdentityCheckResults": {
         "type": "array",

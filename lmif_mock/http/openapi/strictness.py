@@ -3,8 +3,9 @@
 Every request body is read by :class:`lmif_mock.http.validation.Fields`, which refuses a field it
 does not know and an empty string, so a client generated from the document must learn both from
 it: each object with listed properties gets ``additionalProperties: false`` and each plain string
-field ``minLength: 1``. Applied once, to the schemas the routes name as request bodies, so the
-component tables stay written the short way.
+field ``minLength: 1`` and, unless it says less, the reader's longest (``maxLength``). Applied
+once, to the schemas the routes name as request bodies, so the component tables stay written the
+short way.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 import json
 
 from lmif_mock.http.openapi.schema import Schema
+from lmif_mock.http.validation import MAX_STRING_LENGTH
 
 #: What makes a string field more than a plain string: left as declared.
-_ALREADY_CONSTRAINED = ("enum", "const", "pattern", "minLength")
+_ALREADY_CONSTRAINED = ("enum", "const", "pattern", "minLength", "format")
 
 
 def strict(schema: Schema) -> Schema:
@@ -33,6 +35,7 @@ def _tighten(schema: Schema) -> None:
         for field in properties.values():
             if _plain_string(field):
                 field["minLength"] = 1
+                field.setdefault("maxLength", MAX_STRING_LENGTH)
     for part in (*(properties or {}).values(), schema.get("items")):
         if isinstance(part, dict):
             _tighten(part)
