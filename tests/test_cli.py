@@ -281,6 +281,15 @@ def test_trigger_with_a_fault_it_cannot_apply_is_a_one_line_usage_error() -> Non
         )  # said once, not again as the detail of "body"
 
 
+def test_fixtures_into_a_directory_that_cannot_be_made_is_a_one_line_usage_error(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = run("fixtures", "--dir", str(blocker / "fixtures"))
+    assert_one_line_error(out, 2, "error: cannot write fixtures under", str(blocker))
+
+
 def _listened(body: bytes, path: str = "/webhooks/lmif", print_body: bool = False) -> str:
     from io import StringIO
 
