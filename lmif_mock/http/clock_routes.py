@@ -55,7 +55,12 @@ class ClockRoutes:
         fields.done()
         step = to_timedelta(**parts)
         if step.days > MAX_ADVANCE_DAYS:
-            raise APIError("VALIDATION_ERROR", "Advance at most 100 years at a time")
+            too_far = "advance at most 100 years at a time"
+            raise APIError(
+                "VALIDATION_ERROR",
+                "Advance at most 100 years at a time",
+                [{"field": "body", "message": too_far}],
+            )
         self.fake.clock.advance(step)
         if self.on_clock_change is not None:
             self.on_clock_change()

@@ -184,6 +184,7 @@ def as_api_error(exc: Exception, request: Request, max_body_bytes: int) -> APIEr
             {"limit": max_body_bytes},
         )
     if isinstance(exc, HTTPException):
-        return APIError("VALIDATION_ERROR", exc.description or "Bad request")
+        said = exc.description or "Bad request"
+        return APIError("VALIDATION_ERROR", said, [{"field": "request", "message": said}])
     log.exception("internal error answering %s %s", request.method, request.path)
     return APIError("INTERNAL_ERROR", "lmif-mock failed to answer; see its log")
