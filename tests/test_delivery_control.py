@@ -228,7 +228,7 @@ def test_a_retry_that_cannot_reach_anyone_is_refused_with_the_reason() -> None:
     ``serve`` prints the reason instead of a retry command that could not succeed."""
     from werkzeug.test import Client
 
-    from lmif_mock import FakeLMIF, LMIFServer, RetryPolicy
+    from lmif_mock import ConflictError, FakeLMIF, LMIFServer, RetryPolicy
     from lmif_mock.commands.serve import _gave_up
     from lmif_mock.http.app import API
 
@@ -247,6 +247,9 @@ def test_a_retry_that_cannot_reach_anyone_is_refused_with_the_reason() -> None:
     error = answer.get_json()["error"]
     assert error["details"] == {"reason": "webhook_deleted", "webhookId": webhook.id}
     assert f"its webhook {webhook.id} was deleted" in error["message"]
+    assert len(fake.delivery(delivery.id).attempts) == made
+    with pytest.raises(ConflictError, match="was deleted"):  # the Python API refuses it alike
+        fake.retry(delivery.id)
     assert len(fake.delivery(delivery.id).attempts) == made
     with LMIFServer() as server:
         other = server.webhooks.create("http://127.0.0.1:1/gone", ["*"])
