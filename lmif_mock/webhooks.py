@@ -20,6 +20,8 @@ from lmif_mock.store import Store
 from lmif_mock.transports import is_asgi_app
 
 _SUBSCRIBABLE = frozenset((*EVENT_TYPES, ALL_EVENTS))
+#: The most event types one webhook can list: every type once, plus ``*``.
+MAX_SUBSCRIPTIONS = len(_SUBSCRIBABLE)
 MAX_SECRET_LENGTH = 512
 
 

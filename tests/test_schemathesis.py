@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from lmif_mock import FakeLMIF
+from lmif_mock import EVENT_TYPES, FakeLMIF
 from lmif_mock.http.app import API
 from lmif_mock.http.openapi import document
 from lmif_mock.http.openapi.strictness import strict
@@ -111,3 +111,32 @@ def test_strict_tightens_each_place_once_even_where_the_tables_share_a_dict() ->
     assert tight["properties"]["a"]["minLength"] == 1
     assert tight["properties"]["b"]["items"] == {"type": "string"}  # list items stay as written
     assert shared == {"type": "string"}  # the table itself is untouched
+
+
+@pytest.mark.parametrize(
+    ("label", "field", "base", "item"),
+    [
+        ("POST /v1/lmif/webhooks", "events", {"url": "http://127.0.0.1:1/x"}, None),
+        ("POST /v1/lmif/claims", "variations", {"name": "Ada Lovelace"}, "Ada"),
+        ("POST /v1/lmif/events/{id}/resend", "webhookIds", {}, "wh_none"),
+    ],
+)
+def test_list_fields_state_the_most_items_the_server_takes(
+    label: str, field: str, base: dict[str, Any], item: str | None
+) -> None:
+    """The document's ``maxItems`` is the server's own cap: one item more is refused for it."""
+    operation = schema.find_operation_by_label(label)
+    assert operation is not None
+    method, path = label.split(" ")
+    request_body = schema.raw_schema["paths"][path][method.lower()]["requestBody"]
+    name = request_body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    most = schema.raw_schema["components"]["schemas"][name]["properties"][field]["maxItems"]
+    headers = {"Authorization": f"Bearer {KEY}"}
+    kinds = ["*", *sorted(EVENT_TYPES)]
+    too_many = kinds + kinds[:1] if item is None else [item] * (most + 1)
+    assert len(too_many) == most + 1
+    body: dict[str, Any] = {**base, field: too_many}
+    answer = operation.Case(body=body, path_parameters={"id": "evt_none"}).call(headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["details"][0]["field"] == field
+    assert f"at most {most}" in answer.json()["error"]["details"][0]["message"]

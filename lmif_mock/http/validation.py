@@ -18,6 +18,8 @@ _MISSING = object()
 #: The longest string a field takes unless its route says otherwise (the OpenAPI document's
 #: request bodies state it as their strings' ``maxLength``).
 MAX_STRING_LENGTH = 2048
+#: The most items a list of strings may have unless its field says fewer.
+MAX_LIST_ITEMS = 100
 
 
 class Fields:
@@ -104,7 +106,7 @@ class Fields:
         return float(value)
 
     def strings(
-        self, name: str, *, required: bool = False, max_items: int = 100
+        self, name: str, *, required: bool = False, max_items: int = MAX_LIST_ITEMS
     ) -> list[str] | None:
         """A list of strings."""
         value = self._get(name, required)

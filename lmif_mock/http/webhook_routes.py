@@ -16,6 +16,7 @@ from lmif_mock.http.representations import delivery_json, webhook_json
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
 from lmif_mock.records import Webhook
+from lmif_mock.webhooks import MAX_SUBSCRIPTIONS
 
 
 def find_webhook(fake: FakeLMIF, ident: str) -> Webhook:
@@ -52,7 +53,7 @@ class WebhookRoutes:
     def create_webhook(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(self.read_body(request), allowed={"url", "events", "secret", "enabled"})
         url = fields.string("url", required=True)
-        events = fields.strings("events", required=True, max_items=len(EVENT_TYPES) + 1)
+        events = fields.strings("events", required=True, max_items=MAX_SUBSCRIPTIONS)
         secret = fields.string("secret", max_length=512)
         enabled = fields.boolean("enabled")
         fields.done()
@@ -68,7 +69,7 @@ class WebhookRoutes:
         webhook = find_webhook(self.fake, args["id"])
         fields = Fields(self.read_body(request), allowed={"url", "events", "enabled"})
         url = fields.string("url")
-        events = fields.strings("events", max_items=len(EVENT_TYPES) + 1)
+        events = fields.strings("events", max_items=MAX_SUBSCRIPTIONS)
         enabled = fields.boolean("enabled")
         fields.done()
         # A webhook that calls a Python function has no URL to keep unless one is given.

@@ -18,9 +18,18 @@ from lmif_mock.http.openapi.schema import (
 )
 from lmif_mock.http.serving.server_refusals import REFUSALS
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
+from lmif_mock.webhooks import MAX_SUBSCRIPTIONS
 
 #: Every ``error.code`` an answer can carry: the API's, then the server's own refusals.
 ERROR_CODES: list[str] = [*CODES, *(code for code in REFUSALS if code not in CODES)]
+
+#: The event types a webhook listens to, as the server reads them.
+SUBSCRIPTIONS: Schema = {
+    "type": "array",
+    "items": SUBSCRIPTION,
+    "minItems": 1,
+    "maxItems": MAX_SUBSCRIPTIONS,
+}
 
 CORE_COMPONENTS: dict[str, Schema] = {
     "Error": obj(
@@ -51,14 +60,24 @@ CORE_COMPONENTS: dict[str, Schema] = {
     "WebhookCreate": obj(
         ["url", "events"],
         url={"type": "string", "description": "http(s) URL; loopback unless --allow-host"},
-        events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
+        events={
+            "type": "array",
+            "items": SUBSCRIPTION,
+            "minItems": 1,
+            "maxItems": MAX_SUBSCRIPTIONS,
+        },
         secret={"type": "string", "maxLength": 512, "description": "generated when absent"},
         enabled={"type": "boolean"},
     ),
     "WebhookUpdate": obj(
         [],
         url=STRING,
-        events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
+        events={
+            "type": "array",
+            "items": SUBSCRIPTION,
+            "minItems": 1,
+            "maxItems": MAX_SUBSCRIPTIONS,
+        },
         enabled={"type": "boolean"},
     ),
     "WebhookTest": obj(

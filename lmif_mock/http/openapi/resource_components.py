@@ -60,14 +60,22 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     "ClaimCreate": obj(
         ["name"],
         name={"type": "string", "minLength": 1, "maxLength": 200},
-        variations={"type": "array", "items": {"type": "string", "minLength": 1}},
+        variations={
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "maxItems": 50,
+        },
         entityType={"enum": list(ENTITY_TYPES)},
         referenceImages=_REFERENCE_IMAGES,
     ),
     "ClaimUpdate": obj(
         [],
         name={"type": "string", "minLength": 1, "maxLength": 200},
-        variations={"type": "array", "items": {"type": "string", "minLength": 1}},
+        variations={
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "maxItems": 50,
+        },
         referenceImages=_REFERENCE_IMAGES,
     ),
     "ClaimVerify": obj([], verificationTier={"enum": list(VERIFICATION_TIERS)}),
@@ -97,7 +105,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         policyConfig=obj(
             [],
             royaltyRate={"type": "number", "minimum": 0, "maximum": 1},
-            revenueTypes={"type": "array", "items": {"enum": list(REVENUE_TYPES)}},
+            revenueTypes={"type": "array", "items": {"enum": list(REVENUE_TYPES)}, "maxItems": 10},
             minimumPayout=_UP_TO_A_BILLION,
             nsfw={"type": "boolean"},
         ),
