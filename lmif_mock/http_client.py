@@ -336,6 +336,14 @@ class _Connection(http.client.HTTPConnection):
 
 def _read_capped(response: http.client.HTTPResponse, cap: int) -> tuple[bytes, bool]:
     """The body, or its first ``cap`` bytes and ``True`` if more was coming."""
+    declared = response.length
+    if declared is not None and declared <= cap and not response.chunked:
+        # The usual answer: its length is known and allowed, so one read (which reads until
+        # that length or the end of the stream) is the loop below in one step.
+        content = response.read(declared)
+        if len(content) < declared:
+            raise http.client.IncompleteRead(content, declared - len(content))
+        return content, False
     chunks: list[bytes] = []
     size = 0
     while size <= cap:
