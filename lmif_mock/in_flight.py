@@ -31,10 +31,12 @@ class InFlight:
         self._ids.add(delivery_id)
 
     def discard(self, delivery_id: str) -> None:
-        """The attempt is over: wake everyone waiting."""
+        """The attempt is over: wake everyone waiting (once: a second discard of the same
+        attempt, the dispatcher's safety net, changes nothing and wakes nobody)."""
         with self._changed:
-            self._ids.discard(delivery_id)
-            self._changed.notify_all()
+            if delivery_id in self._ids:
+                self._ids.remove(delivery_id)
+                self._changed.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no attempt is under way; ``False`` if ``timeout`` seconds pass first."""
