@@ -18,8 +18,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from lmif_mock.clock import Clock
-from lmif_mock.health import with_retry_after
 from lmif_mock.records import Attempt, Delivery, Trigger, Webhook
+from lmif_mock.retry_after import with_retry_after
 from lmif_mock.scripts import decide, start_late_copies
 from lmif_mock.store import Store
 from lmif_mock.transports import Response, Transport, TransportError, transport_for_app

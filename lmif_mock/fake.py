@@ -14,7 +14,7 @@ from typing import Any
 from lmif_mock.clock import Clock, RealClock, VirtualClock
 from lmif_mock.delivery_plans import MAX_DELIVERIES_PER_EMIT
 from lmif_mock.dispatcher import Dispatcher
-from lmif_mock.errors import EncodingError, NotFoundError, UnknownEventType
+from lmif_mock.errors import ConflictError, EncodingError, NotFoundError, UnknownEventType
 from lmif_mock.events import Event, check_event_type, check_json_value, check_text
 from lmif_mock.faults import NO_FAULTS, FaultError, Faults, shuffled
 from lmif_mock.health import Controlled
@@ -128,7 +128,9 @@ class FakeLMIF(Waiting, Recording, Controlled):
         virtual clock, first attempts are finished when this returns. Types outside the catalogue
         need ``allow_unknown=True`` and go to every enabled webhook, since none can subscribe to
         them by name. ``webhook_ids`` sends to those
-        webhooks only, subscribed or not (what a "send test event" button does).
+        webhooks only, subscribed or not (what a "send test event" button does). An
+        ``event_id`` that names a stored event sends that very event again (same type, same
+        data, the faults given): it takes no ``data``, and another type is a ``ConflictError``.
 
         Everything given is checked before anything is stored, and the event is stored with all
         its deliveries at once; a refusal is a typed :class:`~lmif_mock.LMIFMockError`. Faults
@@ -287,6 +289,9 @@ class FakeLMIF(Waiting, Recording, Controlled):
             if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_TYPE_LENGTH:
                 raise EncodingError(f"event_id must be a short non-empty string, not {event_id!r}")
             check_text(event_id, "event_id")
+            stored = self.store.get_event(event_id)
+            if stored is not None:
+                return _the_same_event_again(stored, event_type, data)
         return self.factory.build(
             event_type, self.clock.now(), data, event_id=event_id, allow_unknown=allow_unknown
         )
@@ -324,3 +329,19 @@ class FakeLMIF(Waiting, Recording, Controlled):
     def _forget(self, webhook: Webhook) -> None:
         if webhook.target is not None and not isinstance(webhook.target, str):
             self.dispatcher.forget_app(webhook.target)
+
+
+def _the_same_event_again(stored: Event, event_type: str, data: Mapping[str, Any] | None) -> Event:
+    """An emit naming a stored event's id sends that very event again (as the provider re-sends
+    an event): one id never stands for two payloads, so a different type or new data is refused."""
+    if event_type != stored.type:
+        raise ConflictError(
+            f"event {stored.id!r} is a {stored.type} event; an emit reusing its id sends it "
+            f"again, so it cannot be a {event_type} event"
+        )
+    if data is not None:
+        raise ConflictError(
+            f"event {stored.id!r} already exists; an emit reusing its id sends it again as "
+            "stored, so it takes no data (use a new id for new data)"
+        )
+    return stored

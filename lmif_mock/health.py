@@ -19,15 +19,14 @@ Every disabling is recorded with its reason and time and shown in the health.
 
 from __future__ import annotations
 
-import email.utils
 import threading
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lmif_mock.errors import LMIFMockError, NotFoundError
-from lmif_mock.exchanges import Response
 from lmif_mock.records import Attempt, Delivery, DeliveryStatus, Webhook
+from lmif_mock.retry_after import RETRY_AFTER_STATUSES
 from lmif_mock.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 #: Attempts that never reached the receiver because of the endpoint's own state: not counted.
 NOT_ATTEMPTS = frozenset({"webhook_disabled", "webhook_deleted"})
 #: Statuses whose ``Retry-After`` is honoured.
-RETRY_AFTER_STATUSES = frozenset({429, 503})
 #: The longest cap a control may set on ``Retry-After``.
 MAX_RETRY_AFTER_CAP = timedelta(days=7)
 
@@ -105,31 +103,6 @@ def _duration(value: object, name: str) -> timedelta:
         return timedelta(seconds=value)
     except OverflowError:
         raise DeliveryControlError(f"{name} is too long") from None
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds asked for by a ``Retry-After`` header (delta seconds or an HTTP date), or None."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(min(int(text), 10**9))
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    wall = now or datetime.now(UTC)
-    return max(0.0, (when - wall).total_seconds())
-
-
-def with_retry_after(attempt: Attempt, response: Response | None) -> Attempt:
-    """``attempt`` with the ``Retry-After`` a 429/503 answer asked for, recorded."""
-    if response is None or response.status not in RETRY_AFTER_STATUSES:
-        return attempt
-    asked = parse_retry_after(response.headers.get("retry-after"))
-    return attempt if asked is None else replace(attempt, retry_after=asked)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 
 from lmif_mock.exchanges import USER_AGENT, OutgoingRequest
@@ -74,13 +75,23 @@ def lay_out(body: bytes, layout: str | None) -> bytes:
     raise FaultError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
 
 
+#: Where the event id's first character after its prefix stands, in any layout of the envelope.
+_EVENT_ID = re.compile(rb'"id"\s*:\s*"evt_(?=[A-Za-z0-9])')
+#: Failing that (a body that is not an envelope), the first ASCII letter or digit of a string value.
+_STRING_VALUE = re.compile(rb':\s*"(?=[A-Za-z0-9])')
+
+
 def tamper(body: bytes) -> bytes:
-    """Change one character of the event id: still valid JSON, but not what was signed."""
-    marker = b'"id":"evt_'
-    index = body.find(marker)
-    if index < 0 or len(body) <= index + len(marker):
+    """Change one character of the event id: still valid JSON, but not what was signed.
+
+    The change is to content, never whitespace, in every layout: a receiver that normalises
+    whitespace (or re-serialises) before verifying must still see the signature fail, so the
+    tampered event parses with another id.
+    """
+    found = _EVENT_ID.search(body) or _STRING_VALUE.search(body)
+    if found is None:
         return body + b" "
-    position = index + len(marker)
+    position = found.end()
     changed = b"x" if body[position : position + 1] != b"x" else b"y"
     return body[:position] + changed + body[position + 1 :]
 

@@ -7,6 +7,7 @@ patches the whole process for gevent and must never be loaded inside the test pr
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import lmif_mock
@@ -248,3 +249,77 @@ def test_the_plugin_uses_only_the_library_s_public_names() -> None:
     }
     assert {"sign_body", "LAYOUTS"} <= used
     assert used <= set(lmif_mock.__all__), sorted(used - set(lmif_mock.__all__))
+
+
+def _module_level(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements run when a module is imported: its body, into ``if`` and ``try`` blocks."""
+    for statement in statements:
+        yield statement
+        if isinstance(statement, ast.If):
+            yield from _module_level(statement.body + statement.orelse)
+        elif isinstance(statement, ast.Try):
+            yield from _module_level(statement.body + statement.orelse + statement.finalbody)
+            for handler in statement.handlers:
+                yield from _module_level(handler.body)
+
+
+def _import_graph(package: Path) -> dict[str, set[str]]:
+    """Every module of ``package`` and the modules of it that it imports at module level,
+    ``TYPE_CHECKING`` imports included (a circle of types is still a circle for the reader);
+    imports inside functions are deferred on purpose and left out."""
+    root = package.name
+    files = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        found: set[str] = set()
+        for node in _module_level(ast.parse(path.read_text(encoding="utf-8")).body):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.split(".")[0] != root:
+                    continue
+                submodules = {f"{node.module}.{a.name}" for a in node.names} & files.keys()
+                found |= submodules
+                if len(submodules) < len(node.names):
+                    found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.split(".")[0] == root}
+        graph[name] = {module for module in found if module in files and module != name}
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that reach each other (strongly connected, more than one)."""
+
+    def reached(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            for module in graph[todo.pop()] - seen:
+                seen.add(module)
+                todo.append(module)
+        return seen
+
+    reach = {module: reached(module) for module in graph}
+    groups = {
+        tuple(sorted(m for m in reach[module] if module in reach[m]))
+        for module in graph
+        if module in reach[module]
+    }
+    return sorted(list(group) for group in groups)
+
+
+def test_no_import_circle_in_the_library_or_the_plugin() -> None:
+    import pytest_lmif
+
+    library = _import_graph(PACKAGE)
+    assert {"lmif_mock.dispatcher", "lmif_mock.http.app"} <= library.keys()
+    assert "lmif_mock.attempt_sender" in library["lmif_mock.dispatcher"]
+    assert _circles(library) == []
+    assert _circles(_import_graph(Path(pytest_lmif.__file__).parent)) == []
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _circles(graph) == [["a", "b", "c"]]

@@ -14,8 +14,9 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
 from lmif_mock import DeliveryControl, FakeLMIF, LMIFServer
-from lmif_mock.health import DeliveryControlError, parse_retry_after
+from lmif_mock.health import DeliveryControlError
 from lmif_mock.http.app import API
+from lmif_mock.retry_after import parse_retry_after
 from tests.dashboard_login import log_in
 from tests.receivers import wsgi_server
 

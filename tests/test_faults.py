@@ -255,3 +255,35 @@ def test_layout_sends_the_same_event_differently_laid_out_and_correctly_signed(l
         assert b"\\u00eb" in body
     else:
         assert b'\n  "id"' in body
+
+
+def _whitespace_normalised(body: bytes) -> bytes:
+    """What a receiver that re-serialises before verifying would check (the common mistake)."""
+    return json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@pytest.mark.parametrize("layout", [None, "pretty", "ascii"])
+@pytest.mark.parametrize("event_type", ["box.created", "violation.detected", "license.approved"])
+def test_a_tampered_body_changes_the_event_id_in_every_layout(
+    layout: str | None, event_type: str
+) -> None:
+    """Tampering must change content, not whitespace: with a layout it once only appended a space,
+    which a receiver stripping whitespace before verifying would have passed."""
+    fake = FakeLMIF(seed=3)
+    receiver = Recorder()
+    webhook = fake.webhooks.create(receiver, events=["*"])
+    event = fake.emit(event_type, faults=Faults(layout=layout, signature="tampered_body"))
+    ((request, body),) = zip(receiver.requests, receiver.bodies, strict=True)
+    signature = request.headers["X-LMIF-Signature"]
+    tampered = json.loads(body)
+    assert tampered["id"] != event.id
+    assert len(tampered["id"]) == len(event.id)
+    assert {k: v for k, v in tampered.items() if k != "id"} == {
+        k: v for k, v in json.loads(event.body).items() if k != "id"
+    }
+    for candidate in (body, body.strip(), _whitespace_normalised(body)):
+        assert not verify(candidate, signature, webhook.secret)
+    original = sign_body(event.body, webhook.secret, layout=layout).body
+    assert verify(original, signature, webhook.secret)
+    assert len(body) == len(original)
+    assert sum(a != b for a, b in zip(body, original, strict=True)) == 1

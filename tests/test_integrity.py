@@ -18,6 +18,7 @@ import pytest
 from werkzeug.test import Client
 
 from lmif_mock import (
+    ConflictError,
     EncodingError,
     FakeLMIF,
     Faults,
@@ -363,3 +364,25 @@ def test_explicit_previous_secret_on_an_unrotated_webhook_is_still_refused(
     assert answer.status_code == 400
     assert "not rotated" in answer.get_data(as_text=True)
     assert fake.events() == []
+
+
+def test_an_emit_reusing_an_event_id_sends_that_event_again_and_never_a_second_payload() -> None:
+    """One event id never stands for two payloads: reusing it re-sends the stored event (what the
+    forged-copies check relies on), and a different type or new data is refused before storing."""
+    fake = FakeLMIF(seed=1)
+    receiver = Recorder()
+    fake.webhooks.create(receiver, events=["*"])
+    first = fake.emit("box.created", data={"identityName": "first"})
+    with pytest.raises(ConflictError, match=r"box\.created"):
+        fake.emit("license.approved", event_id=first.id)
+    with pytest.raises(ConflictError, match="no data"):
+        fake.emit("box.created", event_id=first.id, data={"identityName": "second"})
+    assert len(fake.deliveries(event_id=first.id)) == 1
+    again = fake.emit("box.created", event_id=first.id, faults=Faults(signature="missing"))
+    assert again.data == first.data
+    assert again.body == first.body
+    deliveries = fake.deliveries(event_id=first.id)
+    assert [d.body for d in deliveries] == [first.body, first.body]
+    assert [json.loads(body)["data"] for body in receiver.bodies] == [first.data, first.data]
+    (copy,) = fake.event_copies(first.id).values()
+    assert copy.body == first.body

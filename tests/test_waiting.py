@@ -216,3 +216,64 @@ def test_the_wait_command() -> None:
         assert too_long.returncode == 2
         assert "timeout: must be between 0 and 60 seconds" in too_long.stderr  # the details
     assert _cli("--event", "evt_1").returncode == 2  # no server given
+
+
+def test_long_polls_cannot_take_every_worker_of_the_server() -> None:
+    """32 waiting clients once held all 32 workers, stalling every other request (health, a
+    receiver's call back) for up to a minute. Now at most 8 wait; the rest are told to come back."""
+    import http.client
+    import threading
+
+    from lmif_mock.http.wait_routes import MAX_CONCURRENT_WAITS
+
+    with LMIFServer() as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        headers = {"Authorization": f"Bearer {server.api_key}"}
+        answers: list[tuple[int, dict[str, object]]] = []
+        lock = threading.Lock()
+
+        def long_poll() -> None:
+            connection = http.client.HTTPConnection(host, int(port), timeout=120)
+            connection.request("GET", "/_mock/wait?eventId=evt_awaited&timeout=60", headers=headers)
+            response = connection.getresponse()
+            with lock:
+                answers.append((response.status, json.loads(response.read())))
+            connection.close()
+
+        pollers = [threading.Thread(target=long_poll) for _ in range(40)]
+        for poller in pollers:
+            poller.start()
+        refused = 40 - MAX_CONCURRENT_WAITS
+        for _ in range(3000):  # the refusals come back at once; the others hold their slots
+            with lock:
+                if len(answers) >= refused:
+                    break
+            threading.Event().wait(0.01)
+        with lock:
+            early = list(answers)
+        assert len(early) == refused, early
+        assert {status for status, _ in early} == {503}
+        error = early[0][1]["error"]
+        assert isinstance(error, dict)
+        assert error["code"] == "TOO_MANY_WAITS"
+        assert error["details"] == {"maxConcurrentWaits": MAX_CONCURRENT_WAITS, "retryAfter": 1}
+        # While 8 clients still wait, everything else is answered (a bounded wait, not a timing).
+        health = http.client.HTTPConnection(host, int(port), timeout=30)
+        health.request("GET", "/_mock/health", headers=headers)
+        assert health.getresponse().status == 200
+        health.close()
+        with lock:
+            assert len(answers) == refused, "a long poll ended before what it waits for happened"
+        # A check that does not wait needs no slot.
+        check = http.client.HTTPConnection(host, int(port), timeout=30)
+        check.request("GET", "/_mock/wait?eventId=evt_awaited&timeout=0", headers=headers)
+        assert check.getresponse().status == 200
+        check.close()
+        receiver = Recorder()
+        server.webhooks.create(receiver, events=["*"])
+        server.emit("box.created", event_id="evt_awaited")
+        for poller in pollers:
+            poller.join(90)
+        met = [body for status, body in answers if status == 200]
+        assert len(met) == MAX_CONCURRENT_WAITS
+        assert all(body["data"]["met"] for body in met)  # type: ignore[index]

@@ -42,6 +42,7 @@ CODES: dict[str, tuple[int, str]] = {
     "CONFLICT": (409, "Conflict"),
     "PAYLOAD_TOO_LARGE": (413, "Request body too large"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported media type"),
+    "TOO_MANY_WAITS": (503, "Too many long polls at once"),
     "INTERNAL_ERROR": (500, "Internal error"),
 }
 

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from werkzeug.wrappers import Request
@@ -15,6 +18,12 @@ from lmif_mock.waiting import UNTIL, Expectation, WaitTimeout, resolve_timeout, 
 
 #: The longest a ``GET /_mock/wait`` holds the connection (a bounded long poll).
 MAX_LONG_POLL = 60.0
+#: Long polls held at once. Each holds one of the server's 32 workers for up to a minute, so
+#: without a cap 32 waiting clients would stall every other request, a receiver calling the API
+#: back during its delivery included; past the cap a wait is refused at once with a 503.
+MAX_CONCURRENT_WAITS = 8
+#: Seconds a refused waiter is told to wait before asking again.
+WAIT_RETRY_AFTER = 1
 
 
 def _problem(field: str, message: str) -> APIError:
@@ -42,6 +51,26 @@ class WaitRoutes:
         #: Waits are cut to this many seconds whatever the client asks (lower it where no client
         #: should ever be held, e.g. when fuzzing the API).
         self.max_long_poll = MAX_LONG_POLL
+        self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_WAITS)
+
+    @contextmanager
+    def _slot(self, seconds: float) -> Iterator[None]:
+        """One of the few long-poll slots for a wait of ``seconds``, or a 503 at once; a check
+        that does not wait (0 s) holds no worker, so it needs no slot."""
+        if seconds <= 0:
+            yield
+            return
+        if not self._slots.acquire(blocking=False):
+            raise APIError(
+                "TOO_MANY_WAITS",
+                f"{MAX_CONCURRENT_WAITS} long polls are already waiting; ask again shortly",
+                {"maxConcurrentWaits": MAX_CONCURRENT_WAITS, "retryAfter": WAIT_RETRY_AFTER},
+                headers={"Retry-After": str(WAIT_RETRY_AFTER)},
+            )
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def handlers(self) -> dict[str, Handler]:
         """Each route's endpoint name and its handler."""
@@ -91,7 +120,9 @@ class WaitRoutes:
             met = wanted.met(matching)
             return met is not None
 
-        self.fake.waiter().until(check, min(timeout, self.max_long_poll))
+        seconds = min(timeout, self.max_long_poll)
+        with self._slot(seconds):
+            self.fake.waiter().until(check, seconds)
         shown = met if met is not None else matching
         return 200, {
             "data": {
@@ -107,10 +138,10 @@ class WaitRoutes:
         if retries_text not in ("true", "false"):
             raise _problem("retries", "must be true or false")
         timeout = self._long_poll_timeout(request)
+        seconds = min(timeout, self.max_long_poll)
         try:
-            self.fake.wait_idle(
-                timeout=min(timeout, self.max_long_poll), retries=retries_text == "true"
-            )
+            with self._slot(seconds):
+                self.fake.wait_idle(timeout=seconds, retries=retries_text == "true")
         except WaitTimeout as exc:  # not an error here: the answer says what is still moving
             return 200, {"data": {"idle": False, "seen": str(exc)}}
         return 200, {"data": {"idle": True, "seen": ""}}

@@ -8,7 +8,6 @@ The parts: :mod:`.paths` (the operations), the components in :mod:`.core_compone
 
 from __future__ import annotations
 
-from lmif_mock import __name__ as _package
 from lmif_mock.http.openapi.control_components import CONTROL_COMPONENTS
 from lmif_mock.http.openapi.core_components import CORE_COMPONENTS
 from lmif_mock.http.openapi.paths import paths
@@ -30,7 +29,7 @@ def document(server_url: str = "http://127.0.0.1") -> Schema:
             "version": VERSION,
             "description": (
                 "The provider's webhook management API under /v1/lmif and the fake's control "
-                f"API under /_mock. Served by the {_package} package."
+                "API under /_mock. Served by the lmif_mock package."
             ),
         },
         "servers": [{"url": server_url}],

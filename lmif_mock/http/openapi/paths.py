@@ -54,6 +54,7 @@ _ERROR_TEXT = {
     413: "Request body too large",
     415: "Body is not JSON",
     429: "Rate limit exceeded",
+    503: "Too many long polls waiting at once (TOO_MANY_WAITS); ask again after Retry-After",
 }
 
 
