@@ -275,7 +275,8 @@ class _Connection(http.client.HTTPConnection):
         self.guarded: _DeadlineSocket | None = None
         self.deadline = 0.0
         self._preambles: dict[tuple[str, bool, bool], bytes] = {}
-        self._lines: dict[tuple[str, str], bytes] = {}
+        #: Each header's last value and line: a signature changes every time, the rest never.
+        self._lines: dict[str, tuple[str, bytes]] = {}
 
     def head(self, target: str, headers: Mapping[str, str], length: int) -> bytes:
         """The head ``http.client`` would write for a POST of ``headers`` and a body of
@@ -300,12 +301,14 @@ class _Connection(http.client.HTTPConnection):
         lines = self._lines
         written: list[bytes] = []
         for name, value in headers.items():
-            line = lines.get((name, value))
-            if line is None:
-                line = header_line(name, value)
-                if len(lines) >= _REMEMBERED_LINES:
-                    lines.clear()
-                lines[name, value] = line
+            last = lines.get(name)
+            if last is not None and last[0] == value:
+                written.append(last[1])
+                continue
+            line = header_line(name, value)
+            if len(lines) >= _REMEMBERED_LINES:
+                lines.clear()
+            lines[name] = (value, line)
             written.append(line)
         return preamble + b"".join(written) + b"\r\n"
 
