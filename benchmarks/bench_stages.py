@@ -25,6 +25,7 @@ from typing import Any
 
 import lmif_mock.attempt_sender
 import lmif_mock.http_client
+import lmif_mock.http_heads
 from benchmarks.bench_goals import receiver_process
 from lmif_mock import FakeLMIF
 from lmif_mock.dispatcher import Dispatcher
@@ -55,10 +56,10 @@ _STAGES = [
     (Dispatcher, "_plan", "plan deliveries (webhook id spliced in)"),
     (MemoryStore, "add_event_with_deliveries", "store event and deliveries"),
     (lmif_mock.attempt_sender, "wire_request", "sign (HMAC-SHA256)"),
-    (lmif_mock.http_client._Connection, "head", "write the request head"),
+    (lmif_mock.http_heads.RequestHeads, "write", "write the request head"),
     (lmif_mock.http_client._DeadlineSocket, "sendall", "send (kernel)"),
-    (lmif_mock.http_client._Response, "_read_status", "wait for the answer, status line"),
-    (lmif_mock.http_client, "parse_head", "parse the answer's headers"),
+    (lmif_mock.http_heads.QuickResponse, "_read_status", "wait for the answer, status line"),
+    (lmif_mock.http_heads, "parse_head", "parse the answer's headers"),
     (lmif_mock.http_client, "_read_capped", "read the answer's body"),
     (lmif_mock.attempt_sender, "judge", "judge the attempt"),
     (Dispatcher, "_settle", "settle (record attempt, schedule)"),

@@ -17,9 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmif_mock.dialing import dial, resolve
-from lmif_mock.hosts import HostPolicy
-from lmif_mock.http_client import _Connection
+from lmif_mock.http_heads import RequestHeads
 from lmif_mock.webhook_url import parse_webhook_url
 
 _URLS = st.sampled_from([
@@ -55,9 +53,9 @@ def _stdlib_head(url: str, target: str, headers: Mapping[str, str], length: int)
     return b"".join(written)
 
 
-def _our_head(connection: _Connection, target: str, headers: Mapping[str, str], length: int) -> Any:
+def _our_head(heads: RequestHeads, target: str, headers: Mapping[str, str], length: int) -> Any:
     try:
-        return connection.head(target, headers, length)
+        return heads.write(target, headers, length)
     except (ValueError, UnicodeError, http.client.HTTPException) as exc:
         return type(exc), str(exc)
 
@@ -75,17 +73,15 @@ def test_every_head_is_the_one_http_client_writes(
     url: str, requests: list[tuple[str, dict[str, str], int]]
 ) -> None:
     parsed = parse_webhook_url(url)
-    connection = _Connection(parsed, HostPolicy(), resolve, dial, None)
+    heads = RequestHeads(parsed, 443 if parsed.scheme == "https" else 80)
     for target, headers, length in requests * 2:  # twice: the remembered lines are reused
-        assert _our_head(connection, target, headers, length) == _stdlib_head(
+        assert _our_head(heads, target, headers, length) == _stdlib_head(
             url, target, headers, length
         )
 
 
 def test_a_refused_header_is_refused_every_time_not_remembered() -> None:
-    connection = _Connection(
-        parse_webhook_url("http://127.0.0.1/"), HostPolicy(), resolve, dial, None
-    )
+    heads = RequestHeads(parse_webhook_url("http://127.0.0.1/"), 80)
     for _ in range(2):
         with pytest.raises(ValueError, match="Invalid header value"):
-            connection.head("/", {"X-A": "a\r\nInjected: 1"}, 0)
+            heads.write("/", {"X-A": "a\r\nInjected: 1"}, 0)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmif_mock.http_client import parse_head
+from lmif_mock.http_heads import parse_head
 
 _NAMES = st.sampled_from(["Content-Length", "content-type", "Retry-After", "X-A", "Location"])
 _ODD_NAMES = st.text(st.characters(min_codepoint=0, max_codepoint=255), max_size=6)
