@@ -60,7 +60,14 @@ def _cmd_fixtures(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         print(f"fixtures in {directory} match the code")
         return EXIT_OK
-    changed = fixture_files.write(directory)
+    try:
+        changed = fixture_files.write(directory)
+    except OSError as exc:  # an unusable directory is the caller's to fix, said in one line
+        print(
+            f"error: cannot write fixtures under {directory}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     print(f"wrote {len(changed)} changed file(s) under {directory}")
     return EXIT_OK
 

@@ -25,6 +25,7 @@ from lmif_mock.retry import RetryPolicy, RetryPolicyError
 from lmif_mock.store import MemoryStore, Store
 from lmif_mock.transcript import Recording
 from lmif_mock.transports import HTTPTransport
+from lmif_mock.unretryable import why_not_retryable
 from lmif_mock.waiting import Waiting
 from lmif_mock.webhooks import WebhookError, Webhooks
 from lmif_mock.world import World
@@ -233,7 +234,14 @@ class FakeLMIF(Waiting, Recording, Controlled):
         return copy
 
     def retry(self, delivery_id: str) -> Delivery:
-        """Attempt a delivery again now (the dashboard's "Retry"); returns it resettled."""
+        """Attempt a delivery again now (the dashboard's "Retry"); returns it resettled.
+
+        A retry that cannot reach anyone (its webhook was deleted) is a ``ConflictError`` that
+        says why, and records nothing, as the API and the dashboard refuse it."""
+        delivery = self.store.get_delivery(_an_id(delivery_id, "delivery"))
+        why_not = None if delivery is None else why_not_retryable(delivery, self.store)
+        if why_not is not None:
+            raise ConflictError(f"delivery {delivery_id} cannot be retried: {why_not}")
         return self.dispatcher.retry(_an_id(delivery_id, "delivery"))
 
     def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:

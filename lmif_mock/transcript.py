@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,6 +167,8 @@ class Replayed:
     request: RecordedRequest
     status_code: int | None
     error: str | None
+    #: What went wrong, in words (None when an answer came).
+    message: str | None = None
 
     @property
     def same_status(self) -> bool:
@@ -250,6 +253,29 @@ def requests_of(transcript: Mapping[str, Any]) -> list[RecordedRequest]:
     return sorted(found, key=lambda r: r.at)  # stable: ties keep the transcript's order
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def unsendable_header(headers: Mapping[str, str]) -> str | None:
+    """Why these headers cannot go on the wire (a hand-edited transcript may hold a name that is
+    not a token, or a CR, LF or NUL in a value, which would split the request); None if they can.
+    """
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            return f"header name {name!r} is not an HTTP token; not sent"
+        if any(c in value for c in "\r\n\0") or (not value.isascii() and not _latin1(value)):
+            return f"header {name!r} has a CR, LF, NUL or non-Latin-1 character; not sent"
+    return None
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def replay(
     transcript: Mapping[str, Any] | str | bytes | Path,
     target: str | Callable[..., Any],
@@ -283,11 +309,15 @@ def replay(
             where = target if isinstance(target, str) else (path or recorded.path)
             # Content-Length comes from the body itself: a hand-edited body keeps its framing.
             headers = {k: v for k, v in recorded.headers.items() if k.lower() != "content-length"}
+            unsendable = unsendable_header(headers)
+            if unsendable is not None:  # refused here, before any connection is made
+                results.append(Replayed(recorded, None, "invalid_request", unsendable))
+                continue
             outgoing = OutgoingRequest(where, recorded.body, headers)
             try:
                 response = transport.send(outgoing, timeout)
             except TransportError as exc:
-                results.append(Replayed(recorded, None, exc.kind))
+                results.append(Replayed(recorded, None, exc.kind, exc.message))
                 continue
             results.append(Replayed(recorded, response.status, None))
     finally:

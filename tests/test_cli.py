@@ -252,6 +252,44 @@ def test_trigger_server_refusals_of_the_input_are_usage_errors_with_details() ->
         assert server.api.fake.events() == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("trigger", "box.created"), ("wait", "--idle"), ("wait", "--event", "evt_1"),
+     ("retry", "dlv_1"), ("scenario", "licensed-in-time")],
+)  # fmt: skip
+def test_every_control_command_fails_alike_when_the_fake_cannot_be_reached(
+    command: tuple[str, ...],
+) -> None:
+    """Not reaching the fake is a failure (1), not a usage error (2), whichever command it is."""
+    nothing_there = "http://127.0.0.1:1"
+    out = run(*command, "--server", nothing_there, "--api-key", "k")
+    assert_one_line_error(out, 1, "error: cannot reach", nothing_there)
+
+
+def test_trigger_with_a_fault_it_cannot_apply_is_a_one_line_usage_error() -> None:
+    why = "previous_secret needs a webhook whose secret has been rotated"
+    straight = run("trigger", "box.created", "--to", "http://127.0.0.1:9/x", "--secret", "S",
+                   "--signature-fault", "previous_secret")  # fmt: skip
+    assert_one_line_error(straight, 2, why)
+    with LMIFServer() as server:
+        server.webhooks.create(url="http://127.0.0.1:9/x", events=["*"])
+        where = ("--server", server.url, "--api-key", server.api_key)
+        through = run("trigger", "box.created", *where, "--signature-fault", "previous_secret")
+        line = assert_one_line_error(through, 2, "previous_secret needs rotated webhooks")
+        assert line.count("previous_secret") == 1, (
+            line
+        )  # said once, not again as the detail of "body"
+
+
+def test_fixtures_into_a_directory_that_cannot_be_made_is_a_one_line_usage_error(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = run("fixtures", "--dir", str(blocker / "fixtures"))
+    assert_one_line_error(out, 2, "error: cannot write fixtures under", str(blocker))
+
+
 def _listened(body: bytes, path: str = "/webhooks/lmif", print_body: bool = False) -> str:
     from io import StringIO
 
@@ -336,7 +374,7 @@ def test_commands_that_need_a_running_fake_take_server_and_key_alike(
     # From the environment instead: the command goes on to the (closed) port it was given there.
     unreachable = "http://127.0.0.1:9"
     from_env = _run_with_env({"LMIF_MOCK_URL": unreachable, "LMIF_MOCK_API_KEY": "k"}, *command)
-    assert from_env.returncode in (1, 2)
+    assert from_env.returncode == 1
     assert "give --server" not in from_env.stderr
     assert unreachable in from_env.stderr
     assert "--server" in _run_with_env({}, *command[:1], "--help").stdout

@@ -325,6 +325,30 @@ def test_a_session_does_not_survive_ten_fake_years(client: Client) -> None:
     assert ended(client) == "lifetime"
 
 
+def test_after_a_restart_the_login_page_says_why_the_session_ended(
+    client: Client, fake: FakeLMIF
+) -> None:
+    login(client)
+    cookie = client.get_cookie("lmif_dashboard", path="/dashboard")
+    assert cookie is not None
+    restarted = Client(API(fake, KEY))  # the same data (as with --db), a new server process
+    restarted.set_cookie("lmif_dashboard", cookie.value, path="/dashboard")
+    assert ended(restarted) == "restarted"
+    page = restarted.get("/dashboard/login?ended=restarted").get_data(as_text=True)
+    assert "Sessions are kept in memory, so a restart ends them (with --db too)" in page
+
+
+def test_the_favicon_is_served_without_a_key_and_every_page_names_it(client: Client) -> None:
+    anonymous = client.get("/favicon.ico")  # what a browser asks for on its own
+    assert anonymous.status_code == 204
+    icon = client.get("/dashboard/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.mimetype == "image/svg+xml"
+    assert icon.get_data().startswith(b"<svg")
+    login_page = client.get("/dashboard/login").get_data(as_text=True)
+    assert '<link rel=icon href="/dashboard/static/favicon.svg"' in login_page
+
+
 def test_sessions_last_twelve_hours_of_real_time() -> None:
     wall = [1000.0]
     now = datetime(2024, 1, 15, tzinfo=timezone.utc)
@@ -334,7 +358,7 @@ def test_sessions_last_twelve_hours_of_real_time() -> None:
     assert sessions.find(session.token) == (session, None)
     wall[0] += 2
     assert sessions.find(session.token) == (None, "lifetime")
-    assert sessions.find(session.token) == (None, None)  # and it is gone
+    assert sessions.find(session.token) == (None, "restarted")  # gone: no longer known
     later = sessions.start(KEY)
     now += FAKE_LIFETIME + timedelta(seconds=1)
     assert sessions.find(later.token) == (None, "lifetime")
@@ -452,6 +476,30 @@ def test_retry_is_offered_only_where_it_means_something(client: Client, fake: Fa
     )
     assert retried.headers["Location"] == event_page
     assert len(fake.delivery(delivery.id).attempts) == 3
+
+
+def test_no_retry_is_offered_for_a_deleted_webhook_and_the_page_says_why(
+    client: Client, fake: FakeLMIF
+) -> None:
+    login(client)
+    down = fake.webhooks.create(failing, ["*"])
+    fake.emit("box.created", retry_policy=RetryPolicy(delays=[0, 60]))
+    (delivery,) = fake.deliveries(webhook_id=down.id)
+    fake.webhooks.delete(down.id)
+    fake.clock.advance(minutes=1)  # the pending attempt finds no webhook: failed for good
+    assert fake.delivery(delivery.id).status == "failed"
+    made = len(fake.delivery(delivery.id).attempts)
+    event_page = f"/dashboard/events/{delivery.event_id}"
+    shown = client.get(event_page).get_data(as_text=True)
+    assert "<button>Retry</button>" not in shown
+    assert f"No retry: its webhook {down.id} was deleted" in shown
+    token = re.search(r'name=csrf value="([0-9a-f]{64})"', shown).group(1)  # type: ignore[union-attr]
+    posted = client.post(
+        f"/dashboard/deliveries/{delivery.id}/retry", data={"csrf": token, "next": event_page}
+    )
+    assert posted.headers["Location"] == event_page
+    assert "Not retried: its webhook" in client.get(event_page).get_data(as_text=True)
+    assert len(fake.delivery(delivery.id).attempts) == made  # nothing recorded
 
 
 def test_the_timeline_shows_attempts_made_the_next_due_and_those_planned(fake: FakeLMIF) -> None:

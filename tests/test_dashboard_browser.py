@@ -65,12 +65,16 @@ def page(browser: Any, server: LMIFServer) -> Iterator[Any]:
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     refused: list[str] = []  # what Chromium logs when the CSP blocks something
+    errors: list[str] = []  # any error in the console: a failed load (a 401 favicon), a script
 
-    def note_csp(message: Any) -> None:
+    def note(message: Any) -> None:
         if "Content Security Policy" in message.text:
             refused.append(message.text)
+        if message.type == "error":
+            errors.append(f"{message.text} at {message.location.get('url')}")
 
-    tab.on("console", note_csp)
+    tab.on("console", note)
+    tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     tab.goto(server.url + "/dashboard/")
     tab.fill("input[name=api_key]", server.api_key)
     go(tab, "button:has-text('Log in')")
@@ -78,6 +82,7 @@ def page(browser: Any, server: LMIFServer) -> Iterator[Any]:
     yield tab
     context.close()
     assert refused == [], refused  # nothing on any page needed what the CSP forbids
+    assert errors == [], errors  # no page logged an error in the browser's console
 
 
 def go(tab: Any, selector: str) -> None:

@@ -221,3 +221,42 @@ def test_the_dashboard_shows_health() -> None:
     page = client.get("/dashboard/").get_data(as_text=True)
     assert "<th>Health</th>" in page
     assert "failing since 2024-01-15T10:00:00Z (1 failures in a row)" in page
+
+
+def test_a_retry_that_cannot_reach_anyone_is_refused_with_the_reason() -> None:
+    """A deleted webhook's delivery: the API answers 409 saying why, records no attempt, and
+    ``serve`` prints the reason instead of a retry command that could not succeed."""
+    from werkzeug.test import Client
+
+    from lmif_mock import ConflictError, FakeLMIF, LMIFServer, RetryPolicy
+    from lmif_mock.commands.serve import _gave_up
+    from lmif_mock.http.app import API
+
+    fake = FakeLMIF(seed=0)
+    webhook = fake.webhooks.create("http://127.0.0.1:1/gone", ["*"])
+    fake.emit("box.created", retry_policy=RetryPolicy(delays=[0, 60]))
+    (delivery,) = fake.deliveries()
+    fake.webhooks.delete(webhook.id)
+    fake.clock.advance(minutes=1)
+    made = len(fake.delivery(delivery.id).attempts)
+    key = "lmif_test_unretryable"
+    answer = Client(API(fake, key)).post(
+        f"/v1/lmif/deliveries/{delivery.id}/retry", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert answer.status_code == 409
+    error = answer.get_json()["error"]
+    assert error["details"] == {"reason": "webhook_deleted", "webhookId": webhook.id}
+    assert f"its webhook {webhook.id} was deleted" in error["message"]
+    assert len(fake.delivery(delivery.id).attempts) == made
+    with pytest.raises(ConflictError, match="was deleted"):  # the Python API refuses it alike
+        fake.retry(delivery.id)
+    assert len(fake.delivery(delivery.id).attempts) == made
+    with LMIFServer() as server:
+        other = server.webhooks.create("http://127.0.0.1:1/gone", ["*"])
+        server.emit("box.created", retry_policy=RetryPolicy(delays=[0]))
+        (failed,) = server.deliveries()
+        assert "retry it with:" in _gave_up(failed, server)[0]  # the webhook still exists
+        server.webhooks.delete(other.id)
+        [said] = _gave_up(failed, server)
+        assert "no retry: its webhook" in said
+        assert "python -m lmif_mock retry" not in said

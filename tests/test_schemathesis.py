@@ -18,6 +18,8 @@ from schemathesis.specs.openapi.checks import (
 from lmif_mock import FakeLMIF
 from lmif_mock.http.app import API
 from lmif_mock.http.openapi import document
+from lmif_mock.http.openapi.strictness import strict
+from lmif_mock.http.validation import MAX_STRING_LENGTH
 
 KEY = "lmif_test_schemathesis"
 fake = FakeLMIF(seed=0)
@@ -26,7 +28,33 @@ schema = schemathesis.openapi.from_dict(document("http://127.0.0.1"))
 schema.app = API(fake, KEY)  # called in-process over WSGI, no socket
 schema.app.max_long_poll = 0.01  # the /_mock/wait long polls answer at once here
 
+#: What the server says when it refuses a request for something the document should have stated
+#: (an unknown field, an empty string, a number out of range): a schema-valid request that
+#: gets one of these shows the document looser than the server.
+UNSTATED_LIMITS = ("unknown field", "must be a non-empty string", "must be between",
+                   "must be at most", "up to 99999")  # fmt: skip
+
+
+@schemathesis.check
+def not_refused_for_what_the_schema_allows(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> bool | None:
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if response.status_code != 400 or negative:  # a case meant to break the schema may be refused
+        return None
+    details = response.json()["error"]["details"]
+    for problem in details if isinstance(details, list) else []:
+        said = str(problem.get("message", ""))
+        if any(limit in said for limit in UNSTATED_LIMITS):
+            raise AssertionError(
+                f"the document allowed what the server refused: {problem} "
+                f"(query {case.query}, body {case.body!r})"
+            )
+    return None
+
+
 CHECKS = [
+    not_refused_for_what_the_schema_allows,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
@@ -55,3 +83,31 @@ def test_the_cases_really_reached_the_app() -> None:
     response = case.call(headers={"Authorization": f"Bearer {KEY}"})
     assert response.status_code == 201
     assert fake.events()[-1].type == "box.created"
+
+
+def test_request_bodies_state_unknown_fields_and_string_lengths_as_the_server_reads_them() -> None:
+    components = schema.raw_schema["components"]["schemas"]
+    create = components["WebhookCreate"]
+    assert create["additionalProperties"] is False
+    url = create["properties"]["url"]
+    assert (url["minLength"], url["maxLength"]) == (1, MAX_STRING_LENGTH)
+    assert "additionalProperties" not in components["Emit"]["properties"]["data"]  # free-form
+    # The server agrees at both ends of what the document allows for the URL.
+    headers = {"Authorization": f"Bearer {KEY}"}
+    operation = schema.find_operation_by_label("POST /v1/lmif/webhooks")
+    assert operation is not None
+    longest = "http://127.0.0.1:1/" + "a" * (MAX_STRING_LENGTH - len("http://127.0.0.1:1/"))
+    for url_text, status in ((longest, 201), (longest + "a", 400), ("", 400)):
+        answer = operation.Case(body={"url": url_text, "events": ["*"]}).call(headers=headers)
+        assert answer.status_code == status, answer.text
+    unknown = operation.Case(body={"url": longest, "events": ["*"], "colour": "red"})
+    assert unknown.call(headers=headers).json()["error"]["details"][0]["field"] == "colour"
+
+
+def test_strict_tightens_each_place_once_even_where_the_tables_share_a_dict() -> None:
+    shared = {"type": "string"}
+    loose = {"type": "object", "properties": {"a": shared, "b": {"type": "array", "items": shared}}}
+    tight = strict(loose)
+    assert tight["properties"]["a"]["minLength"] == 1
+    assert tight["properties"]["b"]["items"] == {"type": "string"}  # list items stay as written
+    assert shared == {"type": "string"}  # the table itself is untouched

@@ -219,3 +219,29 @@ def test_url_webhooks_record_their_real_path_and_replay_to_an_app_routed_there(
     assert [(r.path, r.query_string) for r in app.requests] == [("/webhooks/lmif", b"src=lmif")]
     with pytest.raises(TranscriptError, match="cannot read"):
         replay(str(tmp_path / "missing.json"), app)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("User-Agent", "lmif\r\nX-Injected: 1"), ("X-Null", "a\x00b"), ("Bad Name", "x")],
+)
+def test_a_header_that_cannot_go_on_the_wire_is_refused_before_connecting(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    transcript = _run(5, Recorder()).transcript()
+    first = transcript["deliveries"][0]["attempts"][0]["request"]
+    first["headers"][name] = value
+    receiver = Recorder()
+    with wsgi_server(receiver) as url:
+        results = replay(transcript, url + "/in")
+        assert results[0].status_code is None
+        assert results[0].error == "invalid_request"
+        assert "not sent" in str(results[0].message)
+        assert [r.status_code for r in results[1:]] == [200] * (len(results) - 1)
+        assert len(receiver.bodies) == len(results) - 1  # the refused one never left
+        saved = tmp_path / "t.json"
+        saved.write_text(json.dumps(transcript))
+        out = _cli("replay", str(saved), "--to", url + "/in")
+    assert out.returncode == 1
+    assert "invalid_request (header" in out.stdout
+    assert "connection_error" not in out.stdout

@@ -29,6 +29,7 @@ from lmif_mock.http.openapi import document
 from lmif_mock.http.representations import sent_request_json
 from lmif_mock.records import Attempt
 from lmif_mock.sqlite_store import SCHEMA_VERSION, SQLiteStore
+from lmif_mock.transcript import requests_of
 from lmif_mock.wire import SentRequest, lay_out, wire_headers
 from tests.api_client import Client
 from tests.dashboard_login import log_in
@@ -274,7 +275,7 @@ def test_api_shows_each_attempts_request_as_sent() -> None:
         [attempt] = shown["attempts"]
         request = attempt["request"]
         headers, body = received.requests[0]
-        assert request["bodyBase64"] is False
+        assert "bodyBase64" not in request  # UTF-8: the text itself, as in a transcript
         assert request["body"].encode("utf-8") == body
         assert request["headers"]["X-LMIF-Signature"] == headers["x-lmif-signature"]
         assert request["headers"]["Content-Length"] == str(len(body))
@@ -285,6 +286,9 @@ def test_api_shows_each_attempts_request_as_sent() -> None:
         jsonschema.Draft202012Validator(schema).validate(shown)
         broken = {**shown, "attempts": [{**attempt, "request": {**request, "body": 1}}]}
         assert not jsonschema.Draft202012Validator(schema).is_valid(broken)
+        both = {**request, "bodyBase64": "e30="}  # exactly one of body and bodyBase64
+        two = {**shown, "attempts": [{**attempt, "request": both}]}
+        assert not jsonschema.Draft202012Validator(schema).is_valid(two)
         listed = api.call("GET", f"/v1/lmif/webhooks/{delivery.webhook_id}/deliveries").data[0]
         assert "request" not in listed["attempts"][0]  # lists stay small: one delivery only
 
@@ -297,8 +301,7 @@ def test_a_body_that_is_not_utf8_is_shown_as_base64() -> None:
             "User-Agent": wire_headers(b"", None)["User-Agent"],
             "Content-Length": "4",
         },
-        "body": "//57fQ==",
-        "bodyBase64": True,
+        "bodyBase64": "//57fQ==",
     }
     assert sent_request_json(None) is None
 
@@ -414,3 +417,16 @@ def test_dashboard_shows_each_attempts_sent_body_and_signature() -> None:
     assert signatures == [headers["x-lmif-signature"] for headers, _ in received.requests]
     assert all(verify(b, s, SECRET) for b, s in zip(bodies, signatures, strict=True))
     assert page.count("NOT the payload above") == 2  # the layout changed the bytes sent
+
+
+@pytest.mark.parametrize("body", [b'{"a":"\xc3\xa9"}', b"\xff\xfe{}"])
+def test_the_api_shows_a_sent_body_as_a_transcript_does(body: bytes) -> None:
+    """Exactly one of ``body`` and ``bodyBase64``, meaning what they mean in a transcript: the
+    transcript reader gets the exact bytes back from what the API shows."""
+    shown = sent_request_json(SentRequest(body, None))
+    assert shown is not None
+    assert len({"body", "bodyBase64"} & set(shown)) == 1
+    attempt = {"number": 1, "at": "2024-01-15T10:00:00Z", "sent": True, "request": shown}
+    transcript = {"deliveries": [{"id": "dlv_1", "eventId": "evt_1", "attempts": [attempt]}]}
+    [recorded] = requests_of(transcript)
+    assert recorded.body == body

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
 from typing import Any, TextIO
+from urllib.parse import urlencode
 
 import urllib3
 
@@ -44,7 +46,9 @@ def error_message(answer: Any, status: int) -> str:
                 continue
             field, reason = detail.get("field"), detail.get("message")
             text = f"{field}: {reason}" if field else str(reason)
-            if reason and text.lower() not in message.lower():
+            # A reason the message already says (the library's words repeated as the detail of
+            # the field "body") is left out rather than printed twice.
+            if reason and str(reason).lower() not in message.lower():
                 reasons.append(text)
     return f"{message} ({'; '.join(reasons)})" if reasons else message
 
@@ -59,18 +63,34 @@ class ControlClient:
 
     def post(self, path: str, body: Any = None) -> Any:
         """The ``data`` of a 200 or 201 answer; :class:`ControlError` for anything else."""
-        headers = {"Authorization": f"Bearer {self.api_key}"}
+        headers = {}
         payload = None
         if body is not None:
             headers["Content-Type"] = "application/json"
             payload = json.dumps(body).encode()
+        return self._request("POST", path, payload, headers, read_timeout=120)
+
+    def get(self, path: str, query: Mapping[str, Any], *, read_timeout: float) -> Any:
+        """The ``data`` of a 200 answer to ``GET path?query`` (a long poll may take
+        ``read_timeout`` seconds); :class:`ControlError` for anything else."""
+        return self._request("GET", f"{path}?{urlencode(query)}", None, {}, read_timeout)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        payload: bytes | None,
+        headers: dict[str, str],
+        read_timeout: float,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.api_key}", **headers}
         try:
             response = self._http.request(
-                "POST",
+                method,
                 self.server + path,
                 body=payload,
                 headers=headers,
-                timeout=urllib3.Timeout(connect=5, read=120),
+                timeout=urllib3.Timeout(connect=5, read=read_timeout),
             )
         except urllib3.exceptions.HTTPError as exc:
             raise ControlError(f"cannot reach {self.server}: {exc}") from None
@@ -81,6 +101,14 @@ class ControlClient:
         if response.status not in (200, 201):
             raise ControlError(error_message(answer, response.status), response.status)
         return answer["data"]
+
+
+def failed(exc: ControlError, err: TextIO) -> int:
+    """Say what went wrong in one line; the exit code every control command gives for it:
+    2 when the fake refused what was sent as invalid (a usage error), else 1 (a failure, as
+    when the fake cannot be reached)."""
+    print(f"error: {exc}", file=err)
+    return 2 if exc.is_refused_input else 1
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:

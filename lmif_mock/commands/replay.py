@@ -45,6 +45,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     for result in results:
         request = result.request
         answer = str(result.status_code) if result.error is None else result.error
+        if result.error is not None and result.message:
+            answer = f"{result.error} ({result.message})"
         recorded = request.recorded_status if request.recorded_status is not None else "none"
         if args.expect == "2xx":
             ok = result.status_code is not None and 200 <= result.status_code < 300

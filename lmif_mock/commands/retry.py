@@ -13,6 +13,7 @@ from lmif_mock.commands.control_client import (
     ControlClient,
     ControlError,
     add_server_arguments,
+    failed,
     server_missing,
 )
 
@@ -31,8 +32,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     try:
         delivery = client.post(f"/v1/lmif/deliveries/{args.delivery}/retry")
     except ControlError as exc:
-        print(f"error: {exc}", file=err)
-        return 1
+        return failed(exc, err)
     last = delivery["attempts"][-1]
     answer = last["statusCode"] if last["statusCode"] is not None else last["error"]
     print(f"{delivery['id']} {delivery['status']}: attempt {len(delivery['attempts'])} "

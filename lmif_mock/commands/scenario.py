@@ -10,6 +10,7 @@ from lmif_mock.commands.control_client import (
     ControlClient,
     ControlError,
     add_server_arguments,
+    failed,
     server_missing,
 )
 from lmif_mock.world.scenarios import SCENARIOS
@@ -36,8 +37,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     try:
         data = ControlClient(args.server, args.api_key).post(f"/_mock/scenarios/{args.name}")
     except ControlError as exc:
-        print(f"error: {exc}", file=err)
-        return 1
+        return failed(exc, err)
     for event in data["events"]:
         print(f"{event['createdAt']}  {event['type']:24} {event['id']}", file=out)
     return 0

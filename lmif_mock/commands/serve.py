@@ -30,6 +30,7 @@ from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimitError, RateLimits
 from lmif_mock.records import Attempt, Delivery
 from lmif_mock.server import LMIFServer, ServerError
 from lmif_mock.sqlite_store import DatabaseFileError, SQLiteStore
+from lmif_mock.unretryable import why_not_retryable
 from lmif_mock.webhooks import WebhookError
 
 DEFAULT_PORT = 8765
@@ -156,8 +157,12 @@ def _printer(out: TextIO, server: LMIFServer) -> None:
 
 
 def _gave_up(delivery: Delivery, server: LMIFServer) -> list[str]:
-    """What to print when a delivery has failed for good: that it did, and how to retry it."""
+    """What to print when a delivery has failed for good: that it did, and how to retry it (or
+    why it cannot be)."""
     attempts = delivery.attempt_count
+    why_not = why_not_retryable(delivery, server.store)
+    if why_not is not None:
+        return [f"xxx {delivery.id} failed for good; no retry: {printable(why_not)}"]
     return [
         f"xxx {delivery.id} failed for good after {attempts} attempt{'s' * (attempts != 1)}; "
         "retry it with:",

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from lmif_mock.commands.control_client import ControlClient, ControlError, add_server_arguments
-from lmif_mock.errors import EncodingError
+from lmif_mock.errors import EncodingError, LMIFMockError
 from lmif_mock.events import EVENT_TYPES, MAX_DATA_DEPTH, check_json_value, check_text
 from lmif_mock.faults import SIGNATURE_FAULTS, FaultError, Faults
 from lmif_mock.hosts import BlockedHostError, HostPolicy
@@ -168,10 +168,14 @@ def _direct(args: argparse.Namespace, overrides: dict[str, Any], out: TextIO, er
     webhook_id = factory.new_id("webhook")
     for number in range(1, args.count + 1):
         created_at = args.created_at or utc(datetime.now(timezone.utc))
-        event = factory.build(
-            args.type, created_at, overrides, webhook_id=webhook_id, allow_unknown=True
-        )
-        request = sign_body(event.body, args.secret, args.signature_fault, rng=factory.random)
+        try:
+            event = factory.build(
+                args.type, created_at, overrides, webhook_id=webhook_id, allow_unknown=True
+            )
+            request = sign_body(event.body, args.secret, args.signature_fault, rng=factory.random)
+        except LMIFMockError as exc:  # e.g. previous_secret: no rotated secret to sign with
+            http.close()
+            raise UsageError(str(exc)) from None
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if request.signature is not None:
             headers[SIGNATURE_HEADER] = request.signature

@@ -7,14 +7,16 @@ of sleeping: one bounded long poll on ``GET /_mock/wait`` (or ``/_mock/wait/idle
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, TextIO
-from urllib.parse import urlencode
 
-import urllib3
-
-from lmif_mock.commands.control_client import add_server_arguments, error_message, server_missing
+from lmif_mock.commands.control_client import (
+    ControlClient,
+    ControlError,
+    add_server_arguments,
+    failed,
+    server_missing,
+)
 from lmif_mock.http.wait_routes import MAX_LONG_POLL
 from lmif_mock.waiting import UNTIL
 
@@ -50,27 +52,16 @@ def _query(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """0 when the wait was met, 1 when the timeout passed first (what was seen is printed),
-    2 on usage errors or an unreachable fake."""
+    """0 when the wait was met, 1 when the timeout passed first (what was seen is printed) or
+    the fake cannot be reached, 2 on usage errors (the fake refusing the query included)."""
     if server_missing(args, err):
         return 2
     path, query = _query(args)
-    http = urllib3.PoolManager(retries=False)
+    client = ControlClient(args.server, args.api_key)
     try:
-        response = http.request(
-            "GET",
-            f"{args.server.rstrip('/')}{path}?{urlencode(query)}",
-            headers={"Authorization": f"Bearer {args.api_key}"},
-            timeout=urllib3.Timeout(connect=5, read=MAX_LONG_POLL + 30),
-        )
-        answer = json.loads(response.data or b"{}")
-    except (urllib3.exceptions.HTTPError, ValueError) as exc:
-        print(f"error: cannot wait on {args.server}: {exc}", file=err)
-        return 2
-    if response.status != 200:
-        print(f"error: {error_message(answer, response.status)}", file=err)
-        return 2
-    data = answer["data"]
+        data = client.get(path, query, read_timeout=MAX_LONG_POLL + 30)
+    except ControlError as exc:
+        return failed(exc, err)
     met = data["idle"] if args.idle else data["met"]
     if met:
         print("idle" if args.idle else f"met: {data['waitedFor']}", file=out)

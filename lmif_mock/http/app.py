@@ -136,6 +136,12 @@ class API:
         request.max_content_length = self.max_body_bytes
         if request.path == DASHBOARD_PREFIX or request.path.startswith(DASHBOARD_PREFIX + "/"):
             return self.dashboard.handle(request)(environ, start_response)
+        if request.path == "/favicon.ico" and request.method in ("GET", "HEAD"):
+            # Browsers ask for it on their own (the dashboard names its icon, other pages do
+            # not): nothing to show, no key to ask for, no error in the browser's console.
+            return Response(status=204, headers={"Cache-Control": "max-age=86400"})(
+                environ, start_response
+            )
         response = self.handle(request)
         return response(environ, start_response)
 
@@ -162,7 +168,11 @@ class API:
             if not_allowed is not None:
                 raise not_allowed
             if endpoint is None:
-                raise APIError("NOT_FOUND", f"No route for {request.method} {request.path}")
+                raise APIError(
+                    "NOT_FOUND",
+                    f"No route for {request.method} {request.path}",
+                    {"method": request.method, "path": request.path},
+                )
             status, body = self._handlers[str(endpoint)](request, dict(args))
             return self._json(status, body, request_id, headers)
         except Exception as exc:  # every failure becomes the provider's JSON error shape

@@ -17,6 +17,13 @@ from lmif_mock.timestamps import format_timestamp
 
 #: The longest one advance may move the clock, in days (100 years).
 MAX_ADVANCE_DAYS = 36600
+#: The most each unit of one advance may say (the OpenAPI document states them too).
+ADVANCE_LIMITS: dict[str, float] = {
+    "seconds": 1e9,
+    "minutes": 1e7,
+    "hours": 1e6,
+    "days": MAX_ADVANCE_DAYS,
+}
 
 
 class ClockRoutes:
@@ -43,17 +50,17 @@ class ClockRoutes:
         fields = Fields(self.read_body(request), allowed={"seconds", "minutes", "hours", "days"})
         parts = {
             name: fields.number(name, maximum=limit) or 0.0
-            for name, limit in (
-                ("seconds", 1e9),
-                ("minutes", 1e7),
-                ("hours", 1e6),
-                ("days", MAX_ADVANCE_DAYS),
-            )
+            for name, limit in ADVANCE_LIMITS.items()
         }
         fields.done()
         step = to_timedelta(**parts)
         if step.days > MAX_ADVANCE_DAYS:
-            raise APIError("VALIDATION_ERROR", "Advance at most 100 years at a time")
+            too_far = "advance at most 100 years at a time"
+            raise APIError(
+                "VALIDATION_ERROR",
+                "Advance at most 100 years at a time",
+                [{"field": "body", "message": too_far}],
+            )
         self.fake.clock.advance(step)
         if self.on_clock_change is not None:
             self.on_clock_change()

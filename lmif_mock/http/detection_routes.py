@@ -15,6 +15,9 @@ from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
 from lmif_mock.world import MAX_BATCH_CHECKS
 
+#: The most users an avatar may claim to have (the OpenAPI document states it too).
+MAX_USER_COUNT = 10**9
+
 
 class DetectionRoutes(ResourceRoutes):
     """Identity checks (batch checks need the Standard ``plan`` or above), avatars and scans."""
@@ -78,7 +81,7 @@ class DetectionRoutes(ResourceRoutes):
     def add_avatar(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(self.read_body(request), allowed={"name", "userCount", "creatorId"})
         name = fields.string("name", required=True, max_length=200)
-        users = fields.integer("userCount", minimum=0, maximum=10**9)
+        users = fields.integer("userCount", minimum=0, maximum=MAX_USER_COUNT)
         creator = fields.string("creatorId", max_length=200)
         fields.done()
         avatar = self.world.add_avatar(str(name), creator_id=creator, user_count=users or 1000)

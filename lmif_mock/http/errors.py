@@ -66,10 +66,9 @@ class APIError(LMIFMockError):
         self.headers = headers or {}
 
     def body(self, request_id: str) -> dict[str, Any]:
-        """The JSON body the provider would send."""
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
+        """The JSON body the provider would send: ``details`` is always there (null when the
+        message says it all), so a client can read it without checking that it exists."""
+        error = {"code": self.code, "message": self.message, "details": self.details}
         return {"error": error, "meta": {"requestId": request_id}}
 
 
@@ -185,6 +184,7 @@ def as_api_error(exc: Exception, request: Request, max_body_bytes: int) -> APIEr
             {"limit": max_body_bytes},
         )
     if isinstance(exc, HTTPException):
-        return APIError("VALIDATION_ERROR", exc.description or "Bad request")
+        said = exc.description or "Bad request"
+        return APIError("VALIDATION_ERROR", said, [{"field": "request", "message": said}])
     log.exception("internal error answering %s %s", request.method, request.path)
     return APIError("INTERNAL_ERROR", "lmif-mock failed to answer; see its log")

@@ -6,12 +6,13 @@ from werkzeug.wrappers import Request
 
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.emitted import emitted_json, settle_first_attempts
-from lmif_mock.http.errors import not_found
+from lmif_mock.http.errors import APIError, not_found
 from lmif_mock.http.json_body import BodyReader
 from lmif_mock.http.listing import page
 from lmif_mock.http.representations import delivery_json, event_json
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
+from lmif_mock.unretryable import why_not_retryable
 
 
 class EventRoutes:
@@ -53,7 +54,12 @@ class EventRoutes:
         return 200, {"data": delivery_json(delivery, with_body=True)}
 
     def retry_delivery(self, request: Request, args: dict[str, str]) -> Result:
-        if self.fake.store.get_delivery(args["id"]) is None:
+        found = self.fake.store.get_delivery(args["id"])
+        if found is None:
             raise not_found("delivery", args["id"])
+        why_not = why_not_retryable(found, self.fake.store)
+        if why_not is not None:
+            details = {"reason": "webhook_deleted", "webhookId": found.webhook_id}
+            raise APIError("CONFLICT", f"Cannot retry {found.id}: {why_not}", details)
         delivery = self.fake.retry(args["id"])
         return 200, {"data": delivery_json(delivery)}

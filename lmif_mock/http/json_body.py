@@ -87,6 +87,7 @@ class BodyReader:
             raise APIError(
                 "UNSUPPORTED_MEDIA_TYPE",
                 f"Send JSON with 'Content-Type: application/json', not {sent!r}",
+                {"contentType": request.mimetype or None, "expected": "application/json"},
             )
         try:
             body = read_json(raw, MAX_BODY_DEPTH)

@@ -18,6 +18,8 @@ Item = TypeVar("Item")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+#: The furthest a page may start (the OpenAPI document states it too).
+MAX_OFFSET = 10**9
 #: The delivery states a ``status`` query may ask for.
 DELIVERY_STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
 
@@ -28,7 +30,7 @@ def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> 
     values = {}
     for name, default, low, high in (
         ("limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        ("offset", 0, 0, 10**9),
+        ("offset", 0, 0, MAX_OFFSET),
     ):
         text = request.args.get(name)
         try:

@@ -38,19 +38,16 @@ def attempt_json(attempt: Attempt, *, with_request: bool = False) -> dict[str, A
 
 
 def sent_request_json(request: SentRequest | None) -> dict[str, Any] | None:
-    """A request as sent: its headers, and its body as text when it is UTF-8, else as base64
-    (``bodyBase64`` says which). ``None``: nothing was sent (webhook disabled or deleted)."""
+    """A request as sent: its headers, and exactly one of ``body`` (the bytes as UTF-8 text) or
+    ``bodyBase64`` (the bytes in base64, when they are not UTF-8), as a transcript shows it, so
+    one reader serves both. ``None``: nothing was sent (webhook disabled or deleted)."""
     if request is None:
         return None
     try:
-        return {
-            "headers": request.headers,
-            "body": request.body.decode("utf-8"),
-            "bodyBase64": False,
-        }
+        return {"headers": request.headers, "body": request.body.decode("utf-8")}
     except UnicodeDecodeError:
         body = base64.b64encode(request.body).decode("ascii")
-        return {"headers": request.headers, "body": body, "bodyBase64": True}
+        return {"headers": request.headers, "bodyBase64": body}
 
 
 def delivery_json(delivery: Delivery, *, with_body: bool = False) -> dict[str, Any]:

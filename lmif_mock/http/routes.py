@@ -4,11 +4,12 @@ built from this table, so they cannot disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request
 
 #: What a handler answers: the status and the JSON body.
@@ -225,12 +226,56 @@ def route_for(endpoint: str) -> Route:
     return _BY_ENDPOINT[endpoint]
 
 
+class SegmentConverter(BaseConverter):
+    """One path segment, except the fixed names a sibling route uses at the same place.
+
+    Without the exception ``DELETE /webhooks/test`` would be taken as deleting a webhook whose
+    id is ``test`` (a 404), where the path is the test route's and only the method is wrong
+    (a 405 naming the methods it has).
+    """
+
+    def __init__(self, url_map: Map, *reserved: str) -> None:
+        super().__init__(url_map)
+        taken = "|".join(re.escape(name) for name in reserved)
+        self.regex = f"(?!(?:{taken})(?:/|$))[^/]+" if reserved else "[^/]+"
+
+
+_PARAMETER = re.compile(r"<(\w+)>")
+
+
+def fixed_names_beside(path: str, position: int) -> list[str]:
+    """The fixed segments other routes have at segment ``position`` after the same prefix as
+    ``path``: the words an id there must not be."""
+    segments = path.split("/")
+    prefix = segments[:position]
+    names = set()
+    for route in ROUTES:
+        other = route.path.split("/")
+        fixed = len(other) > position and not _PARAMETER.fullmatch(other[position])
+        if fixed and other[:position] == prefix:
+            names.add(other[position])
+    return sorted(names)
+
+
+def rule_path(path: str) -> str:
+    """``path`` in werkzeug syntax whose parameters never match a sibling route's fixed name."""
+    segments = path.split("/")
+    for position, segment in enumerate(segments):
+        parameter = _PARAMETER.fullmatch(segment)
+        if parameter is not None:
+            reserved = ", ".join(repr(name) for name in fixed_names_beside(path, position))
+            segments[position] = f"<segment({reserved}):{parameter.group(1)}>"
+    return "/".join(segments)
+
+
 def url_map() -> Map:
-    """A werkzeug router for :data:`ROUTES` (ids match one path segment)."""
+    """A werkzeug router for :data:`ROUTES` (ids match one path segment that is not a fixed name
+    of a sibling route)."""
     return Map(
-        [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in ROUTES],
+        [Rule(rule_path(r.path), endpoint=r.endpoint, methods=[r.method]) for r in ROUTES],
         strict_slashes=False,
         merge_slashes=False,
+        converters={"segment": SegmentConverter},
     )
 
 

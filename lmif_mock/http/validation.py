@@ -15,6 +15,9 @@ from lmif_mock.http.errors import validation_error
 Parsed = TypeVar("Parsed")
 
 _MISSING = object()
+#: The longest string a field takes unless its route says otherwise (the OpenAPI document's
+#: request bodies state it as their strings' ``maxLength``).
+MAX_STRING_LENGTH = 2048
 
 
 class Fields:
@@ -45,7 +48,9 @@ class Fields:
             return _MISSING
         return value
 
-    def string(self, name: str, *, required: bool = False, max_length: int = 2048) -> str | None:
+    def string(
+        self, name: str, *, required: bool = False, max_length: int = MAX_STRING_LENGTH
+    ) -> str | None:
         """A non-empty string of at most ``max_length`` characters."""
         value = self._get(name, required)
         if value is _MISSING:

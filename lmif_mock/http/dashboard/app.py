@@ -42,6 +42,7 @@ from lmif_mock.http.dashboard.login_guard import LOGIN_COOKIE, LOGIN_COOKIE_SECO
 from lmif_mock.http.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.transcript import dumps as transcript_dumps
+from lmif_mock.unretryable import why_not_retryable
 from lmif_mock.webhooks import SandboxOnlyError, WebhookError
 
 if TYPE_CHECKING:
@@ -72,7 +73,11 @@ _ROUTES = Map(
         Rule("/deliveries/<delivery_id>/retry", endpoint="retry", methods=["POST"]),
         Rule("/events/<event_id>", endpoint="event", methods=["GET"]),
         Rule("/transcript.json", endpoint="transcript", methods=["GET"]),
-        Rule("/static/<any(dashboard.css, dashboard.js):name>", endpoint="static", methods=["GET"]),
+        Rule(
+            "/static/<any(dashboard.css, dashboard.js, favicon.svg):name>",
+            endpoint="static",
+            methods=["GET"],
+        ),
     ],
     strict_slashes=False,
 )
@@ -300,8 +305,14 @@ class Dashboard:
         return redirect(views.webhook_path(webhook.id))
 
     def _retry(self, request: Request, session: Session, args: dict[str, str]) -> Response:
-        delivery = self.fake.retry(args["delivery_id"])
-        session.flash = Flash(f"Attempted {delivery.id} again: {delivery.status}.")
+        found = self.fake.store.get_delivery(args["delivery_id"])
+        why_not = None if found is None else why_not_retryable(found, self.fake.store)
+        if found is not None and why_not is not None:
+            session.flash = Flash(f"Not retried: {why_not}.")
+            delivery = found
+        else:
+            delivery = self.fake.retry(args["delivery_id"])
+            session.flash = Flash(f"Attempted {delivery.id} again: {delivery.status}.")
         if request.form.get("next"):
             return redirect(self._return_path(request))  # the page the button was on
         return redirect(views.webhook_path(delivery.webhook_id))
@@ -310,7 +321,9 @@ class Dashboard:
         event = self.fake.store.get_event(args["event_id"])
         if event is None:
             raise NotFoundError(f"no event {args['event_id']!r}")
-        body = views.event_details(event, self.fake.deliveries(event_id=event.id), session.csrf)
+        deliveries = self.fake.deliveries(event_id=event.id)
+        why_not = {d.id: why_not_retryable(d, self.fake.store) for d in deliveries}
+        body = views.event_details(event, deliveries, session.csrf, why_not)
         return self._page(session, f"Event {event.id}", body)
 
     def _advance(self, request: Request, session: Session, args: dict[str, str]) -> Response:

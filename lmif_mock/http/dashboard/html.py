@@ -26,12 +26,17 @@ CONTENT_SECURITY_POLICY = (
 NOTHING = Markup()
 
 #: The files under ``/dashboard/static/`` and their media types.
-STATIC_TYPES = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+STATIC_TYPES = {
+    "dashboard.css": "text/css",
+    "dashboard.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
 
 _SHELL = Markup(
     "<!doctype html><html lang=en><head><meta charset=utf-8>"
     "<meta name=viewport content='width=device-width, initial-scale=1'>"
     "<title>{title} - lmif-mock</title>"
+    '<link rel=icon href="{prefix}/static/favicon.svg" type="image/svg+xml">'
     '<link rel=stylesheet href="{prefix}/static/dashboard.css">'
     '<script src="{prefix}/static/dashboard.js" defer></script></head><body>'
     "<header><strong>lmif-mock</strong>{nav}</header>"

@@ -27,7 +27,7 @@ FAKE_LIFETIME = timedelta(days=366)
 #: Sessions kept at once; logging in beyond it ends the oldest.
 MAX_SESSIONS = 1000
 
-EndReason = Literal["key_revoked", "key_expired", "key_unknown", "lifetime"]
+EndReason = Literal["key_revoked", "key_expired", "key_unknown", "lifetime", "restarted"]
 
 #: What the login page says about each way a session ends.
 END_MESSAGES: dict[str, str] = {
@@ -39,6 +39,10 @@ END_MESSAGES: dict[str, str] = {
     "key_unknown": "Your session ended: the API key you logged in with is no longer known.",
     "lifetime": (
         "Your session ended: a session lasts 12 hours, and at most 366 days of the fake's clock."
+    ),
+    "restarted": (
+        "Your session ended: this server does not know it. Sessions are kept in memory, so a "
+        "restart ends them (with --db too); or the cookie came from another server."
     ),
 }
 
@@ -101,13 +105,14 @@ class Sessions:
         return session
 
     def find(self, token: str | None) -> tuple[Session | None, EndReason | None]:
-        """The live session for ``token``, or why there is none (``None`` when there never was)."""
+        """The live session for ``token``, or why there is none (``None`` without a token;
+        ``restarted`` for a token this server does not hold, as after a restart)."""
         if not token:
             return None, None
         with self._lock:
             session = self._sessions.get(token)
-        if session is None:
-            return None, None
+        if session is None:  # a cookie this server never issued, or issued before a restart
+            return None, "restarted"
         reason = self._ended(session)
         if reason is not None:
             self.end(token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import quote
 
@@ -174,9 +174,12 @@ def webhook_details(webhook: Webhook, csrf: str) -> Markup:
     )
 
 
-def delivery_action(delivery: Delivery, csrf: str, back: str) -> Markup:
-    """Retry (failed) or Attempt now (pending), saying what it does; nothing once it succeeded."""
+def delivery_action(delivery: Delivery, csrf: str, back: str, why_not: str | None = None) -> Markup:
+    """Retry (failed) or Attempt now (pending), saying what it does; nothing once it succeeded,
+    and no button but the reason when a retry cannot succeed (``why_not``)."""
     path = f"{PREFIX}/deliveries/{quote(delivery.id, safe='')}/retry"
+    if delivery.status != "succeeded" and why_not is not None:
+        return Markup("<span class=muted>No retry: {}</span>").format(why_not)
     if delivery.status == "failed":
         button, meaning = "Retry", "one more attempt now; the schedule is used up"
     elif delivery.status == "pending":
@@ -267,9 +270,15 @@ def sent_request(delivery: Delivery, attempt: Attempt) -> Markup:
     )
 
 
-def event_details(event: Event, deliveries: Sequence[Delivery], csrf: str) -> Markup:
+def event_details(
+    event: Event,
+    deliveries: Sequence[Delivery],
+    csrf: str,
+    why_not: Mapping[str, str | None],
+) -> Markup:
     """An event: for each delivery, its state, its payload, and each attempt's request exactly
-    as sent (signature, headers, body)."""
+    as sent (signature, headers, body); ``why_not`` says, by delivery id, why one cannot be
+    retried."""
     back = f"{PREFIX}/events/{quote(event.id, safe='')}"
     parts = [
         Markup("<p>Type <strong>{}</strong>, created {}</p>").format(
@@ -289,7 +298,7 @@ def event_details(event: Event, deliveries: Sequence[Delivery], csrf: str) -> Ma
                 id=delivery.id,
                 status=delivery.status,
                 css={"succeeded": "ok", "failed": "bad"}.get(delivery.status, "pending"),
-                action=delivery_action(delivery, csrf, back),
+                action=delivery_action(delivery, csrf, back, why_not.get(delivery.id)),
                 href=webhook_path(delivery.webhook_id),
                 webhook=delivery.webhook_id,
                 size=len(delivery.body),

@@ -13,11 +13,16 @@ from lmif_mock.http.openapi.core_components import CORE_COMPONENTS
 from lmif_mock.http.openapi.paths import paths
 from lmif_mock.http.openapi.resource_components import RESOURCE_COMPONENTS
 from lmif_mock.http.openapi.schema import Schema
+from lmif_mock.http.openapi.strictness import strict
 from lmif_mock.http.openapi.webhooks import webhooks
+from lmif_mock.http.routes import ROUTES
 
 VERSION = "0.1.0"
 #: Every component schema, in the order the document lists them.
 COMPONENTS: dict[str, Schema] = {**CORE_COMPONENTS, **RESOURCE_COMPONENTS, **CONTROL_COMPONENTS}
+#: The schemas some route reads as its request body: as strict as the server (see strictness).
+REQUEST_BODIES = frozenset(route.request for route in ROUTES if route.request is not None)
+COMPONENTS.update({name: strict(COMPONENTS[name]) for name in sorted(REQUEST_BODIES)})
 
 
 def document(server_url: str = "http://127.0.0.1") -> Schema:

@@ -3,7 +3,8 @@ errors) and of the control API's main ones (emit, clock, keys, faults, retry pol
 
 from __future__ import annotations
 
-from lmif_mock.faults import LAYOUTS, SIGNATURE_FAULTS
+from lmif_mock.faults import COUNT_CAPS, LAYOUTS, MAX_DELAY, SIGNATURE_FAULTS
+from lmif_mock.http.clock_routes import ADVANCE_LIMITS
 from lmif_mock.http.errors import CODES
 from lmif_mock.http.openapi.schema import (
     EVENT_TYPE,
@@ -15,15 +16,22 @@ from lmif_mock.http.openapi.schema import (
     obj,
     ref,
 )
+from lmif_mock.http.serving.server_refusals import REFUSALS
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
+
+#: Every ``error.code`` an answer can carry: the API's, then the server's own refusals.
+ERROR_CODES: list[str] = [*CODES, *(code for code in REFUSALS if code not in CODES)]
 
 CORE_COMPONENTS: dict[str, Schema] = {
     "Error": obj(
         error=obj(
-            ["code", "message"],
-            code={"enum": list(CODES)},
+            ["code", "message", "details"],
+            code={"enum": ERROR_CODES},
             message=STRING,
-            details={},
+            details={
+                "description": "a list of {field, message} for VALIDATION_ERROR, the documented "
+                "string for the key errors, an object where there is more to say, else null"
+            },
         ),
         meta=obj(requestId=STRING),
     ),
@@ -44,7 +52,7 @@ CORE_COMPONENTS: dict[str, Schema] = {
         ["url", "events"],
         url={"type": "string", "description": "http(s) URL; loopback unless --allow-host"},
         events={"type": "array", "items": SUBSCRIPTION, "minItems": 1},
-        secret={"type": "string", "description": "generated when absent"},
+        secret={"type": "string", "maxLength": 512, "description": "generated when absent"},
         enabled={"type": "boolean"},
     ),
     "WebhookUpdate": obj(
@@ -89,16 +97,24 @@ CORE_COMPONENTS: dict[str, Schema] = {
             "null when nothing was sent",
         },
     ),
-    "SentRequest": obj(
-        ["headers", "body", "bodyBase64"],
-        headers={
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "every header the provider set (the transport adds Host)",
-        },
-        body={"type": "string", "description": "the exact bytes sent: UTF-8 text, or base64"},
-        bodyBase64={"type": "boolean", "description": "whether body is base64"},
-    ),
+    "SentRequest": {
+        **obj(
+            ["headers"],
+            headers={
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "every header the provider set (the transport adds Host)",
+            },
+            body={"type": "string", "description": "the exact bytes sent, as UTF-8 text"},
+            bodyBase64={
+                "type": "string",
+                "contentEncoding": "base64",
+                "description": "the exact bytes sent, in base64: instead of body when not UTF-8",
+            },
+        ),
+        "oneOf": [{"required": ["body"]}, {"required": ["bodyBase64"]}],
+        "additionalProperties": False,
+    },
     "Delivery": obj(
         [
             "id",
@@ -151,10 +167,11 @@ CORE_COMPONENTS: dict[str, Schema] = {
     "Resend": obj([], webhookIds={"type": "array", "items": STRING}),
     "Faults": obj(
         [],
-        duplicates={"type": "integer", "minimum": 0},
-        concurrent_duplicates={"type": "integer", "minimum": 0},
-        drop_after_response={"type": "integer", "minimum": 0},
-        delay=SECONDS,
+        **{
+            name: {"type": "integer", "minimum": 0, "maximum": cap}
+            for name, cap in COUNT_CAPS.items()
+        },
+        delay={"type": "number", "minimum": 0, "maximum": MAX_DELAY.total_seconds()},
         signature={"anyOf": [{"enum": list(SIGNATURE_FAULTS)}, {"type": "null"}]},
         layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
         script={
@@ -170,7 +187,7 @@ CORE_COMPONENTS: dict[str, Schema] = {
     ),
     "Emit": obj(
         ["type"],
-        type=STRING,
+        type={"type": "string", "maxLength": 200},
         data={"type": "object"},
         faults=ref("Faults"),
         allowUnknown={"type": "boolean"},
@@ -195,11 +212,13 @@ CORE_COMPONENTS: dict[str, Schema] = {
         pendingCount={"type": "integer", "minimum": 0},
         nextDueAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
     ),
-    "Advance": obj([], seconds=SECONDS, minutes=SECONDS, hours=SECONDS, days=SECONDS),
+    "Advance": obj(
+        [], **{name: {**SECONDS, "maximum": limit} for name, limit in ADVANCE_LIMITS.items()}
+    ),
     "Reset": obj(reset={"const": True}),
-    "KeyRotate": obj([], apiKey=STRING),
+    "KeyRotate": obj([], apiKey={"type": "string", "maxLength": 200}),
     "KeyRotated": obj(apiKey=STRING, previousKey=STRING, previousKeyValidUntil=TIMESTAMP),
-    "KeyRevoke": obj(["apiKey"], apiKey=STRING),
+    "KeyRevoke": obj(["apiKey"], apiKey={"type": "string", "maxLength": 200}),
     "KeyRevoked": obj(revoked={"const": True}),
     "Health": obj(status={"const": "ok"}),
 }

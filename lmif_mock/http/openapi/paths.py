@@ -3,6 +3,7 @@ with its parameters, request body, answer and every error status it can give."""
 
 from __future__ import annotations
 
+from lmif_mock.http.listing import MAX_OFFSET
 from lmif_mock.http.openapi.control_components import CONTROL_PARAMETERS
 from lmif_mock.http.openapi.schema import STRING, Schema, obj, ref
 from lmif_mock.http.routes import ROUTES, Route, openapi_path
@@ -29,7 +30,7 @@ RATE_LIMIT_HEADERS: Schema = {
 
 _PARAMETERS: dict[str, Schema] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-    "offset": {"type": "integer", "minimum": 0, "default": 0},
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
     "status": {"enum": ["pending", "succeeded", "failed"]},
     "type": STRING,
     "eventId": STRING,
@@ -38,7 +39,7 @@ _PARAMETERS: dict[str, Schema] = {
     "claimId": STRING,
     "boxId": STRING,
     "severity": {"enum": ["low", "medium", "high", "critical"]},
-    "expiringWithin": {"type": "integer", "minimum": 0},
+    "expiringWithin": {"type": "integer", "minimum": 0, "maximum": 99999},
     "tier": {"enum": list(LICENSE_TIERS)},
     "entityType": {"enum": list(ENTITY_TYPES)},
 }

@@ -4,6 +4,7 @@ routes that drive the world."""
 
 from __future__ import annotations
 
+from lmif_mock.http.detection_routes import MAX_USER_COUNT
 from lmif_mock.http.openapi.schema import NULLABLE_STRING, STRING, Schema, obj, ref
 from lmif_mock.payloads import (
     ACTIONS,
@@ -23,6 +24,20 @@ _REFERENCE_IMAGES: Schema = {
     "maxItems": 20,
     "items": obj(["url"], url={"type": "string", "minLength": 1}, isPrimary={"type": "boolean"}),
 }
+
+_USER_COUNT: Schema = {"type": "integer", "minimum": 0, "maximum": MAX_USER_COUNT}
+_UP_TO_A_BILLION: Schema = {"type": "integer", "minimum": 0, "maximum": 10**9}
+
+
+def _up_to(max_length: int) -> Schema:
+    """A string of at most ``max_length`` characters."""
+    return {"type": "string", "maxLength": max_length}
+
+
+def _free_text(max_length: int) -> Schema:
+    """Text the world keeps and sends: something besides whitespace, of bounded length."""
+    return {"type": "string", "pattern": r"\S", "maxLength": max_length}
+
 
 RESOURCE_COMPONENTS: dict[str, Schema] = {
     "Claim": obj(
@@ -72,20 +87,24 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     ),
     "BoxCreate": obj(
         ["claimId", "policy"],
-        claimId={"type": "string", "description": "a verified claim without a box"},
+        claimId={
+            "type": "string",
+            "maxLength": 200,
+            "description": "a verified claim without a box",
+        },
         policy={"enum": list(POLICIES)},
         enforcement={"enum": list(ENFORCEMENTS)},
         policyConfig=obj(
             [],
             royaltyRate={"type": "number", "minimum": 0, "maximum": 1},
             revenueTypes={"type": "array", "items": {"enum": list(REVENUE_TYPES)}},
-            minimumPayout={"type": "integer", "minimum": 0},
+            minimumPayout=_UP_TO_A_BILLION,
             nsfw={"type": "boolean"},
         ),
     ),
     "WorldBoxCreate": obj(
         ["identityName", "policy"],
-        identityName=STRING,
+        identityName=_free_text(200),
         policy={"enum": list(POLICIES)},
         enforcement={"enum": list(ENFORCEMENTS)},
         entityType={"enum": list(ENTITY_TYPES)},
@@ -173,10 +192,10 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         ["boxId", "tier", "useCase", "acceptGuidelines"],
         boxId=STRING,
         tier={"enum": list(LICENSE_TIERS)},
-        useCase=STRING,
-        estimatedUsers={"type": "integer", "minimum": 0},
+        useCase=_free_text(2000),
+        estimatedUsers=_UP_TO_A_BILLION,
         acceptGuidelines={"const": True},
-        message=STRING,
+        message=_free_text(2000),
     ),
     "LicenseRequest": obj(
         ["id", "boxId", "status", "tier", "submittedAt"],
@@ -193,7 +212,11 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     "Resolve": obj([], resolution={"enum": [*RESOLUTIONS, "dismissed"]}),
     "Appeal": obj([], reason={"enum": list(APPEAL_REASONS)}),
     "IdentityCheckRequest": obj(
-        ["name", "imageUrl"], name=STRING, imageUrl=STRING, description=STRING, context=STRING
+        ["name", "imageUrl"],
+        name=_up_to(200),
+        imageUrl=STRING,
+        description=_up_to(5000),
+        context=_up_to(5000),
     ),
     "IdentityCheck": obj(
         ["isBoxed", "isClaimed", "confidence", "matchedIdentity", "policy", "action"],
@@ -210,19 +233,24 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         "type": "array",
         "minItems": 1,
         "maxItems": 100,
-        "items": obj(["id", "name", "imageUrl"], id=STRING, name=STRING, imageUrl=STRING),
+        "items": obj(["id", "name", "imageUrl"], id=_up_to(200), name=_up_to(200), imageUrl=STRING),
     },
     "IdentityCheckResults": {
         "type": "array",
         "items": {"allOf": [obj(id=STRING), ref("IdentityCheck")]},
     },
-    "AvatarCreate": obj(["name"], name=STRING, userCount={"type": "integer"}, creatorId=STRING),
+    "AvatarCreate": obj(
+        ["name"],
+        name=_free_text(200),
+        userCount=_USER_COUNT,
+        creatorId=_free_text(200),
+    ),
     "Avatar": obj(
         ["id", "name", "creatorId"],
         id=STRING,
         name=STRING,
         creatorId=STRING,
-        userCount={"type": "integer"},
+        userCount=_USER_COUNT,
         status=STRING,
     ),
     "ViolationCreate": obj(
