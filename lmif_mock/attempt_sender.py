@@ -133,7 +133,7 @@ class AttemptSender:
         notes = (*(scripted.notes if scripted else ()), *(late.notes(timeout) if late else ()))
         if not notes:
             return judged
-        if scripted is not None and scripted.drop_answer and judged.error is None:
+        if scripted is not None and scripted.drop_answer and response is not None:
             lost = f"receiver answered {judged.status_code}; script: the answer was lost"
             judged = replace(judged, error="dropped", message=lost)
         return replace(judged, script="; ".join(notes))

@@ -73,6 +73,8 @@ def test_every_kind_of_error_answer_carries_details(server: LMIFServer) -> None:
         (_request(server, "POST", "/_mock/keys/revoke", auth, as_json,
                   body=json.dumps({"apiKey": server.api_key}).encode()), 409, "CONFLICT", "NoneType"),
         (b"THIS IS NOT HTTP\r\n\r\n", 400, "BAD_REQUEST", "dict"),
+        (b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nX-A: \x00\x01\r\n\r\n",
+         400, "BAD_REQUEST", "dict"),
         (b"GET /_mock/health HTTP/2.0\r\n\r\n", 505, "HTTP_VERSION_NOT_SUPPORTED", "dict"),
     ]  # fmt: skip
     seen = []

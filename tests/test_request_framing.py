@@ -116,6 +116,12 @@ def test_a_chunked_body_over_the_limit_is_too_large_never_a_prefix() -> None:
         b"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\n",
         b"POST / HTTP/1.1\r\nX-A: b\r\n  folded\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: \x00\x01\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: a\x7fb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: a\x1bb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX A: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX(A): b\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\xe9t\xe9: b\r\n\r\n",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
@@ -126,6 +132,11 @@ def test_a_chunked_body_over_the_limit_is_too_large_never_a_prefix() -> None:
 )
 def test_ambiguous_or_unreadable_framing_is_refused(head: bytes) -> None:
     assert isinstance(RequestFramer(max_body=MAX_BODY).feed(head), BadFraming)
+
+
+def test_tabs_and_latin_1_text_in_header_values_are_still_accepted() -> None:
+    head = b"GET / HTTP/1.1\r\nX-A: a\tb \xe9t\xe9\r\nAccept: */*\r\n\r\n"
+    assert isinstance(RequestFramer(max_body=MAX_BODY).feed(head), Complete)
 
 
 def test_a_coding_before_chunked_is_unsupported_rather_than_malformed() -> None:

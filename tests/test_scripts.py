@@ -40,6 +40,21 @@ def test_answers_lost_after_the_receiver_answered_then_the_third_arrives() -> No
     assert receiver.bodies == [event.body] * 3  # the receiver really got all three
 
 
+def test_a_dropped_answer_fails_as_dropped_whatever_the_receiver_answered() -> None:
+    """``drop`` loses the answer, a 500 as much as a 200: the README's "fails as dropped" held only
+    for 2xx (a dropped 500 was recorded as http_error); the status stays on record for debugging."""
+    receiver = Recorder(statuses=[500, 200])
+    fake = _fake(receiver)
+    event = fake.emit("box.created", faults=Faults(script="1-2: drop"))
+    fake.clock.advance(minutes=1)
+    [delivery] = fake.deliveries(event_id=event.id)
+    assert [(a.status_code, a.error) for a in delivery.attempts[:2]] == [
+        (500, "dropped"),
+        (200, "dropped"),
+    ]
+    assert "answered 500" in (delivery.attempts[0].message or "")
+
+
 def test_a_lost_request_never_reaches_the_receiver() -> None:
     receiver = Recorder()
     fake = _fake(receiver)

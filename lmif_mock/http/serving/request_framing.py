@@ -12,11 +12,17 @@ byte at a time cannot make the loop rescan kilobytes per byte.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 #: The largest request line plus headers the server accepts (the 64 KiB the issue names).
 MAX_HEAD_BYTES = 64 * 1024
+#: A header name (RFC 9110's token): anything else is how request smuggling starts.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Control characters a header value must not hold (RFC 9110: NUL, CR and LF are never valid;
+#: the rest would reach the apps, logs and the dashboard as they are). Tab is allowed.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 #: A chunk-size line or trailer line longer than this is not HTTP the loop tries to follow.
 _CHUNK_LINE_LIMIT = 1024
@@ -141,6 +147,10 @@ class RequestFramer:
             name, colon, value = line.partition(":")
             if not colon or not name or name != name.strip():
                 return BadFraming(f"a header line is not 'Name: value': {line[:60]!r}")
+            if not _TOKEN.fullmatch(name):
+                return BadFraming(f"a header name holds characters a name cannot: {name[:60]!r}")
+            if _CONTROL.search(value):
+                return BadFraming(f"the {name[:60]} header's value holds a control character")
             fields.setdefault(name.lower(), []).append(value.strip())
         encodings = fields.get("transfer-encoding")
         lengths = fields.get("content-length")
