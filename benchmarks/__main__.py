@@ -11,6 +11,7 @@ from benchmarks import (
     bench_goals,
     bench_http,
     bench_plugin,
+    bench_stages,
     bench_world,
     bench_xdist,
 )
@@ -19,6 +20,7 @@ from benchmarks import (
 def main() -> None:
     modules = (
         bench_goals,
+        bench_stages,
         bench_delivery,
         bench_http,
         bench_world,

@@ -33,6 +33,7 @@ from typing import Any
 from lmif_mock.dialing import Dialer, Resolver, dial, open_checked, resolve
 from lmif_mock.exchanges import MAX_RESPONSE_BYTES, Response, TransportError
 from lmif_mock.hosts import HostPolicy
+from lmif_mock.http_heads import QuickResponse, RequestHeads
 from lmif_mock.webhook_url import WebhookURL
 
 
@@ -109,7 +110,13 @@ class _DeadlineSocket:
 
 
 class _Connection(http.client.HTTPConnection):
-    """One kept-alive connection to one origin, opened through the policy."""
+    """One kept-alive connection to one origin, opened through the policy.
+
+    Only ``connect`` and ``close`` come from ``http.client``'s connection; a request is written
+    here, as one write (head and body together: fewer system calls, and no pause where Nagle's
+    algorithm meets a delayed ACK), its head by :class:`~lmif_mock.http_heads.RequestHeads`,
+    and its answer read with :class:`~lmif_mock.http_heads.QuickResponse`.
+    """
 
     def __init__(
         self,
@@ -128,31 +135,18 @@ class _Connection(http.client.HTTPConnection):
         self.tls = tls
         self.guarded: _DeadlineSocket | None = None
         self.deadline = 0.0
-        self._held: list[bytes] | None = None
+        self.heads = RequestHeads(url, self.default_port)
 
-    def send(self, data: Any) -> None:
-        if self._held is not None:
-            self._held.append(data)
-        else:
-            super().send(data)
-
-    def post(self, target: str, body: bytes, headers: Mapping[str, str]) -> None:
-        """Send a POST as one write, head and body together (``request`` would make two: more
-        system calls, and a pause where Nagle's algorithm meets a delayed ACK)."""
-        names = {name.lower() for name in headers}
-        self.putrequest("POST", target, skip_host="host" in names,
-                        skip_accept_encoding="accept-encoding" in names)  # fmt: skip
-        for name, value in headers.items():
-            self.putheader(name, value)
-        if "content-length" not in names:
-            self.putheader("Content-Length", str(len(body)))
-        self._held = []
-        try:
-            self.endheaders()
-            head = b"".join(self._held)
-        finally:
-            self._held = None
-        super().send(head + body)
+    def post(self, target: str, body: bytes, headers: Mapping[str, str]) -> QuickResponse:
+        """Send a POST (one write) and read the status line and headers of its answer."""
+        head = self.heads.write(target, headers, len(body))
+        guarded = self.guarded
+        if guarded is None:
+            raise http.client.NotConnected()
+        guarded.sendall(head + body)
+        answer = QuickResponse(guarded, method="POST")  # type: ignore[arg-type]
+        answer.begin()
+        return answer
 
     def connect(self) -> None:
         sock = open_checked(self.url, self.policy, self.deadline, self.resolver, self.dialer)
@@ -187,6 +181,14 @@ class _Connection(http.client.HTTPConnection):
 
 def _read_capped(response: http.client.HTTPResponse, cap: int) -> tuple[bytes, bool]:
     """The body, or its first ``cap`` bytes and ``True`` if more was coming."""
+    declared = response.length
+    if declared is not None and declared <= cap and not response.chunked:
+        # The usual answer: its length is known and allowed, so one read (which reads until
+        # that length or the end of the stream) is the loop below in one step.
+        content = response.read(declared)
+        if len(content) < declared:
+            raise http.client.IncompleteRead(content, declared - len(content))
+        return content, False
     chunks: list[bytes] = []
     size = 0
     while size <= cap:
@@ -258,8 +260,7 @@ class KeepAliveClient:
         try:
             if connection.sock is None:
                 connection.connect()
-            connection.post(url.target, body, headers)
-            answer = connection.getresponse()
+            answer = connection.post(url.target, body, headers)
             content, truncated = _read_capped(answer, self.max_response_bytes)
         except BaseException as exc:
             connection.abort()

@@ -18,6 +18,12 @@ class InFlight:
     def __init__(self, lock: threading.RLock) -> None:
         self._ids: set[str] = set()
         self._changed = threading.Condition(lock)
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """How many callers are waiting for a change."""
+        return self._waiting
 
     def __contains__(self, delivery_id: object) -> bool:
         return delivery_id in self._ids
@@ -31,10 +37,13 @@ class InFlight:
         self._ids.add(delivery_id)
 
     def discard(self, delivery_id: str) -> None:
-        """The attempt is over: wake everyone waiting."""
+        """The attempt is over: wake everyone waiting (once: a second discard of the same
+        attempt, the dispatcher's safety net, changes nothing and wakes nobody)."""
         with self._changed:
-            self._ids.discard(delivery_id)
-            self._changed.notify_all()
+            if delivery_id in self._ids:
+                self._ids.remove(delivery_id)
+                if self._waiting:  # nobody waiting (every attempt of a test, mostly): no call
+                    self._changed.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no attempt is under way; ``False`` if ``timeout`` seconds pass first."""
@@ -44,7 +53,7 @@ class InFlight:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._changed.wait(remaining)
+                self._wait(remaining)
         return True
 
     def wait_until(self, done: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
@@ -56,5 +65,14 @@ class InFlight:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._changed.wait(min(remaining, poll))
+                self._wait(min(remaining, poll))
         return True
+
+    def _wait(self, timeout: float) -> None:
+        """Wait for a change, counted so that a change with nobody waiting wakes nobody (the
+        caller holds the lock, so no change slips in between the count and the wait)."""
+        self._waiting += 1
+        try:
+            self._changed.wait(timeout)
+        finally:
+            self._waiting -= 1

@@ -144,6 +144,8 @@ def wire_request(
     body has the same bytes, that object is kept instead, so a retried delivery whose faults
     re-lay its body holds one copy of it, not one per attempt. (Without such faults the body is
     the delivery's own object already.)"""
+    if faults.signature is None and faults.layout is None:  # the usual attempt: sign, send
+        return SentRequest(body, sign(body, secret))
     signed = sign_body(
         body,
         secret,

@@ -114,10 +114,17 @@ def _dribble(conn: socket.socket) -> None:
         time.sleep(0.02)
 
 
+def _short_body(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    conn.close()
+
+
 @pytest.mark.parametrize(
     ("behaviour", "kind"),
     [
         (_reset, "connection_reset"),
+        (_short_body, "invalid_response"),
         (_garbage, "invalid_response"),
         (_close_silently, "connection_reset"),
         (_never_answer, "timeout"),

@@ -9,12 +9,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lmif_mock import FakeLMIF, LMIFServer, RealClock, RetryPolicy
+from lmif_mock.in_flight import InFlight
 from lmif_mock.waiting import WaitError, WaitTimeout
 from tests.receivers import Recorder, wsgi_server
 
@@ -277,3 +280,26 @@ def test_long_polls_cannot_take_every_worker_of_the_server() -> None:
         met = [body for status, body in answers if status == 200]
         assert len(met) == MAX_CONCURRENT_WAITS
         assert all(body["data"]["met"] for body in met)  # type: ignore[index]
+
+
+def test_the_last_attempt_ending_wakes_a_waiter_at_once() -> None:
+    """``wait_idle`` has no polling to fall back on: only the end of the attempt can wake it."""
+    lock = threading.RLock()
+    flight = InFlight(lock)
+    with lock:
+        flight.add("dlv_1")
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(flight.wait_idle(600)), daemon=True)
+    waiter.start()
+    for _ in range(3000):  # until it waits (bounded: 30 s)
+        if flight.waiting:
+            break
+        time.sleep(0.01)
+    assert flight.waiting == 1, "the waiter never started waiting"
+    flight.discard("dlv_1")
+    waiter.join(60)  # far below its own 600 s timeout
+    assert not waiter.is_alive(), "ending the last attempt did not wake the waiter"
+    assert results == [True]
+    flight.discard("dlv_1")  # a second discard of the same attempt changes nothing
+    assert flight.waiting == 0
+    assert len(flight) == 0
