@@ -303,3 +303,59 @@ def test_the_last_attempt_ending_wakes_a_waiter_at_once() -> None:
     flight.discard("dlv_1")  # a second discard of the same attempt changes nothing
     assert flight.waiting == 0
     assert len(flight) == 0
+
+
+def test_the_wait_command_asks_again_while_every_long_poll_slot_is_taken() -> None:
+    """A 503 TOO_MANY_WAITS is not the end of a ``wait``: it says so, asks again after the
+    Retry-After within its own timeout, and is met once a slot frees."""
+    import argparse
+    import http.client
+    import io
+    import threading
+
+    from lmif_mock.commands import wait as wait_command
+    from lmif_mock.http.wait_routes import MAX_CONCURRENT_WAITS
+
+    with LMIFServer() as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        headers = {"Authorization": f"Bearer {server.api_key}"}
+
+        def get(timeout: int) -> int:
+            connection = http.client.HTTPConnection(host, int(port), timeout=120)
+            connection.request(
+                "GET", f"/_mock/wait?eventId=evt_x&timeout={timeout}", headers=headers
+            )
+            status = connection.getresponse().status
+            connection.close()
+            return status
+
+        holders = [threading.Thread(target=get, args=(60,)) for _ in range(MAX_CONCURRENT_WAITS)]
+        for holder in holders:
+            holder.start()
+        for _ in range(3000):  # until the slots are all taken (a probe is refused)
+            if get(1) == 503:
+                break
+        else:
+            pytest.fail("the long-poll slots never filled")
+        parser = argparse.ArgumentParser()
+        wait_command.add_arguments(parser)
+        args = parser.parse_args(
+            ["--server", server.url, "--api-key", server.api_key, "--event", "evt_x",
+             "--timeout", "50"]
+        )  # fmt: skip
+        out, err = io.StringIO(), io.StringIO()
+        codes: list[int] = []
+        waiter = threading.Thread(target=lambda: codes.append(wait_command.run(args, out, err)))
+        waiter.start()
+        for _ in range(3000):
+            if "asking again" in err.getvalue():
+                break
+            threading.Event().wait(0.01)
+        assert "TOO_MANY_WAITS" in err.getvalue() or "already waiting" in err.getvalue()
+        server.webhooks.create(Recorder(), events=["*"])
+        server.emit("box.created", event_id="evt_x")
+        waiter.join(60)
+        for holder in holders:
+            holder.join(60)
+        assert codes == [0], err.getvalue()
+        assert "met" in out.getvalue()

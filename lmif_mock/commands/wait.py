@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any, TextIO
 
 from lmif_mock.commands.control_client import (
@@ -17,7 +18,7 @@ from lmif_mock.commands.control_client import (
     failed,
     server_missing,
 )
-from lmif_mock.http.wait_routes import MAX_LONG_POLL
+from lmif_mock.http.wait_routes import MAX_LONG_POLL, WAIT_RETRY_AFTER
 from lmif_mock.waiting import UNTIL
 
 
@@ -58,10 +59,18 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         return 2
     path, query = _query(args)
     client = ControlClient(args.server, args.api_key)
-    try:
-        data = client.get(path, query, read_timeout=MAX_LONG_POLL + 30)
-    except ControlError as exc:
-        return failed(exc, err)
+    deadline = time.monotonic() + args.timeout
+    while True:
+        try:
+            data = client.get(path, query, read_timeout=MAX_LONG_POLL + 30)
+            break
+        except ControlError as exc:
+            # Too many others already wait (503): ask again within our own timeout, as told.
+            if exc.status != 503 or deadline - time.monotonic() <= WAIT_RETRY_AFTER:
+                return failed(exc, err)
+            print(f"{exc}; asking again in {WAIT_RETRY_AFTER} s", file=err, flush=True)
+            time.sleep(WAIT_RETRY_AFTER)
+            query["timeout"] = round(max(0.0, deadline - time.monotonic()), 3)
     met = data["idle"] if args.idle else data["met"]
     if met:
         print("idle" if args.idle else f"met: {data['waitedFor']}", file=out)
