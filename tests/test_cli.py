@@ -351,6 +351,28 @@ def test_retry_of_a_succeeded_delivery_resends_it_like_a_stripe_resend() -> None
         assert settled.next_attempt_at is None  # a manual attempt schedules no retries
 
 
+@pytest.mark.parametrize(
+    "hostile", ["../../../_mock/reset?", "../../webhooks", "dlv_1/../../x", "a?b#c"]
+)
+def test_retry_names_a_delivery_and_never_another_route(hostile: str) -> None:
+    """The id is sent percent-encoded whole: ``../../../_mock/reset?`` once reset the fake (then
+    died with a traceback on the answer it did not expect)."""
+    from tests.receivers import Recorder
+
+    with LMIFServer() as server:
+        server.webhooks.create(url=Recorder(), events=["*"])
+        server.emit("box.created")
+        refused = run("retry", hostile, "--server", server.url, "--api-key", server.api_key)
+        assert refused.returncode == 2, refused.stderr
+        said = refused.stderr.decode()
+        assert said == f"error: {hostile!r} is not a delivery id (dlv_...)\n"
+        assert len(server.deliveries()) == 1  # nothing reset, nothing retried
+        assert len(server.webhooks.list()) == 1
+        unknown = run("retry", "dlv_nope", "--server", server.url, "--api-key", server.api_key)
+        assert unknown.returncode == 1  # a well-formed id the fake does not know: its 404
+        assert unknown.stderr.decode().count("\n") == 1
+
+
 def _run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LMIF_MOCK_")}
     return subprocess.run(
