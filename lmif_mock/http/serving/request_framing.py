@@ -22,6 +22,7 @@ MAX_HEAD_BYTES = 64 * 1024
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: Control characters a header value must not hold (RFC 9110: NUL, CR and LF are never valid;
 #: the rest would reach the apps, logs and the dashboard as they are). Tab is allowed.
+_LINE_END = re.compile(r"\r?\n")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 #: A chunk-size line or trailer line longer than this is not HTTP the loop tries to follow.
@@ -137,7 +138,10 @@ class RequestFramer:
         return self._read_fields(bytes(data[:end]))
 
     def _read_fields(self, head: bytes) -> Framing:
-        lines = head.decode("latin-1").splitlines()
+        # Lines end at LF (or CRLF) only, as the handler downstream reads them: str.splitlines()
+        # also breaks at VT, FF, FS, GS, RS and NEL, which let a control character at the end of
+        # a value slip past the check below (and "Content-Length: 22\x0b" read as 22 here only).
+        lines = _LINE_END.split(head.decode("latin-1"))
         fields: dict[str, list[str]] = {}
         for line in lines[1:]:
             if not line:
