@@ -329,10 +329,16 @@ def test_the_wait_command_asks_again_while_every_long_poll_slot_is_taken() -> No
             connection.close()
             return status
 
-        holders = [threading.Thread(target=get, args=(60,)) for _ in range(MAX_CONCURRENT_WAITS)]
+        def hold() -> None:
+            # A holder refused while a probe below briefly had a slot asks again, so all the
+            # slots end up held (without this the suite once hung: 7 holders, probes forever).
+            while get(60) == 503:
+                threading.Event().wait(0.01)
+
+        holders = [threading.Thread(target=hold) for _ in range(MAX_CONCURRENT_WAITS)]
         for holder in holders:
             holder.start()
-        for _ in range(3000):  # until the slots are all taken (a probe is refused)
+        for _ in range(600):  # until the slots are all taken (a probe is refused)
             if get(1) == 503:
                 break
         else:
