@@ -238,11 +238,12 @@ class FakeLMIF(Waiting, Recording, Controlled):
 
         A retry that cannot reach anyone (its webhook was deleted) is a ``ConflictError`` that
         says why, and records nothing, as the API and the dashboard refuse it."""
-        delivery = self.store.get_delivery(_an_id(delivery_id, "delivery"))
+        checked = _an_id(delivery_id, "delivery")
+        delivery = self.store.get_delivery(checked)
         why_not = None if delivery is None else why_not_retryable(delivery, self.store)
         if why_not is not None:
-            raise ConflictError(f"delivery {delivery_id} cannot be retried: {why_not}")
-        return self.dispatcher.retry(_an_id(delivery_id, "delivery"))
+            raise ConflictError(f"delivery {checked} cannot be retried: {why_not}")
+        return self.dispatcher.retry(checked)
 
     def resend(self, event_id: str, webhook_ids: Iterable[str] | None = None) -> list[Delivery]:
         """Deliver an emitted event again, same id and bytes, as new deliveries."""
