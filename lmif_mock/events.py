@@ -296,8 +296,9 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan
 #: (3 of an event's 8 us of encoding). No circular-reference check: the data is checked before
 #: (``check_json_value``) and a cycle still ends in a ``RecursionError``, refused like the rest.
 _C_ENCODER: Any = None
-if json_encoder.c_make_encoder is not None:  # CPython's C accelerator
-    _C_ENCODER = json_encoder.c_make_encoder(
+_make_c_encoder: Any = getattr(json_encoder, "c_make_encoder", None)
+if _make_c_encoder is not None:  # CPython's C accelerator
+    _C_ENCODER = _make_c_encoder(
         None, _ENCODER.default, json_encoder.encode_basestring, None, ":", ",", False, False, False
     )
 

@@ -12,7 +12,6 @@ from lmif_mock.inprocess.server_side import app_crash_response, path_and_query, 
 from lmif_mock.inprocess.threads import ThreadRunner
 from lmif_mock.watchdog import WATCHDOG, DeadlineExceeded
 
-
 #: What every environ holds whatever the request: copied per request (one C-level copy) rather
 #: than built key by key, which cost 7 us per delivery in a running emit loop.
 _FIXED_ENVIRON: dict[str, Any] = {
