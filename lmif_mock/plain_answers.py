@@ -57,11 +57,20 @@ def read_answer(receive: Callable[[int], bytes], cap: int) -> PlainAnswer | byte
     ``receive(n)`` is the socket's ``recv`` under the exchange's deadline (it raises when the
     deadline passes; that error is the caller's to classify, as with ``http.client``)."""
     data = receive(_READ_SIZE)
-    while data and not _end_of_head(data) and len(data) <= _MAX_HEAD:
-        more = receive(_READ_SIZE)
-        if not more:
-            return data
-        data += more
+    if data and not _end_of_head(data):
+        # The head comes in pieces: joined once at the end, and only each new piece (with the
+        # two bytes before it) searched, so a receiver dribbling bytes costs linear time.
+        pieces, size, tail = [data], len(data), data[-2:]
+        while size <= _MAX_HEAD:
+            more = receive(_READ_SIZE)
+            if not more:
+                break
+            pieces.append(more)
+            size += len(more)
+            if _end_of_head(tail + more):
+                break
+            tail = (tail + more)[-2:]
+        data = b"".join(pieces)
     head = _PLAIN_HEAD.match(data)
     if head is None or head.end() > _MAX_HEAD:
         return data
