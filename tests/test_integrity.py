@@ -433,7 +433,12 @@ def test_emits_racing_on_threads_with_one_event_id_leave_one_payload(
         gate = threading.Barrier(2)
         outcomes: list[str] = []
 
-        def emit(name: str, event_id: str = f"evt_round_{round_number:03d}") -> None:
+        def emit(
+            name: str,
+            event_id: str = f"evt_round_{round_number:03d}",
+            gate: threading.Barrier = gate,
+            outcomes: list[str] = outcomes,
+        ) -> None:
             gate.wait(30)
             try:
                 fake.emit("box.created", {"identityName": name}, event_id=event_id)
