@@ -208,8 +208,8 @@ def judge(
         earlier_drops = sum(1 for earlier in delivery.attempts if earlier.error == "dropped")
         if earlier_drops < delivery.faults.drop_after_response:
             error, message = "dropped", f"receiver answered {status}; fault: response lost"
-    elif 300 <= status < 400:
-        location = response.headers.get("location", "")
+    elif 300 <= status < 400 and "location" in response.headers:
+        location = response.headers["location"]
         error, message = "redirect", f"HTTP {status} to {location!r}; redirects are not followed"
     else:
         error, message = "http_error", f"HTTP {status}"

@@ -230,9 +230,15 @@ def _read_capped(response: http.client.HTTPResponse, cap: int) -> tuple[bytes, b
     return b"".join(chunks)[:cap], True
 
 
+#: How much of an error's own text an attempt's message quotes.
+_MESSAGE_CHARS = 300
+
+
 def classify(exc: BaseException, deadline: float) -> TransportError:
     """Name what went wrong on the wire in the words the attempt record uses."""
     text = str(exc) or type(exc).__name__
+    if len(text) > _MESSAGE_CHARS:  # a garbage status line is quoted whole by http.client
+        text = text[:_MESSAGE_CHARS] + f"... ({len(text)} characters)"
     if isinstance(exc, TransportError):
         return exc
     if isinstance(exc, ConnectionRefusedError):
@@ -243,7 +249,8 @@ def classify(exc: BaseException, deadline: float) -> TransportError:
         return TransportError("connection_reset", f"the receiver dropped the connection ({text})")
     if isinstance(exc, ssl.SSLError):
         return TransportError("connection_error", f"TLS failed ({text})")
-    if isinstance(exc, http.client.HTTPException):
+    if isinstance(exc, (http.client.HTTPException, ValueError)):
+        # ValueError: http.client reading a negative chunk size, among others
         return TransportError("invalid_response", f"not a valid HTTP response ({text})")
     if isinstance(exc, OSError):
         return TransportError("connection_error", f"could not connect ({text})")
@@ -306,12 +313,9 @@ class KeepAliveClient:
         if truncated:
             connection.abort()  # do not drain a long answer just to reuse the connection
         answer.close()
-        guarded = connection.guarded
-        leftover = guarded is not None and bool(guarded.unread)
-        if truncated or answer.will_close or connection.sock is None or leftover:
-            connection.close()
-        else:
-            self._checkin(connection)
+        # An answer that was not plain is not reused: http.client would quietly drop whatever
+        # it had buffered past the body, and such a connection cannot be trusted with another.
+        connection.close()
         return Response(status, answer_headers, content, truncated)
 
     def _checkout(self, url: WebhookURL) -> _Connection:

@@ -21,12 +21,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-#: The status line and head of a plain answer, up to and including the blank line.
+from lmif_mock.exchanges import TransportError
+
+#: The status line and head of a plain answer, up to and including the blank line. Every part
+#: can match a given text one way only (a value cannot start with the blank its leading
+#: whitespace is made of; a name cannot hold the colon after it), so a head that fails to match
+#: fails in linear time: with ``[ \t]*[^\r\n]*`` both could take the same blank, and twenty
+#: header lines then a bad one made the engine try a million splits, holding the GIL.
+_VALUE = rb"((?:[^ \t\r\n][^\r\n]*)?)"
 _PLAIN_HEAD = re.compile(
     rb"HTTP/1\.([01]) ([2-9][0-9][0-9])(?: [^\r\n]*)?\r\n"
-    rb"((?:[\x21-\x39\x3b-\x7e]+:[ \t]*[^\r\n]*\r\n){0,99})\r\n"
+    rb"((?:[\x21-\x39\x3b-\x7e]+:[ \t]*(?:[^ \t\r\n][^\r\n]*)?\r\n){0,99})\r\n"
 )
-_HEADER = re.compile(rb"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\r\n]*)\r\n")
+_HEADER = re.compile(rb"([\x21-\x39\x3b-\x7e]+):[ \t]*" + _VALUE + rb"\r\n")
 _DIGITS = re.compile(r"[0-9]{1,15}")
 #: ``http.client``'s longest line; a head within it has no line over it.
 _MAX_HEAD = 65536
@@ -64,15 +71,23 @@ def read_answer(receive: Callable[[int], bytes], cap: int) -> PlainAnswer | byte
         while size <= _MAX_HEAD:
             more = receive(_READ_SIZE)
             if not more:
-                break
+                # http.client would take "HTTP/1.1 200 OK" then a close as a 200 with no body;
+                # the provider's client, like any strict one, fails an answer cut off mid-head.
+                raise TransportError(
+                    "invalid_response",
+                    "the receiver closed the connection before the end of the answer's head",
+                )
             pieces.append(more)
             size += len(more)
             if _end_of_head(tail + more):
                 break
             tail = (tail + more)[-2:]
         data = b"".join(pieces)
-    head = _PLAIN_HEAD.match(data)
-    if head is None or head.end() > _MAX_HEAD:
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or end + 4 > _MAX_HEAD:
+        return data  # not a CRLF head, or too long to be one: http.client's rules decide
+    head = _PLAIN_HEAD.fullmatch(data, 0, end + 4)
+    if head is None:
         return data
     headers: dict[str, str] = {}
     first: dict[str, str] = {}

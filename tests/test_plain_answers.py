@@ -13,6 +13,8 @@ import http.client
 import io
 import select
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -20,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmif_mock.exchanges import MAX_RESPONSE_BYTES
+from lmif_mock.exchanges import MAX_RESPONSE_BYTES, TransportError
 from lmif_mock.hosts import HostPolicy
 from lmif_mock.http_client import KeepAliveClient
 from lmif_mock.plain_answers import PlainAnswer, read_answer
@@ -78,6 +80,11 @@ def _check(raw: bytes, cuts: list[int], cap: int = _CAP) -> PlainAnswer | bytes:
     what it takes, ``http.client`` reads alike (and would keep the connection only as it does);
     what it declines, it returns byte for byte."""
     receive, given = _receiver(raw, [cut for cut in cuts if 0 < cut < len(raw)])
+    if raw and b"\n\n" not in raw and b"\n\r\n" not in raw:
+        # Stricter than http.client on purpose: a head cut off by the close is a failure.
+        with pytest.raises(TransportError, match="before the end of the answer's head"):
+            read_answer(receive, cap)
+        return raw
     read = read_answer(receive, cap)
     if isinstance(read, PlainAnswer):
         expected = _stdlib(raw, cap)
@@ -222,8 +229,9 @@ def test_over_loopback_every_kind_of_answer_reads_as_before_and_bad_connections_
     client.close()
     thread.join(30)
     assert bodies == [b"one", b"two", b"three", b"four", b"five"]
-    # one connection for "one" and "two" (dropped after the junk), one for the rest
-    assert len(accepted) == 2
+    # "one" and "two" share a connection, dropped after the junk; "three" and "four" were not
+    # plain, so each connection is closed after it; "five" has its own
+    assert len(accepted) == 4
 
 
 @pytest.mark.parametrize("while_idle", ["closes", "writes out of turn"])
@@ -272,3 +280,121 @@ def test_a_connection_the_receiver_spoiled_while_idle_is_not_used_again(while_id
     client.close()
     thread.join(30)
     assert (first.body, second.body, accepted) == (b"first", b"second", [0, 1])
+
+
+_HOSTILE_HEADS = {
+    "100 plain lines": b"HTTP/1.1 200 OK\r\n"
+    + b"".join(b"X-%d: v\r\n" % i for i in range(100))
+    + b"Content-Length: 2\r\n\r\nok",
+    "24 lines then a folded one": b"HTTP/1.1 200 OK\r\n"
+    + b"".join(b"X-%d:   v\r\n" % i for i in range(24))
+    + b" folded\r\nContent-Length: 2\r\n\r\nok",
+    "a head over 64 KiB": b"HTTP/1.1 200 OK\r\n"
+    + b"".join(b"X-%d: " % i + b"a" * 4500 + b"\r\n" for i in range(25))
+    + b"Content-Length: 2\r\n\r\nok",
+    "65,000 blanks then a stray CR": b"HTTP/1.1 200 OK\r\nX:"
+    + b" " * 65000
+    + b"\r\r\nContent-Length: 2\r\n\r\nok",
+    "65,000 tabs then a stray CR": b"HTTP/1.1 200 OK\r\nX:"
+    + b"\t" * 65000
+    + b"\r\r\nContent-Length: 2\r\n\r\nok",
+    "65,000 mixed blanks then a stray CR": b"HTTP/1.1 200 OK\r\nX:"
+    + b" \t" * 32500
+    + b"\r\r\nContent-Length: 2\r\n\r\nok",
+    "13 lines of blanks then a bad line": b"HTTP/1.1 200 OK\r\n"
+    + b"".join(b"X-%d:   v\r\n" % i for i in range(13))
+    + b"Bad line\r\n\r\n",
+}
+
+_READ_ALL_HOSTILE = """
+import http.client, io, sys
+from lmif_mock.plain_answers import read_answer
+from lmif_mock.http_heads import QuickResponse
+from tests.test_plain_answers import _HOSTILE_HEADS
+
+class Bytes:
+    def __init__(self, raw): self.raw = raw
+    def makefile(self, mode): return io.BufferedReader(io.BytesIO(self.raw))
+
+for name, raw in _HOSTILE_HEADS.items():
+    pieces = iter([raw[:100], raw[100:]])
+    read = read_answer(lambda size: next(pieces, b""), 65536)
+    answer = QuickResponse(Bytes(raw), method="POST")
+    try:
+        answer.begin()
+    except http.client.HTTPException:
+        pass
+    print(name, type(read).__name__, flush=True)
+"""
+
+
+def test_hostile_heads_are_read_in_linear_time() -> None:
+    """Heads built to make an ambiguous pattern backtrack (many header lines then a bad one, a
+    head over 64 KiB, a long run of blanks): the quick reader and the head parser finish at once.
+    Run in a process of its own with a bound 500 times what they take on a loaded machine: the
+    old patterns held the GIL for minutes (2**100 tries for the first head; 40 s for the blanks),
+    which no in-process timeout could have stopped."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_ALL_HOSTILE],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert [line.split()[0] for line in done.stdout.splitlines()] == [
+        name.split()[0] for name in _HOSTILE_HEADS
+    ]
+    for raw in _HOSTILE_HEADS.values():  # and each reads as http.client reads it
+        _check(raw, [100], MAX_RESPONSE_BYTES)
+
+
+def _answer_then_close(answers: list[bytes]) -> tuple[int, threading.Thread]:
+    """A raw listener on 127.0.0.1 giving each connection's request the next of ``answers``,
+    then closing that connection."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        with listener:
+            for answer in answers:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(30)
+                    request = b""
+                    while not request.endswith(b"{}"):
+                        request += conn.recv(65536)
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+def test_odd_answers_are_judged_as_the_provider_s_client_would() -> None:
+    """Interim 1xx answers are skipped (http.client skips only 100); a head cut off by the close
+    and a negative chunk size are invalid answers (http.client took the first as a 200 and
+    raised a ValueError for the second, recorded as a connection error); a garbage status line
+    is quoted in part, not whole."""
+    answers = [
+        b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+        + _plain(b"final"),
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 200 OK\r\nContent-Le",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\nok\r\n0\r\n\r\n",
+        b"garbage" * 9000 + b"\r\n\r\n",
+    ]
+    port, thread = _answer_then_close(answers)
+    policy = HostPolicy()
+    client = KeepAliveClient(policy)
+    url = policy.parse(f"http://127.0.0.1:{port}/hook")
+    outcomes: list[tuple[str, object]] = []
+    for _ in answers:
+        try:
+            answer = client.post(url, b"{}", {"Content-Type": "application/json"}, 30)
+            outcomes.append(("answer", (answer.status, answer.body)))
+        except TransportError as exc:
+            outcomes.append((exc.kind, len(exc.message)))
+    client.close()
+    thread.join(30)
+    assert outcomes[0] == ("answer", (200, b"final"))
+    assert [kind for kind, _ in outcomes[1:]] == ["invalid_response"] * 4
+    assert all(isinstance(size, int) and size < 500 for _, size in outcomes[1:]), outcomes

@@ -68,6 +68,23 @@ def test_redirects_are_failures_and_never_followed() -> None:
     assert followed.bodies == []
 
 
+def test_a_3xx_without_a_location_is_an_http_error_not_a_redirect() -> None:
+    """304 Not Modified (or a 300 with nowhere to go) points nowhere: calling it a redirect to
+    '' would send the reader of the attempt looking for one."""
+
+    def not_modified(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read()
+        start_response("304 Not Modified", [])
+        return [b""]
+
+    fake = FakeLMIF(seed=0)
+    fake.webhooks.create(not_modified, events=["*"])
+    fake.emit("box.created")
+    (attempt,) = fake.deliveries()[0].attempts
+    fake.close()
+    assert (attempt.status_code, attempt.error, attempt.message) == (304, "http_error", "HTTP 304")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
