@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from lmif_mock.clock import to_timedelta
 from lmif_mock.errors import LMIFMockError
+from lmif_mock.json_integers import whole_number
 from lmif_mock.scripts import ScriptError, parse
 
 #: Every way :class:`Faults` can spoil a signature, with what the receiver sees.
@@ -141,7 +142,12 @@ class Faults:
         unknown = sorted(set(value) - known)
         if unknown:
             raise FaultError(f"unknown fault(s) {unknown}; known: {sorted(known)}")
-        return cls(**dict(value))
+        read = dict(value)
+        for name in COUNT_CAPS:  # JSON's 2.0 is the count 2 (JSON Schema's integer)
+            whole = whole_number(read.get(name))
+            if whole is not None:
+                read[name] = whole
+        return cls(**read)
 
 
 NO_FAULTS = Faults()

@@ -73,9 +73,11 @@ class ControlRoutes:
 
     def emit_batch(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(self.read_body(request), allowed={"events", "shuffle", "faults"})
-        raw = fields.body.get("events")
+        raw = fields.given("events", required=True)
         specs: list[Any] = []
-        if not isinstance(raw, list) or not raw:
+        if raw is None:
+            pass  # absent or null: already said
+        elif not isinstance(raw, list) or not raw:
             fields.fail("events", "must be a non-empty list of {type, data?}")
         elif len(raw) > MAX_BATCH:
             fields.fail("events", f"must have at most {MAX_BATCH} items (the cap)")

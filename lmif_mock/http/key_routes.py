@@ -28,7 +28,7 @@ class KeyRoutes:
         return {"mock_rotate_key": self.rotate, "mock_revoke_key": self.revoke}
 
     def rotate(self, request: Request, args: dict[str, str]) -> Result:
-        fields = Fields(self.read_body(request, optional=True), allowed={"apiKey"})
+        fields = Fields(self.read_body(request), allowed={"apiKey"})
         chosen = fields.string("apiKey", max_length=200)
         if chosen is not None and not chosen.startswith(self.prefix):
             fields.fail("apiKey", f"keys of this server start with {self.prefix}")

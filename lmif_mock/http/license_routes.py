@@ -47,7 +47,6 @@ class LicenseRoutes(ResourceRoutes):
 
     def renew_license(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.licenses, args["id"], "license")
-        Fields(self.read_body(request, optional=True), allowed=set()).done()
         license_ = self.world.renew_license(args["id"])
         return 200, {"data": license_json(self.world, license_, detail=True)}
 
@@ -93,7 +92,7 @@ class LicenseRoutes(ResourceRoutes):
 
     def approve(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.requests, args["id"], "license request")
-        fields = Fields(self.read_body(request, optional=True), allowed={"autoRenew"})
+        fields = Fields(self.read_body(request), allowed={"autoRenew"})
         auto_renew = bool(fields.boolean("autoRenew"))
         fields.done()
         self.world.approve_license(args["id"], auto_renew=auto_renew)
@@ -101,7 +100,7 @@ class LicenseRoutes(ResourceRoutes):
 
     def deny(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.requests, args["id"], "license request")
-        fields = Fields(self.read_body(request, optional=True), allowed={"reason"})
+        fields = Fields(self.read_body(request), allowed={"reason"})
         reason = fields.string("reason") or "content_guidelines"
         fields.done()
         found = self.world.deny_license(args["id"], reason)

@@ -3,7 +3,7 @@ waits, the transcript, delivery control and endpoint health."""
 
 from __future__ import annotations
 
-from lmif_mock.http.openapi.schema import Schema, obj, ref
+from lmif_mock.http.openapi.schema import MICROSECOND, Schema, obj, ref
 from lmif_mock.waiting import UNTIL
 
 CONTROL_COMPONENTS: dict[str, Schema] = {
@@ -81,9 +81,9 @@ CONTROL_COMPONENTS["Transcript"] = {
 _CONTROL_FIELDS: dict[str, Schema] = {
     "honorGone": {"type": "boolean", "description": "410 Gone disables the endpoint"},
     "honorRetryAfter": {"type": "boolean", "description": "429/503 Retry-After postpones"},
-    "maxRetryAfter": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 604800},
+    "maxRetryAfter": {"type": ["number", "null"], "minimum": MICROSECOND, "maximum": 604800},
     "disableAfterFailures": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
-    "disableAfter": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 31622400},
+    "disableAfter": {"type": ["number", "null"], "minimum": MICROSECOND, "maximum": 31622400},
 }
 CONTROL_COMPONENTS["DeliveryControl"] = {
     "type": "object",

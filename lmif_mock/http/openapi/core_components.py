@@ -8,6 +8,7 @@ from lmif_mock.http.clock_routes import ADVANCE_LIMITS
 from lmif_mock.http.errors import CODES
 from lmif_mock.http.openapi.schema import (
     EVENT_TYPE,
+    MICROSECOND,
     NULLABLE_STRING,
     SECONDS,
     STRING,
@@ -16,7 +17,9 @@ from lmif_mock.http.openapi.schema import (
     obj,
     ref,
 )
+from lmif_mock.http.routes import EMPTY
 from lmif_mock.http.serving.server_refusals import REFUSALS
+from lmif_mock.retry import MAX_ATTEMPTS, MAX_RETRY_DELAY, MAX_TIMEOUT
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
 from lmif_mock.webhooks import MAX_SUBSCRIPTIONS
 
@@ -87,6 +90,9 @@ CORE_COMPONENTS: dict[str, Schema] = {
         webhookId=STRING,
     ),
     "Deleted": obj(id=STRING, deleted={"const": True}),
+    "SecretRotate": obj(
+        [], secret={"type": "string", "maxLength": 512, "description": "generated when absent"}
+    ),
     "Attempt": obj(
         [
             "number",
@@ -201,8 +207,19 @@ CORE_COMPONENTS: dict[str, Schema] = {
     ),
     "RetryPolicy": obj(
         [],
-        delays={"type": "array", "items": SECONDS, "minItems": 1, "maxItems": 100},
-        timeout={"type": "number", "exclusiveMinimum": 0},
+        delays={
+            "type": "array",
+            "items": {**SECONDS, "maximum": MAX_RETRY_DELAY.total_seconds()},
+            "minItems": 1,
+            "maxItems": MAX_ATTEMPTS,
+            "description": "seconds before each attempt, counted from the previous one",
+        },
+        timeout={
+            "type": "number",
+            "minimum": MICROSECOND,
+            "maximum": MAX_TIMEOUT.total_seconds(),
+            "description": "seconds an attempt may take",
+        },
     ),
     "Emit": obj(
         ["type"],
@@ -235,6 +252,11 @@ CORE_COMPONENTS: dict[str, Schema] = {
         [], **{name: {**SECONDS, "maximum": limit} for name, limit in ADVANCE_LIMITS.items()}
     ),
     "Reset": obj(reset={"const": True}),
+    EMPTY: {
+        "type": "object",
+        "properties": {},
+        "description": "no fields: leave the body out, or send {}",
+    },
     "KeyRotate": obj([], apiKey={"type": "string", "maxLength": 200}),
     "KeyRotated": obj(apiKey=STRING, previousKey=STRING, previousKeyValidUntil=TIMESTAMP),
     "KeyRevoke": obj(["apiKey"], apiKey={"type": "string", "maxLength": 200}),

@@ -7,6 +7,7 @@ from lmif_mock.http.listing import MAX_OFFSET
 from lmif_mock.http.openapi.control_components import CONTROL_PARAMETERS
 from lmif_mock.http.openapi.schema import STRING, Schema, obj, ref
 from lmif_mock.http.routes import ROUTES, Route, openapi_path
+from lmif_mock.http.violation_routes import MAX_EXPIRING_WITHIN
 from lmif_mock.payloads import ENTITY_TYPES, LICENSE_TIERS, POLICIES
 
 #: The documented headers on every answer (counted or not).
@@ -39,7 +40,7 @@ _PARAMETERS: dict[str, Schema] = {
     "claimId": STRING,
     "boxId": STRING,
     "severity": {"enum": ["low", "medium", "high", "critical"]},
-    "expiringWithin": {"type": "integer", "minimum": 0, "maximum": 99999},
+    "expiringWithin": {"type": "integer", "minimum": 0, "maximum": MAX_EXPIRING_WITHIN},
     "tier": {"enum": list(LICENSE_TIERS)},
     "entityType": {"enum": list(ENTITY_TYPES)},
 }
@@ -107,7 +108,7 @@ def _operation(route: Route) -> Schema:
         operation["parameters"] = parameters
     if route.request is not None:
         operation["requestBody"] = {
-            "required": route.request not in ("Resend",),
+            "required": not route.request_optional,
             "content": {"application/json": {"schema": ref(route.request)}},
         }
     if not route.auth:
