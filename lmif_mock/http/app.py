@@ -34,6 +34,7 @@ from lmif_mock.http.health_routes import HealthRoutes
 from lmif_mock.http.json_body import BodyReader
 from lmif_mock.http.key_routes import KeyRoutes
 from lmif_mock.http.license_routes import LicenseRoutes
+from lmif_mock.http.query_parameters import check_choices
 from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
 from lmif_mock.http.request_body import whole_body
 from lmif_mock.http.routes import (
@@ -185,6 +186,7 @@ class API:
                     {"method": request.method, "path": request.path},
                 )
             request.environ[ROUTE_KEY] = route
+            check_choices(route, request)
             self._check_body_taken(request, route)
             status, body = self._handlers[route.endpoint](request, dict(args))
             return self._json(status, body, request_id, headers)

@@ -9,14 +9,12 @@ from werkzeug.wrappers import Request
 
 from lmif_mock.http.errors import validation_error
 from lmif_mock.http.listing import filtered, page
+from lmif_mock.http.query_parameters import MAX_EXPIRING_WITHIN
 from lmif_mock.http.resource_json import grace_period_json, violation_json
 from lmif_mock.http.resource_routes import ResourceRoutes
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
 from lmif_mock.json_integers import whole_number_text
-
-#: The furthest ahead ``expiringWithin`` looks, in days (the OpenAPI document states it too).
-MAX_EXPIRING_WITHIN = 99999
 
 
 class ViolationRoutes(ResourceRoutes):

@@ -17,7 +17,14 @@ from lmif_mock.payloads import (
     REVENUE_TYPES,
 )
 from lmif_mock.schemas import TIMESTAMP
-from lmif_mock.world import VERIFICATION_TIERS
+from lmif_mock.world import (
+    CLAIM_STATUSES,
+    GRACE_PERIOD_STATUSES,
+    LICENSE_STATUSES,
+    SEVERITIES,
+    VERIFICATION_TIERS,
+    VIOLATION_STATUSES,
+)
 
 _REFERENCE_IMAGES: Schema = {
     "type": "array",
@@ -46,7 +53,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         name=STRING,
         variations={"type": "array", "items": STRING},
         entityType={"enum": list(ENTITY_TYPES)},
-        status={"enum": ["pending", "verified", "rejected"]},
+        status={"enum": list(CLAIM_STATUSES)},
         verificationTier={"enum": [*VERIFICATION_TIERS, None]},
         createdAt=TIMESTAMP,
         verifiedAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
@@ -124,8 +131,8 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         id=STRING,
         boxId=STRING,
         identityName=STRING,
-        status={"enum": ["pending", "resolved", "enforced", "appealed", "dismissed"]},
-        severity={"enum": ["low", "medium", "high", "critical"]},
+        status={"enum": list(VIOLATION_STATUSES)},
+        severity={"enum": list(SEVERITIES)},
         detectedAt=TIMESTAMP,
         avatar={"type": "object"},
         detection={"type": "object"},
@@ -148,7 +155,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         boxId=STRING,
         violationId=STRING,
         identityName=STRING,
-        status={"enum": ["active", "paused", "resolved", "expired"]},
+        status={"enum": list(GRACE_PERIOD_STATUSES)},
         startedAt=TIMESTAMP,
         expiresAt=TIMESTAMP,
         daysRemaining={"type": "integer", "minimum": 0},
@@ -172,7 +179,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         boxId=STRING,
         identityName=STRING,
         tier={"enum": list(LICENSE_TIERS)},
-        status={"enum": ["pending", "active", "expired", "revoked"]},
+        status={"enum": list(LICENSE_STATUSES)},
         monthlyFee={"type": "number"},
         royaltyRate={"type": "number"},
         validFrom=TIMESTAMP,
