@@ -49,6 +49,9 @@ COUNT_CAPS: Mapping[str, int] = {
     "concurrent_duplicates": 32,
     "drop_after_response": 100,
 }
+#: The faults whose JSON may not be null (a count or the delay; null means "none" only for the
+#: signature, layout and script).
+NOT_NULLABLE_FAULTS: tuple[str, ...] = (*COUNT_CAPS, "delay")
 #: The longest a first attempt can be held back (a year and a day on the fake's clock).
 MAX_DELAY = timedelta(days=366)
 
@@ -142,6 +145,11 @@ class Faults:
         unknown = sorted(set(value) - known)
         if unknown:
             raise FaultError(f"unknown fault(s) {unknown}; known: {sorted(known)}")
+        nulls = sorted(
+            name for name in NOT_NULLABLE_FAULTS if name in value and value[name] is None
+        )
+        if nulls:
+            raise FaultError(f"{', '.join(nulls)} cannot be null; leave it out for no such fault")
         read = dict(value)
         for name in COUNT_CAPS:  # JSON's 2.0 is the count 2 (JSON Schema's integer)
             whole = whole_number(read.get(name))

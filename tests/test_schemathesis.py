@@ -29,10 +29,11 @@ schema.app = API(fake, KEY)  # called in-process over WSGI, no socket
 schema.app.max_long_poll = 0.01  # the /_mock/wait long polls answer at once here
 
 #: What the server says when it refuses a request for something the document should have stated
-#: (an unknown field, an empty string, a number out of range): a schema-valid request that
-#: gets one of these shows the document looser than the server.
+#: (an unknown field, an empty string, a number out of range or past a cap, a null, a fraction):
+#: a schema-valid request that gets one of these shows the document looser than the server.
 UNSTATED_LIMITS = ("unknown field", "must be a non-empty string", "must be between",
-                   "must be at most", "up to 99999")  # fmt: skip
+                   "at most", "(the cap)", "cannot be null", "must be a whole number",
+                   "must be positive", "more than 0", "takes no request body")  # fmt: skip
 
 
 @schemathesis.check

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request
 
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.fake import FakeLMIF
-from lmif_mock.faults import Faults
+from lmif_mock.faults import NOT_NULLABLE_FAULTS, Faults
 from lmif_mock.http.emitted import emitted_json, settle_first_attempts
 from lmif_mock.http.errors import reported_as
 from lmif_mock.http.json_body import BodyReader
@@ -115,7 +115,9 @@ class ControlRoutes:
 
     def put_policy(self, request: Request, args: dict[str, str]) -> Result:
         body = self.read_body(request)
-        Fields(body, allowed={"delays", "timeout"}).done()
+        fields = Fields(body, allowed={"delays", "timeout"})
+        fields.not_null("delays", "timeout")
+        fields.done()
         with reported_as("retryPolicy"):
             policy = RetryPolicy.from_seconds(body)
         self.fake.retry_policy = policy
@@ -126,6 +128,9 @@ class ControlRoutes:
 
     def put_faults(self, request: Request, args: dict[str, str]) -> Result:
         body = self.read_body(request)
+        fields = Fields(body)
+        fields.not_null(*NOT_NULLABLE_FAULTS)
+        fields.done()
         with reported_as("faults", TypeError):
             faults = Faults.from_dict(body)
         self.fake.default_faults = faults

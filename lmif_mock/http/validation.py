@@ -161,6 +161,12 @@ class Fields:
         value = self._get(name, required)
         return None if value is _MISSING else value
 
+    def not_null(self, *names: str) -> None:
+        """Refuse a null in any of ``names``, fields a library reader takes from the body."""
+        for name in names:
+            if name in self.body and self.body[name] is None:
+                self.fail(name, NULL_REFUSED)
+
     def nested(self, name: str, allowed: set[str]) -> Fields:
         """The object in field ``name`` (``{}`` when absent), read with the same rules; its
         problems are this body's, so one answer lists them all."""
