@@ -343,3 +343,69 @@ def test_an_unknown_policy_config_field_is_refused_as_the_document_says() -> Non
     body["policyConfig"] = {"royaltyRate": 0.25}
     status, answer = world.call(route, json.dumps(body).encode())
     assert (status, answer["data"]["policyConfig"]["royaltyRate"]) == (201, 0.25)
+
+
+# -- what a schemathesis sweep of a running server found -----------------------------------------
+
+
+def document_accepts(component: str, body: Any) -> bool:
+    """Whether the document's ``component`` schema takes ``body`` (JSON Schema 2020-12)."""
+    from jsonschema import Draft202012Validator
+
+    root = {"components": DOCUMENT["components"], "$ref": f"#/components/schemas/{component}"}
+    return bool(Draft202012Validator(root).is_valid(body))
+
+
+VALID_USAGE = {"period": "2024-02"}
+SWEEP_CASES = [
+    ("create_claim", "ClaimCreate", {"name": "Ada", "variations": ["Ada L."]}, True),
+    ("create_claim", "ClaimCreate", {"name": "Ada", "variations": [""]}, False),
+    ("update_claim", "ClaimUpdate", {"variations": ["", "Ada"]}, False),
+    ("create_claim", "ClaimCreate", {"name": "\x1e"}, False),
+    ("create_claim", "ClaimCreate", {"name": "\x85 \u3000"}, False),
+    ("create_claim", "ClaimCreate", {"name": "\ufeffAda"}, True),
+    ("world_avatar", "AvatarCreate", {"name": "\x1f"}, False),
+    ("report_usage", "UsageReport", {**VALID_USAGE, "subscribers": 10**12}, True),
+    ("report_usage", "UsageReport", {**VALID_USAGE, "subscribers": 10**12 + 1}, False),
+    ("report_usage", "UsageReport", {**VALID_USAGE, "messages": 10**15 + 1}, False),
+    ("report_usage", "UsageReport", {**VALID_USAGE, "revenue": 1e12}, True),
+    ("report_usage", "UsageReport", {**VALID_USAGE, "revenue": 1.5e12}, False),
+    ("world_deny", "Deny", {"reason": "tier_unavailable"}, True),
+    ("world_deny", "Deny", {"reason": "because"}, False),
+    ("test_webhook", "WebhookTest", {"eventType": "box.created"}, False),
+    ("mock_emit", "Emit", {"type": "box.created"}, True),
+    ("mock_emit", "Emit", {"type": "custom.thing"}, False),
+    ("mock_emit", "Emit", {"type": "custom.thing", "allowUnknown": True}, True),
+    ("mock_emit", "Emit", {"type": "custom.thing", "allowUnknown": False}, False),
+    ("mock_rotate_key", "KeyRotate", {"apiKey": "lmif_test_chosen-key_1"}, True),
+    ("mock_rotate_key", "KeyRotate", {"apiKey": "lmif_test_with space"}, False),
+    ("mock_rotate_key", "KeyRotate", {"apiKey": "lmif_live_other_env"}, False),
+    ("mock_rotate_key", "KeyRotate", {"apiKey": "lmif_test_"}, False),
+    ("create_webhook", "WebhookCreate", {"url": "0", "events": ["*"]}, False),
+    ("create_webhook", "WebhookCreate", {"url": "http://127.0.0.1:9/x", "events": ["*"]}, True),
+    ("update_webhook", "WebhookUpdate", {"url": "ftp://127.0.0.1/x"}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "component", "body", "valid"),
+    SWEEP_CASES,
+    ids=[f"{case[0]}-{i}" for i, case in enumerate(SWEEP_CASES)],
+)
+def test_the_document_and_the_server_take_and_refuse_the_same_bodies(
+    endpoint: str, component: str, body: dict[str, Any], valid: bool
+) -> None:
+    route = next(r for r in ROUTES if r.endpoint == endpoint)
+    assert body_schema(route) is not None
+    assert document_accepts(component, body) is valid
+    world = World()
+    if endpoint == "update_claim":  # a pending claim, whose fields may change
+        world.ids["claims"] = world.fake.world.create_claim("Ada Pending").id
+    if endpoint == "world_deny":  # a pending request to deny
+        box = world.fake.world.box_identity("Pending Star", policy="LICENSE")
+        pending = world.fake.world.request_license(box.id, tier="creator", use_case="chat")
+        world.ids["license-requests"] = pending.id
+    status, answer = world.call(route, json.dumps(body).encode())
+    assert (status < 300) is valid, answer
+    if not valid:
+        assert status == 400, answer

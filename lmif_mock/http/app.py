@@ -113,7 +113,7 @@ class API:
             LicenseRoutes(fake, read_body).handlers(),
             DetectionRoutes(fake, read_body, plan).handlers(),
             ScenarioRoutes(fake, read_body).handlers(),
-            {"openapi": _openapi},
+            {"openapi": self._openapi},
         )
 
     @property
@@ -215,6 +215,12 @@ class API:
             response.headers[name] = value
         return response
 
+    def _openapi(self, request: Request, args: dict[str, str]) -> Result:
+        from lmif_mock.http.openapi import document  # built on first ask: most runs never do
+
+        prefix = ENVIRONMENTS[self.environment]
+        return 200, document(request.host_url.rstrip("/"), prefix)
+
     # -- who may call, and how often ------------------------------------------------------------
 
     def _authenticate(self, request: Request) -> None:
@@ -264,12 +270,6 @@ class API:
                 headers={**headers, "Retry-After": str(retry_after)},
             )
         return headers
-
-
-def _openapi(request: Request, args: dict[str, str]) -> Result:
-    from lmif_mock.http.openapi import document  # built on first ask: most runs never do
-
-    return 200, document(request.host_url.rstrip("/"))
 
 
 def _every_handler(*groups: dict[str, Handler]) -> dict[str, Handler]:

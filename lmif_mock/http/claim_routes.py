@@ -21,6 +21,9 @@ from lmif_mock.payloads import ENTITY_TYPES
 def _claim_fields(fields: Fields) -> tuple[list[str] | None, list[dict[str, Any]] | None]:
     """The variations and reference images a claim is created or updated with."""
     variations = fields.strings("variations", max_items=50)
+    if variations is not None and not all(variations):
+        fields.fail("variations", "must not hold an empty string")
+        variations = None
     raw = fields.given("referenceImages")
     images: list[dict[str, Any]] | None = None
     if raw is not None:

@@ -11,6 +11,11 @@ from lmif_mock.http.resource_routes import ResourceRoutes
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
 
+#: The most one usage report may state (the OpenAPI document states them too).
+MAX_SUBSCRIBERS = 10**12
+MAX_MESSAGES = 10**15
+MAX_REVENUE = 1e12
+
 
 class LicenseRoutes(ResourceRoutes):
     """The license and license request routes (each change emits ``license.*``)."""
@@ -56,9 +61,9 @@ class LicenseRoutes(ResourceRoutes):
             self.read_body(request), allowed={"period", "subscribers", "messages", "revenue"}
         )
         period = fields.string("period", max_length=7)
-        subscribers = fields.integer("subscribers", maximum=10**12)
-        messages = fields.integer("messages", maximum=10**15)
-        revenue = fields.number("revenue")
+        subscribers = fields.integer("subscribers", maximum=MAX_SUBSCRIBERS)
+        messages = fields.integer("messages", maximum=MAX_MESSAGES)
+        revenue = fields.number("revenue", maximum=MAX_REVENUE)
         fields.done()
         report = self.world.report_usage(
             args["id"], period=period, subscribers=subscribers or 0, messages=messages or 0,
