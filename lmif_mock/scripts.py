@@ -53,6 +53,17 @@ _ACTION = re.compile(
 )
 _ATTEMPTS = re.compile(r"^(?P<first>\d+)(?:(?P<open>\+)|-(?P<last>\d+))?$")
 
+_NUMBER = r"0*(?:100|[1-9]\d?)"  # an attempt number, 1..MAX_SCRIPT_ATTEMPT
+_ACTION_SYNTAX = (
+    r"\s*(?:(?:ok|drop|lose)(?:\s+\d+(?:\.\d+)?%)?|delay\s+\d+(?:\.\d+)?[smhd]"
+    r"|arrive\s+with\s+\d+)\s*"
+)
+_CLAUSE_SYNTAX = rf"\s*{_NUMBER}(?:\+|-{_NUMBER})?\s*:{_ACTION_SYNTAX}(?:,{_ACTION_SYNTAX})*"
+#: The script's syntax as one regular expression, for the OpenAPI document (Python's ``re``
+#: semantics, as the reader's): what it cannot say is left to :func:`parse` (first <= last, a
+#: chance of at most 100%, a delay of at most 366 days, ``arrive with`` a later attempt).
+SCRIPT_SYNTAX = rf"^(?:\s*;)*{_CLAUSE_SYNTAX}(?:;(?:{_CLAUSE_SYNTAX})?)*\s*$"
+
 
 class ScriptError(LMIFMockError, ValueError):
     """A script that cannot be read; the message says which part and why."""

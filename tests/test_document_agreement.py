@@ -6,14 +6,18 @@ route added later is held to the same rules."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lmif_mock import FakeLMIF
 from lmif_mock.http.openapi import document
 from lmif_mock.http.routes import ROUTES, Route, openapi_path
 from lmif_mock.retry import MAX_RETRY_DELAY, MAX_TIMEOUT
+from lmif_mock.scripts import ScriptError, parse
 from lmif_mock.world.scenarios import SCENARIOS
 from tests.in_process_api import HEADERS, api_client, fake_with_a_recorder
 from tests.test_schemathesis import UNSTATED_LIMITS
@@ -409,3 +413,39 @@ def test_the_document_and_the_server_take_and_refuse_the_same_bodies(
     assert (status < 300) is valid, answer
     if not valid:
         assert status == 400, answer
+
+
+SCRIPT_SCHEMA = SCHEMAS["Faults"]["properties"]["script"]
+#: Why ``parse`` may refuse a script the document's pattern takes: the rules no regex can say.
+SEMANTIC_ONLY = ("first <= last", "at most 100%", "more than 0%", "a delay is at most", "later")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.from_regex(SCRIPT_SCHEMA["pattern"]).filter(lambda t: len(t) <= 500))
+def test_a_script_the_document_s_pattern_takes_is_refused_only_for_what_no_pattern_can_say(
+    text: str,
+) -> None:
+    refusal = ""
+    try:
+        parse(text)
+    except ScriptError as exc:
+        refusal = str(exc)
+    assert not refusal or any(rule in refusal for rule in SEMANTIC_ONLY), refusal
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1-2: drop; 3: ok", "1: delay 40s; 2: arrive with 3", "1+: drop 30%", "1: lose 50%, delay 2h",
+     " 2 : ok ;; 3-4:drop", "1-100: ok"],
+)  # fmt: skip
+def test_every_script_the_server_reads_matches_the_document_s_pattern(text: str) -> None:
+    parse(text)
+    assert re.fullmatch(SCRIPT_SCHEMA["pattern"], text)
+    assert len(text) <= SCRIPT_SCHEMA["maxLength"]
+
+
+@pytest.mark.parametrize("text", ["0", "0: ok", "1 -2: ok", "101: ok", "1: ok: drop", "1:", "x"])
+def test_a_script_the_pattern_refuses_the_server_refuses(text: str) -> None:
+    assert not re.fullmatch(SCRIPT_SCHEMA["pattern"], text)
+    with pytest.raises(ScriptError):
+        parse(text)

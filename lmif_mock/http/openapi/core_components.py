@@ -24,6 +24,7 @@ from lmif_mock.http.serving.server_refusals import REFUSALS
 from lmif_mock.http.validation import MAX_STRING_LENGTH
 from lmif_mock.retry import MAX_ATTEMPTS, MAX_RETRY_DELAY, MAX_TIMEOUT
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
+from lmif_mock.scripts import MAX_SCRIPT_LENGTH, SCRIPT_SYNTAX
 from lmif_mock.webhooks import MAX_SUBSCRIPTIONS
 
 #: Every ``error.code`` an answer can carry: the API's, then the server's own refusals.
@@ -217,8 +218,11 @@ CORE_COMPONENTS: dict[str, Schema] = {
         layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
         script={
             "type": ["string", "null"],
-            "maxLength": 500,
-            "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README)",
+            "maxLength": MAX_SCRIPT_LENGTH,
+            "pattern": SCRIPT_SYNTAX,
+            "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README); "
+            "beyond its syntax: first <= last in N-M, a chance of at most 100%, a delay of at "
+            "most 366 days, 'arrive with N' naming a later attempt",
         },
     ),
     "RetryPolicy": obj(
