@@ -45,7 +45,8 @@ WEBHOOK_URL: Schema = {
     "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]",
     "minLength": 1,
     "maxLength": MAX_STRING_LENGTH,
-    "description": "http(s) URL; loopback unless the server allows the host (--allow-host)",
+    "description": "http(s) URL; its host a loopback address or name unless the server "
+    "allows it (--allow-host), IPv4 written as four decimal numbers",
 }
 
 CORE_COMPONENTS: dict[str, Schema] = {

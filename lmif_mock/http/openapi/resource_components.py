@@ -200,7 +200,11 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     ),
     "UsageReport": obj(
         [],
-        period={"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
+        period={
+            "type": "string",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$",
+            "description": "YYYY-MM, not after the fake clock's month (default: that month)",
+        },
         subscribers={"type": "integer", "minimum": 0, "maximum": MAX_SUBSCRIBERS},
         messages={"type": "integer", "minimum": 0, "maximum": MAX_MESSAGES},
         revenue={"type": "number", "minimum": 0, "maximum": MAX_REVENUE},
