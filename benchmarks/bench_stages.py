@@ -58,9 +58,7 @@ _STAGES = [
     (lmif_mock.attempt_sender, "wire_request", "sign (HMAC-SHA256)"),
     (lmif_mock.http_heads.RequestHeads, "write", "write the request head"),
     (lmif_mock.http_client._DeadlineSocket, "sendall", "send (kernel)"),
-    (lmif_mock.http_heads.QuickResponse, "_read_status", "wait for the answer, status line"),
-    (lmif_mock.http_heads, "parse_head", "parse the answer's headers"),
-    (lmif_mock.http_client, "_read_capped", "read the answer's body"),
+    (lmif_mock.http_client, "read_answer", "wait for the answer, read and parse it"),
     (lmif_mock.attempt_sender, "judge", "judge the attempt"),
     (Dispatcher, "_settle", "settle (record attempt, schedule)"),
 ]
