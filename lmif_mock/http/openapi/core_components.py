@@ -222,8 +222,8 @@ CORE_COMPONENTS: dict[str, Schema] = {
             "maxLength": MAX_SCRIPT_LENGTH,
             "pattern": SCRIPT_SYNTAX,
             "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README); "
-            "beyond its syntax: first <= last in N-M, a chance of at most 100%, a delay of at "
-            "most 366 days, 'arrive with N' naming a later attempt",
+            "beyond its syntax: first <= last in N-M, a chance above 0%, a delay of at most 366 "
+            "days, 'arrive with N' naming a later attempt",
         },
     ),
     "RetryPolicy": obj(
