@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from lmif_mock.clock import to_timedelta
 from lmif_mock.errors import LMIFMockError
+from lmif_mock.json_integers import whole_number
 from lmif_mock.scripts import ScriptError, parse
 
 #: Every way :class:`Faults` can spoil a signature, with what the receiver sees.
@@ -48,6 +49,9 @@ COUNT_CAPS: Mapping[str, int] = {
     "concurrent_duplicates": 32,
     "drop_after_response": 100,
 }
+#: The faults whose JSON may not be null (a count or the delay; null means "none" only for the
+#: signature, layout and script).
+NOT_NULLABLE_FAULTS: tuple[str, ...] = (*COUNT_CAPS, "delay")
 #: The longest a first attempt can be held back (a year and a day on the fake's clock).
 MAX_DELAY = timedelta(days=366)
 
@@ -141,7 +145,17 @@ class Faults:
         unknown = sorted(set(value) - known)
         if unknown:
             raise FaultError(f"unknown fault(s) {unknown}; known: {sorted(known)}")
-        return cls(**dict(value))
+        nulls = sorted(
+            name for name in NOT_NULLABLE_FAULTS if name in value and value[name] is None
+        )
+        if nulls:
+            raise FaultError(f"{', '.join(nulls)} cannot be null; leave it out for no such fault")
+        read = dict(value)
+        for name in COUNT_CAPS:  # JSON's 2.0 is the count 2 (JSON Schema's integer)
+            whole = whole_number(read.get(name))
+            if whole is not None:
+                read[name] = whole
+        return cls(**read)
 
 
 NO_FAULTS = Faults()

@@ -118,6 +118,11 @@ class RetryPolicy:
         unknown = sorted(str(k) for k in value if k not in ("delays", "timeout"))
         if unknown:
             raise RetryPolicyError(f"unknown retry policy field(s) {unknown}; use delays, timeout")
+        nulls = [name for name in ("delays", "timeout") if name in value and value[name] is None]
+        if nulls:
+            raise RetryPolicyError(
+                f"{', '.join(nulls)} cannot be null; leave it out for the default"
+            )
         delays = value.get("delays", [d.total_seconds() for d in PROVIDER_DELAYS])
         timeout = value.get("timeout", PROVIDER_TIMEOUT.total_seconds())
         if isinstance(delays, list) and len(delays) > MAX_ATTEMPTS:

@@ -53,6 +53,18 @@ _ACTION = re.compile(
 )
 _ATTEMPTS = re.compile(r"^(?P<first>\d+)(?:(?P<open>\+)|-(?P<last>\d+))?$")
 
+_NUMBER = r"0*(?:100|[1-9]\d?)"  # an attempt number, 1..MAX_SCRIPT_ATTEMPT
+_CHANCE = r"0*(?:100(?:\.0+)?|\d{1,2}(?:\.\d+)?)%"  # at most 100%
+_ACTION_SYNTAX = (
+    rf"\s*(?:(?:ok|drop|lose)(?:\s+{_CHANCE})?|delay\s+\d+(?:\.\d+)?[smhd]"
+    rf"|arrive\s+with\s+{_NUMBER})\s*"
+)
+_CLAUSE_SYNTAX = rf"\s*{_NUMBER}(?:\+|-{_NUMBER})?\s*:{_ACTION_SYNTAX}(?:,{_ACTION_SYNTAX})*"
+#: The script's syntax as one regular expression, for the OpenAPI document (Python's ``re``
+#: semantics, as the reader's): what it cannot say is left to :func:`parse` (first <= last, a
+#: chance above 0%, a delay of at most 366 days, ``arrive with`` a later attempt).
+SCRIPT_SYNTAX = rf"^(?:\s*;)*{_CLAUSE_SYNTAX}(?:;(?:{_CLAUSE_SYNTAX})?)*\s*$"
+
 
 class ScriptError(LMIFMockError, ValueError):
     """A script that cannot be read; the message says which part and why."""

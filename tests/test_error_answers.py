@@ -57,7 +57,7 @@ def test_every_kind_of_error_answer_carries_details(server: LMIFServer) -> None:
         (_request(server, "GET", "/v1/lmif/webhooks?limit=0", auth),
          400, "VALIDATION_ERROR", "list"),
         (_request(server, "POST", "/_mock/clock/advance", auth, as_json,
-                  body=b'{"days": 36600, "hours": 100}'), 400, "VALIDATION_ERROR", "list"),
+                  body=b'{"days": 36601, "hours": -1}'), 400, "VALIDATION_ERROR", "list"),
         (_request(server, "POST", "/v1/lmif/events/zzz/resend", auth, as_json, body=b"{}"),
          404, "NOT_FOUND", "NoneType"),
         (_request(server, "GET", "/v1/lmif/webhooks/wh_missing", auth),

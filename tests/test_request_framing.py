@@ -81,20 +81,22 @@ def test_heads_over_the_limit_are_too_large_whichever_part() -> None:
     framer = RequestFramer(max_body=MAX_BODY, max_head=100)
     assert framer.feed(b"GET /" + b"a" * 200) == TooLarge("request line")
     framer = RequestFramer(max_body=MAX_BODY, max_head=100)
-    assert framer.feed(b"GET / HTTP/1.1\r\nX: " + b"a" * 200) == TooLarge("headers")
+    assert framer.feed(b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 200) == TooLarge("headers")
     framer = RequestFramer(max_body=MAX_BODY, max_head=100)
-    assert framer.feed(b"GET / HTTP/1.1\r\nX: " + b"a" * 200 + b"\r\n\r\n") == TooLarge("headers")
+    assert framer.feed(b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 200 + b"\r\n\r\n") == TooLarge(
+        "headers"
+    )
 
 
 def test_bodies_the_loop_will_not_hold_go_to_a_worker_at_once() -> None:
-    big = b"POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n"
+    big = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"
     assert RequestFramer(max_body=MAX_BODY).feed(big) == Complete(len(big), body_buffered=False)
-    huge = b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n"
+    huge = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n"
     assert RequestFramer(max_body=MAX_BODY).feed(huge) == Complete(len(huge), False)
 
 
 def test_a_chunked_body_over_the_limit_is_too_large_never_a_prefix() -> None:
-    head = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     framer = RequestFramer(max_body=MAX_BODY)
     assert framer.feed(head + b"%x\r\n" % 1500 + b"a" * 1500 + b"\r\n") == Incomplete()
     assert framer.feed(b"%x\r\n" % 501) == BodyTooLarge(MAX_BODY)
@@ -107,34 +109,34 @@ def test_a_chunked_body_over_the_limit_is_too_large_never_a_prefix() -> None:
     [
         b"GET /_mock/health\r\n\r\n",  # HTTP/0.9: no version
         b"GET /_mock/health\r\n",  # refused as soon as the line ends
-        b"GET  /x HTTP/1.1\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: +22\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\n",
-        b"POST / HTTP/1.1\r\nX-A: b\r\n  folded\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: \x00\x01\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: a\x7fb\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: a\x1bb\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: ab\x0b\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: ab\x0c\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: \x1cab\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: a\x1eb\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 22\x0b\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\x0b\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX A: b\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX(A): b\r\n\r\n",
-        b"GET / HTTP/1.1\r\n\xe9t\xe9: b\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
+        b"GET  /x HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +22\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x10\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-A: b\r\n  folded\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: \x00\x01\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x7fb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x1bb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: ab\x0b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: ab\x0c\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: \x1cab\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x1eb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 22\x0b\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\x0b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX(A): b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\xe9t\xe9: b\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
     ],
 )
 def test_ambiguous_or_unreadable_framing_is_refused(head: bytes) -> None:
@@ -142,19 +144,19 @@ def test_ambiguous_or_unreadable_framing_is_refused(head: bytes) -> None:
 
 
 def test_tabs_and_latin_1_text_in_header_values_are_still_accepted() -> None:
-    head = b"GET / HTTP/1.1\r\nX-A: a\tb \xe9t\xe9\r\nAccept: */*\r\n\r\n"
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\tb \xe9t\xe9\r\nAccept: */*\r\n\r\n"
     assert isinstance(RequestFramer(max_body=MAX_BODY).feed(head), Complete)
 
 
 def test_a_coding_before_chunked_is_unsupported_rather_than_malformed() -> None:
-    head = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
     framing = RequestFramer(max_body=MAX_BODY).feed(head)
     assert isinstance(framing, BadFraming)
     assert framing.unsupported
 
 
 def test_expect_continue_is_reported_while_the_body_is_awaited() -> None:
-    head = b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
     framer = RequestFramer(max_body=MAX_BODY)
     assert framer.feed(head) == Incomplete(expects_continue=True)
     assert framer.feed(b"abc") == Complete(len(head) + 3)

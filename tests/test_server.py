@@ -206,13 +206,17 @@ def test_slowloris_holds_no_threads_and_the_api_still_answers() -> None:
 
 def test_a_head_over_64_kib_is_a_json_431() -> None:
     with LMIFServer() as server:
-        one_big = b"GET /_mock/health HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n"
+        one_big = b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n"
         error = assert_error_shape(exchange(server.url, one_big), 431, "HEADERS_TOO_LARGE")
         assert error["details"]["limit"] == MAX_HEAD_BYTES
-        many = b"GET /_mock/health HTTP/1.1\r\n" + b"X-Many: aaaaaaaaaa\r\n" * 4000 + b"\r\n"
+        many = (
+            b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n"
+            + b"X-Many: aaaaaaaaaa\r\n" * 4000
+            + b"\r\n"
+        )
         assert_error_shape(exchange(server.url, many), 431, "HEADERS_TOO_LARGE")
         # Just under the limit is still a normal request.
-        fits = b"GET /_mock/health HTTP/1.1\r\nX-Big: " + b"a" * 60_000 + b"\r\n\r\n"
+        fits = b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 60_000 + b"\r\n\r\n"
         assert exchange(server.url, fits).json() == {"status": "ok"}
 
 
@@ -226,13 +230,13 @@ def test_refusals_of_the_server_itself_are_the_api_error_shape() -> None:
         assert_error_shape(exchange(server.url, bad_version), 400, "BAD_REQUEST")
         http2 = b"GET /_mock/health HTTP/2.0\r\n\r\n"
         assert_error_shape(exchange(server.url, http2), 505, "HTTP_VERSION_NOT_SUPPORTED")
-        too_many = b"GET /_mock/health HTTP/1.1\r\n" + b"X-A: b\r\n" * 150 + b"\r\n"
+        too_many = b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 150 + b"\r\n"
         assert_error_shape(exchange(server.url, too_many), 431, "HEADERS_TOO_LARGE")
 
 
 def test_a_request_that_never_finishes_gets_a_json_408_and_no_worker() -> None:
     with bounded(body_length_app, request_timeout=0.5) as (server, url), connect(url) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345")
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
         error = assert_error_shape(read_answer(sock), 408, "REQUEST_TIMEOUT")
         assert error["details"] == {"limitSeconds": 0.5}
         assert server.worker_threads == 0
@@ -243,9 +247,11 @@ def test_bodies_arriving_slowly_hold_no_worker() -> None:
         slow = [connect(url) for _ in range(20)]
         try:
             for sock in slow:
-                sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+                sock.sendall(
+                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 10
+                )
             wait_until(lambda: server.arriving_requests == 20)
-            prompt = exchange(url, b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+            prompt = exchange(url, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
             assert (prompt.status, prompt.body) == (200, b"3")
             assert server.arriving_requests == 20  # still with the loop, not with the worker
             slow[0].sendall(b"y" * 90)  # one of them finishes: it is answered in full
@@ -423,17 +429,21 @@ def test_the_api_refuses_an_unsized_body_over_the_cap_whichever_server_feeds_it(
         pytest.param(b"GET /_mock/health\r\n\r\n", id="http-0.9"),
         pytest.param(b"GET /_mock/health\r\n", id="http-0.9-no-blank-line"),
         pytest.param(
-            b"POST /_mock/events HTTP/1.1\r\nContent-Length: 22\r\nContent-Length: 5\r\n\r\n",
+            b"POST /_mock/events HTTP/1.1\r\nHost: x\r\nContent-Length: 22\r\nContent-Length: 5\r\n\r\n",
             id="conflicting-lengths",
         ),
         pytest.param(
-            b"POST /_mock/events HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+            b"POST /_mock/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
             id="duplicate-length",
         ),
-        pytest.param(b"POST /_mock/events HTTP/1.1\r\nContent-Length: -5\r\n\r\n", id="negative"),
-        pytest.param(b"POST /_mock/events HTTP/1.1\r\nContent-Length: +22\r\n\r\n", id="signed"),
         pytest.param(
-            b"POST /_mock/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+            b"POST /_mock/events HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", id="negative"
+        ),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nHost: x\r\nContent-Length: +22\r\n\r\n", id="signed"
+        ),
+        pytest.param(
+            b"POST /_mock/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
             b"Content-Length: 22\r\n\r\n0\r\n\r\n",
             id="chunked-and-length",
         ),

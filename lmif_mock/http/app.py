@@ -34,9 +34,21 @@ from lmif_mock.http.health_routes import HealthRoutes
 from lmif_mock.http.json_body import BodyReader
 from lmif_mock.http.key_routes import KeyRoutes
 from lmif_mock.http.license_routes import LicenseRoutes
+from lmif_mock.http.query_parameters import check_choices
 from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
-from lmif_mock.http.routes import ROUTES, Handler, Result, route_for, url_map
+from lmif_mock.http.request_body import whole_body
+from lmif_mock.http.routes import (
+    EMPTY,
+    ROUTE_KEY,
+    ROUTES,
+    Handler,
+    Result,
+    Route,
+    route_for,
+    url_map,
+)
 from lmif_mock.http.scenario_routes import ScenarioRoutes
+from lmif_mock.http.validation import Fields
 from lmif_mock.http.violation_routes import ViolationRoutes
 from lmif_mock.http.wait_routes import WaitRoutes
 from lmif_mock.http.webhook_routes import WebhookRoutes
@@ -101,7 +113,7 @@ class API:
             LicenseRoutes(fake, read_body).handlers(),
             DetectionRoutes(fake, read_body, plan).handlers(),
             ScenarioRoutes(fake, read_body).handlers(),
-            {"openapi": _openapi},
+            {"openapi": self._openapi},
         )
 
     @property
@@ -167,19 +179,32 @@ class API:
                     headers.update(self._rate_limit())
             if not_allowed is not None:
                 raise not_allowed
-            if endpoint is None:
+            if route is None:
                 raise APIError(
                     "NOT_FOUND",
                     f"No route for {request.method} {request.path}",
                     {"method": request.method, "path": request.path},
                 )
-            status, body = self._handlers[str(endpoint)](request, dict(args))
+            request.environ[ROUTE_KEY] = route
+            check_choices(route, request)
+            self._check_body_taken(request, route)
+            status, body = self._handlers[route.endpoint](request, dict(args))
             return self._json(status, body, request_id, headers)
         except Exception as exc:  # every failure becomes the provider's JSON error shape
             problem = as_api_error(exc, request, self.max_body_bytes)
             return self._json(
                 problem.status, problem.body(request_id), request_id, {**headers, **problem.headers}
             )
+
+    def _check_body_taken(self, request: Request, route: Route) -> None:
+        """Refuse a body the route does not read, before its handler runs: a route without a
+        request body takes none, and an :data:`EMPTY` one takes nothing but ``{}``, so no field
+        a client sends is silently ignored."""
+        if route.request == EMPTY:
+            Fields(self._read_body(request), allowed=set()).done()
+        elif route.request is None and whole_body(request, self.max_body_bytes).strip():
+            said = f"{route.method} {route.path} takes no request body; send none"
+            raise APIError("VALIDATION_ERROR", said, [{"field": "body", "message": said}])
 
     def _json(self, status: int, body: Any, request_id: str, headers: dict[str, str]) -> Response:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -189,6 +214,12 @@ class API:
         for name, value in headers.items():
             response.headers[name] = value
         return response
+
+    def _openapi(self, request: Request, args: dict[str, str]) -> Result:
+        from lmif_mock.http.openapi import document  # built on first ask: most runs never do
+
+        prefix = ENVIRONMENTS[self.environment]
+        return 200, document(request.host_url.rstrip("/"), prefix)
 
     # -- who may call, and how often ------------------------------------------------------------
 
@@ -239,12 +270,6 @@ class API:
                 headers={**headers, "Retry-After": str(retry_after)},
             )
         return headers
-
-
-def _openapi(request: Request, args: dict[str, str]) -> Result:
-    from lmif_mock.http.openapi import document  # built on first ask: most runs never do
-
-    return 200, document(request.host_url.rstrip("/"))
 
 
 def _every_handler(*groups: dict[str, Handler]) -> dict[str, Handler]:

@@ -48,18 +48,14 @@ class BoxRoutes(ResourceRoutes):
             fields.fail("policy", f"must be one of {list(POLICIES)}")
         if enforcement not in ENFORCEMENTS:
             fields.fail("enforcement", f"must be one of {list(ENFORCEMENTS)}")
-        raw_config = fields.obj("policyConfig")
-        fields.done()
-        config = Fields(
-            raw_config or {},
-            prefix="policyConfig.",
-            allowed={"royaltyRate", "revenueTypes", "minimumPayout", "nsfw"},
+        config = fields.nested(
+            "policyConfig", allowed={"royaltyRate", "revenueTypes", "minimumPayout", "nsfw"}
         )
         rate = config.number("royaltyRate", maximum=1)
         revenue_types = config.strings("revenueTypes", max_items=10)
         minimum_payout = config.integer("minimumPayout", maximum=10**9)
         nsfw = config.boolean("nsfw")
-        config.done()
+        fields.done()
         box = self.world.create_box(
             str(claim_id), policy=str(policy), enforcement=enforcement,
             royalty_rate=0.1 if rate is None else rate, revenue_types=revenue_types,
@@ -91,13 +87,11 @@ class BoxRoutes(ResourceRoutes):
         policy = fields.string("policy", required=True)
         enforcement = fields.string("enforcement") or "MODERATE"
         entity_type = fields.string("entityType") or "INDIVIDUAL"
-        config = fields.obj("policyConfig") or {}
-        rate = config.get("royaltyRate", 0.1)
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool):
-            fields.fail("policyConfig.royaltyRate", "must be a number")
+        config = fields.nested("policyConfig", allowed={"royaltyRate"})
+        rate = config.number("royaltyRate", maximum=1)
         fields.done()
         box = self.world.box_identity(
             str(name), policy=str(policy), enforcement=enforcement, entity_type=entity_type,
-            royalty_rate=float(rate),
+            royalty_rate=0.1 if rate is None else rate,
         )  # fmt: skip
         return 201, {"data": box_json(self.world, box, detail=True)}

@@ -21,7 +21,10 @@ from lmif_mock.payloads import ENTITY_TYPES
 def _claim_fields(fields: Fields) -> tuple[list[str] | None, list[dict[str, Any]] | None]:
     """The variations and reference images a claim is created or updated with."""
     variations = fields.strings("variations", max_items=50)
-    raw = fields.body.get("referenceImages")
+    if variations is not None and not all(variations):
+        fields.fail("variations", "must not hold an empty string")
+        variations = None
+    raw = fields.given("referenceImages")
     images: list[dict[str, Any]] | None = None
     if raw is not None:
         if not isinstance(raw, list) or len(raw) > 20:
@@ -99,7 +102,7 @@ class ClaimRoutes(ResourceRoutes):
 
     def verify_claim(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.claims, args["id"], "claim")
-        fields = Fields(self.read_body(request, optional=True), allowed={"verificationTier"})
+        fields = Fields(self.read_body(request), allowed={"verificationTier"})
         tier = fields.string("verificationTier") or "GOLD"
         fields.done()
         claim = self.world.verify_claim(args["id"], tier=tier)

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request
 
 from lmif_mock.events import EVENT_TYPES
 from lmif_mock.fake import FakeLMIF
-from lmif_mock.faults import Faults
+from lmif_mock.faults import NOT_NULLABLE_FAULTS, Faults
 from lmif_mock.http.emitted import emitted_json, settle_first_attempts
 from lmif_mock.http.errors import reported_as
 from lmif_mock.http.json_body import BodyReader
@@ -73,9 +73,11 @@ class ControlRoutes:
 
     def emit_batch(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(self.read_body(request), allowed={"events", "shuffle", "faults"})
-        raw = fields.body.get("events")
+        raw = fields.given("events", required=True)
         specs: list[Any] = []
-        if not isinstance(raw, list) or not raw:
+        if raw is None:
+            pass  # absent or null: already said
+        elif not isinstance(raw, list) or not raw:
             fields.fail("events", "must be a non-empty list of {type, data?}")
         elif len(raw) > MAX_BATCH:
             fields.fail("events", f"must have at most {MAX_BATCH} items (the cap)")
@@ -113,7 +115,9 @@ class ControlRoutes:
 
     def put_policy(self, request: Request, args: dict[str, str]) -> Result:
         body = self.read_body(request)
-        Fields(body, allowed={"delays", "timeout"}).done()
+        fields = Fields(body, allowed={"delays", "timeout"})
+        fields.not_null("delays", "timeout")
+        fields.done()
         with reported_as("retryPolicy"):
             policy = RetryPolicy.from_seconds(body)
         self.fake.retry_policy = policy
@@ -124,6 +128,9 @@ class ControlRoutes:
 
     def put_faults(self, request: Request, args: dict[str, str]) -> Result:
         body = self.read_body(request)
+        fields = Fields(body)
+        fields.not_null(*NOT_NULLABLE_FAULTS)
+        fields.done()
         with reported_as("faults", TypeError):
             faults = Faults.from_dict(body)
         self.fake.default_faults = faults

@@ -39,7 +39,7 @@ class EventRoutes:
         return 200, {"data": emitted_json(self.fake, args["id"])}
 
     def resend_event(self, request: Request, args: dict[str, str]) -> Result:
-        fields = Fields(self.read_body(request, optional=True), allowed={"webhookIds"})
+        fields = Fields(self.read_body(request), allowed={"webhookIds"})
         webhook_ids = fields.strings("webhookIds")
         fields.done()
         deliveries = self.fake.resend(args["id"], webhook_ids)

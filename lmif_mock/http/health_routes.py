@@ -69,22 +69,25 @@ class HealthRoutes:
         enabled = fields.boolean("enabled", required=True)
         gone = fields.boolean("honorGone")
         retry_after = fields.boolean("honorRetryAfter")
-        cap = fields.number("maxRetryAfter", maximum=MAX_RETRY_AFTER_CAP.total_seconds())
-        failures = fields.integer("disableAfterFailures", minimum=1, maximum=1000)
-        window = fields.number("disableAfter", maximum=366 * 86400)
+        cap = fields.number(
+            "maxRetryAfter", maximum=MAX_RETRY_AFTER_CAP.total_seconds(), nullable=True
+        )
+        failures = fields.integer("disableAfterFailures", minimum=1, maximum=1000, nullable=True)
+        window = fields.number("disableAfter", maximum=366 * 86400, nullable=True)
         fields.done()
-        control = None
-        if enabled:
-            with reported_as("body"):
-                control = DeliveryControl(
-                    honor_gone=True if gone is None else gone,
-                    honor_retry_after=True if retry_after is None else retry_after,
-                    max_retry_after=timedelta(seconds=3600 if cap is None else cap),
-                    disable_after_failures=failures,
-                    disable_after=None if window is None else timedelta(seconds=window),
-                )
-        self.fake.delivery_control = control
-        return 200, {"data": _control_json(control)}
+        # Checked whether or not it is turned on: what is refused must not depend on `enabled`
+        # (``disableAfter: 0`` is as wrong beside ``enabled: false`` as beside ``true``).
+        with reported_as("body"):
+            control = DeliveryControl(
+                honor_gone=True if gone is None else gone,
+                honor_retry_after=True if retry_after is None else retry_after,
+                max_retry_after=timedelta(seconds=3600 if cap is None else cap),
+                disable_after_failures=failures,
+                disable_after=None if window is None else timedelta(seconds=window),
+            )
+        kept = control if enabled else None
+        self.fake.delivery_control = kept
+        return 200, {"data": _control_json(kept)}
 
     def endpoints_health(self, request: Request, args: dict[str, str]) -> Result:
         found = self.fake.endpoint_health()

@@ -17,6 +17,7 @@ from lmif_mock.errors import EncodingError
 from lmif_mock.events import MAX_DATA_DEPTH, check_json_value
 from lmif_mock.http.errors import APIError
 from lmif_mock.http.request_body import whole_body
+from lmif_mock.http.routes import ROUTE_KEY, Route
 
 #: Body nesting allowed: event data's cap plus the request's own envelope around it.
 MAX_BODY_DEPTH = MAX_DATA_DEPTH + 2
@@ -71,11 +72,13 @@ class BodyReader:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    def __call__(self, request: Request, *, optional: bool = False) -> Any:
-        """The body as a JSON value; ``{}`` for an empty one where the body is ``optional``."""
+    def __call__(self, request: Request) -> Any:
+        """The body as a JSON value; ``{}`` for an empty one where the route's body is optional
+        (the route table says so, and the OpenAPI document says the same from it)."""
         raw = whole_body(request, self.max_bytes)
         if not raw.strip():
-            if optional:
+            route = request.environ.get(ROUTE_KEY)
+            if isinstance(route, Route) and route.request_optional:
                 return {}
             raise APIError(
                 "VALIDATION_ERROR",

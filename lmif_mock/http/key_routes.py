@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from werkzeug.wrappers import Request
@@ -12,6 +13,12 @@ from lmif_mock.http.json_body import BodyReader
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
 from lmif_mock.timestamps import format_timestamp
+
+
+def key_pattern(prefix: str) -> str:
+    """The keys a server whose keys start with ``prefix`` may be given: what RFC 6750 lets a
+    Bearer token hold, so the key can be sent in ``Authorization`` as it is."""
+    return f"^{re.escape(prefix)}[A-Za-z0-9._~+/-]+=*$"
 
 
 class KeyRoutes:
@@ -28,10 +35,14 @@ class KeyRoutes:
         return {"mock_rotate_key": self.rotate, "mock_revoke_key": self.revoke}
 
     def rotate(self, request: Request, args: dict[str, str]) -> Result:
-        fields = Fields(self.read_body(request, optional=True), allowed={"apiKey"})
+        fields = Fields(self.read_body(request), allowed={"apiKey"})
         chosen = fields.string("apiKey", max_length=200)
-        if chosen is not None and not chosen.startswith(self.prefix):
-            fields.fail("apiKey", f"keys of this server start with {self.prefix}")
+        if chosen is not None and not re.fullmatch(key_pattern(self.prefix), chosen):
+            fields.fail(
+                "apiKey",
+                f"keys of this server are {self.prefix} then a Bearer token's characters "
+                "(letters, digits, - . _ ~ + /, then any '=')",
+            )
         fields.done()
         now = self.clock.now()
         new_key = chosen or self.prefix + secrets.token_urlsafe(24)

@@ -11,6 +11,11 @@ from lmif_mock.http.resource_routes import ResourceRoutes
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
 
+#: The most one usage report may state (the OpenAPI document states them too).
+MAX_SUBSCRIBERS = 10**12
+MAX_MESSAGES = 10**15
+MAX_REVENUE = 1e12
+
 
 class LicenseRoutes(ResourceRoutes):
     """The license and license request routes (each change emits ``license.*``)."""
@@ -47,7 +52,6 @@ class LicenseRoutes(ResourceRoutes):
 
     def renew_license(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.licenses, args["id"], "license")
-        Fields(self.read_body(request, optional=True), allowed=set()).done()
         license_ = self.world.renew_license(args["id"])
         return 200, {"data": license_json(self.world, license_, detail=True)}
 
@@ -57,9 +61,9 @@ class LicenseRoutes(ResourceRoutes):
             self.read_body(request), allowed={"period", "subscribers", "messages", "revenue"}
         )
         period = fields.string("period", max_length=7)
-        subscribers = fields.integer("subscribers", maximum=10**12)
-        messages = fields.integer("messages", maximum=10**15)
-        revenue = fields.number("revenue")
+        subscribers = fields.integer("subscribers", maximum=MAX_SUBSCRIBERS)
+        messages = fields.integer("messages", maximum=MAX_MESSAGES)
+        revenue = fields.number("revenue", maximum=MAX_REVENUE)
         fields.done()
         report = self.world.report_usage(
             args["id"], period=period, subscribers=subscribers or 0, messages=messages or 0,
@@ -93,7 +97,7 @@ class LicenseRoutes(ResourceRoutes):
 
     def approve(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.requests, args["id"], "license request")
-        fields = Fields(self.read_body(request, optional=True), allowed={"autoRenew"})
+        fields = Fields(self.read_body(request), allowed={"autoRenew"})
         auto_renew = bool(fields.boolean("autoRenew"))
         fields.done()
         self.world.approve_license(args["id"], auto_renew=auto_renew)
@@ -101,7 +105,7 @@ class LicenseRoutes(ResourceRoutes):
 
     def deny(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.requests, args["id"], "license request")
-        fields = Fields(self.read_body(request, optional=True), allowed={"reason"})
+        fields = Fields(self.read_body(request), allowed={"reason"})
         reason = fields.string("reason") or "content_guidelines"
         fields.done()
         found = self.world.deny_license(args["id"], reason)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast, get_args
 from werkzeug.wrappers import Request
 
 from lmif_mock.http.errors import validation_error
+from lmif_mock.json_integers import whole_number_text
 from lmif_mock.records import DeliveryStatus
 
 Item = TypeVar("Item")
@@ -33,9 +34,8 @@ def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> 
         ("offset", 0, 0, MAX_OFFSET),
     ):
         text = request.args.get(name)
-        try:
-            value = default if text is None else int(text)
-        except ValueError:
+        value = default if text is None else whole_number_text(text)
+        if value is None:
             problems.append({"field": name, "message": "must be a whole number"})
             continue
         if not low <= value <= high:

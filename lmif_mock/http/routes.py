@@ -12,6 +12,11 @@ from typing import Any
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request
 
+#: The body of a POST that takes no fields: left out, or ``{}`` (what many clients send).
+EMPTY = "Empty"
+#: Where the app keeps the matched :class:`Route` in the WSGI environ, for the body reader.
+ROUTE_KEY = "lmif_mock.route"
+
 #: What a handler answers: the status and the JSON body.
 Result = tuple[int, Any]
 #: A route's handler: the request and the path's arguments (e.g. ``id``) to a :data:`Result`.
@@ -28,7 +33,10 @@ class Route:
     summary: str
     tag: str
     status: int = 200
+    #: The request body's component; None: the route takes no body (a non-empty one is refused).
     request: str | None = None
+    #: Whether the body may be left out (the handler then reads ``{}``).
+    request_optional: bool = False
     response: str | None = None
     list_of: str | None = None
     query: tuple[str, ...] = ()
@@ -54,7 +62,8 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", WEBHOOKS + "/<id>", "delete_webhook", "Delete a webhook endpoint", "webhooks",
           response="Deleted", extra_statuses=(404,)),
     Route("POST", WEBHOOKS + "/<id>/rotate-secret", "rotate_secret", "Rotate a webhook's secret",
-          "webhooks", response="WebhookWithSecret", extra_statuses=(404,)),
+          "webhooks", request="SecretRotate", request_optional=True,
+          response="WebhookWithSecret", extra_statuses=(404,)),
     Route("GET", WEBHOOKS + "/<id>/deliveries", "webhook_deliveries", "An endpoint's deliveries",
           "webhooks", list_of="Delivery", query=("status", "limit", "offset"),
           extra_statuses=(404,)),
@@ -64,11 +73,12 @@ ROUTES: tuple[Route, ...] = (
           response="Emitted", extra_statuses=(404,)),
     Route("POST", "/v1/lmif/events/<id>/resend", "resend_event",
           "Deliver an event again (same id and bytes)", "events", status=201,
-          request="Resend", list_of="Delivery", extra_statuses=(404,)),
+          request="Resend", request_optional=True, list_of="Delivery", extra_statuses=(404,)),
     Route("GET", "/v1/lmif/deliveries/<id>", "get_delivery", "Get a delivery with its payload",
           "deliveries", response="Delivery", extra_statuses=(404,)),
     Route("POST", "/v1/lmif/deliveries/<id>/retry", "retry_delivery",
-          "Retry a delivery now", "deliveries", response="Delivery", extra_statuses=(404, 409)),
+          "Retry a delivery now", "deliveries", request=EMPTY, request_optional=True,
+          response="Delivery", extra_statuses=(404, 409)),
     Route("GET", "/v1/lmif/claims", "list_claims", "List claims", "claims",
           list_of="Claim", query=("status", "entityType", "limit", "offset")),
     Route("POST", "/v1/lmif/claims", "create_claim", "Create a claim (pending until verified)",
@@ -98,17 +108,20 @@ ROUTES: tuple[Route, ...] = (
           response="Violation", extra_statuses=(404,)),
     Route("POST", "/v1/lmif/violations/<id>/resolve", "resolve_violation",
           "Resolve a violation (emits violation.resolved, grace_period.resolved)", "violations",
-          request="Resolve", response="Violation", extra_statuses=(404, 409)),
+          request="Resolve", request_optional=True, response="Violation",
+          extra_statuses=(404, 409)),
     Route("POST", "/v1/lmif/violations/<id>/appeal", "appeal_violation",
           "Appeal a violation (emits violation.appealed; pauses the grace period)", "violations",
-          request="Appeal", response="Violation", extra_statuses=(404, 409)),
+          request="Appeal", request_optional=True, response="Violation",
+          extra_statuses=(404, 409)),
     Route("GET", "/v1/lmif/grace-periods", "list_grace_periods", "List grace periods",
           "grace periods", list_of="GracePeriod",
           query=("status", "boxId", "expiringWithin", "limit", "offset")),
     Route("GET", "/v1/lmif/grace-periods/<id>", "get_grace_period", "Grace period details",
           "grace periods", response="GracePeriod", extra_statuses=(404,)),
     Route("POST", "/v1/lmif/grace-periods/<id>/resolve", "resolve_grace_period",
-          "Resolve a grace period", "grace periods", request="Resolve", response="GracePeriod",
+          "Resolve a grace period", "grace periods", request="Resolve", request_optional=True,
+          response="GracePeriod",
           extra_statuses=(404, 409)),
     Route("GET", "/v1/lmif/licenses", "list_licenses", "List licenses", "licenses",
           list_of="License", query=("status", "boxId", "tier", "limit", "offset")),
@@ -126,7 +139,7 @@ ROUTES: tuple[Route, ...] = (
           response="License", extra_statuses=(404, 409)),
     Route("POST", "/v1/lmif/licenses/<id>/renew", "renew_license",
           "Renew a license for another calendar year", "licenses", response="License",
-          extra_statuses=(404, 409)),
+          extra_statuses=(404, 409), request=EMPTY, request_optional=True),
     Route("POST", "/v1/lmif/licenses/<id>/usage", "report_usage",
           "Report a month's usage (royaltyDue follows from the rate)", "licenses", status=201,
           request="UsageReport", response="UsageRecord", extra_statuses=(404, 409)),
@@ -139,10 +152,12 @@ ROUTES: tuple[Route, ...] = (
           "Claim and box an identity in one step (control API)", "world", status=201,
           request="WorldBoxCreate", response="Box", extra_statuses=(409,)),
     Route("POST", "/_mock/world/claims/<id>/verify", "world_verify_claim",
-          "Verify a pending claim", "world", request="ClaimVerify", response="Claim",
+          "Verify a pending claim", "world", request="ClaimVerify", request_optional=True,
+          response="Claim",
           extra_statuses=(404, 409)),
     Route("POST", "/_mock/world/claims/<id>/reject", "world_reject_claim",
-          "Reject a pending claim", "world", response="Claim", extra_statuses=(404, 409)),
+          "Reject a pending claim", "world", request=EMPTY, request_optional=True,
+          response="Claim", extra_statuses=(404, 409)),
     Route("POST", "/_mock/world/avatars", "world_avatar", "Add a platform avatar", "world",
           status=201, request="AvatarCreate", response="Avatar"),
     Route("POST", "/_mock/world/violations", "world_violation",
@@ -153,16 +168,19 @@ ROUTES: tuple[Route, ...] = (
           "Scan avatars for a box (emits detection.*)", "world", status=201,
           request="ScanCreate", response="ScanResult", extra_statuses=(404, 409)),
     Route("POST", "/_mock/world/license-requests/<id>/approve", "world_approve",
-          "Approve a license request", "world", request="Approve", response="LicenseRequest",
+          "Approve a license request", "world", request="Approve", request_optional=True,
+          response="LicenseRequest",
           extra_statuses=(404, 409)),
     Route("POST", "/_mock/world/license-requests/<id>/deny", "world_deny",
-          "Deny a license request", "world", request="Deny", response="LicenseRequest",
+          "Deny a license request", "world", request="Deny", request_optional=True,
+          response="LicenseRequest",
           extra_statuses=(404, 409)),
     Route("POST", "/_mock/world/violations/<id>/decide-appeal", "world_decide_appeal",
           "Uphold or reject an appeal", "world", request="AppealDecision",
           response="Violation", extra_statuses=(404, 409)),
     Route("POST", "/_mock/scenarios/<name>", "run_scenario", "Play a named scenario", "world",
-          status=201, response="ScenarioResult", extra_statuses=(404,)),
+          status=201, request=EMPTY, request_optional=True, response="ScenarioResult",
+          extra_statuses=(404,)),
     Route("POST", "/_mock/events", "mock_emit", "Emit an event (control API)", "control",
           status=201, request="Emit", response="Emitted", extra_statuses=(404,)),
     Route("POST", "/_mock/events/batch", "mock_emit_batch",
@@ -176,12 +194,12 @@ ROUTES: tuple[Route, ...] = (
           response="Clock"),
     Route("POST", "/_mock/keys/rotate", "mock_rotate_key",
           "Issue a new API key; the old one works 24 h more (then KEY_EXPIRED)", "control",
-          status=201, request="KeyRotate", response="KeyRotated"),
+          status=201, request="KeyRotate", request_optional=True, response="KeyRotated"),
     Route("POST", "/_mock/keys/revoke", "mock_revoke_key",
           "Revoke a replaced API key at once (then KEY_REVOKED)", "control",
           request="KeyRevoke", response="KeyRevoked", extra_statuses=(404, 409)),
     Route("POST", "/_mock/reset", "mock_reset", "Forget everything", "control",
-          response="Reset"),
+          response="Reset", request=EMPTY, request_optional=True),
     Route("GET", "/_mock/retry-policy", "mock_get_policy", "Read the retry policy", "control",
           response="RetryPolicy"),
     Route("PUT", "/_mock/retry-policy", "mock_put_policy", "Replace the retry policy",

@@ -2,6 +2,12 @@
 
 A client that sends three wrong fields learns about all three in one VALIDATION_ERROR whose
 ``details`` lists ``{"field", "message"}`` for each.
+
+Fields are read as the OpenAPI document states them, JSON Schema's way: ``null`` is a value, not
+an absent field, so it is refused unless the field is declared nullable (a client that sends
+``"secret": null`` meaning "generate one" learns at once that it must leave the field out), and
+an integer field takes ``5.0``, which JSON Schema's ``integer`` counts as 5 (JavaScript clients
+send whole numbers that way).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from typing import Any, TypeVar
 
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.http.errors import validation_error
+from lmif_mock.json_integers import whole_number
 
 Parsed = TypeVar("Parsed")
 
@@ -20,6 +27,8 @@ _MISSING = object()
 MAX_STRING_LENGTH = 2048
 #: The most items a list of strings may have unless its field says fewer.
 MAX_LIST_ITEMS = 100
+#: What a ``null`` given for a field that is not nullable is told.
+NULL_REFUSED = "cannot be null; leave the field out to use its default"
 
 
 class Fields:
@@ -42,8 +51,11 @@ class Fields:
         """Record a problem with field ``name``."""
         self.problems.append({"field": self.prefix + name, "message": message})
 
-    def _get(self, name: str, required: bool) -> Any:
+    def _get(self, name: str, required: bool, nullable: bool = False) -> Any:
         value = self.body.get(name, _MISSING)
+        if value is None and not nullable:
+            self.fail(name, "is required and cannot be null" if required else NULL_REFUSED)
+            return _MISSING
         if value is _MISSING or value is None:
             if required and not self.whole_body_wrong:
                 self.fail(name, "is required")
@@ -76,13 +88,20 @@ class Fields:
         return value
 
     def integer(
-        self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = 2**31
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: int = 0,
+        maximum: int = 2**31,
+        nullable: bool = False,
     ) -> int | None:
-        """A whole number within bounds."""
-        value = self._get(name, required)
-        if value is _MISSING:
+        """A whole number within bounds (``5.0`` is 5, as JSON Schema's ``integer`` reads it)."""
+        raw = self._get(name, required, nullable)
+        if raw is _MISSING:
             return None
-        if not isinstance(value, int) or isinstance(value, bool):
+        value = whole_number(raw)
+        if value is None:
             self.fail(name, "must be a whole number")
             return None
         if not minimum <= value <= maximum:
@@ -91,10 +110,16 @@ class Fields:
         return value
 
     def number(
-        self, name: str, *, required: bool = False, minimum: float = 0, maximum: float = 1e12
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: float = 0,
+        maximum: float = 1e12,
+        nullable: bool = False,
     ) -> float | None:
         """A finite number within bounds."""
-        value = self._get(name, required)
+        value = self._get(name, required, nullable)
         if value is _MISSING:
             return None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
@@ -129,6 +154,26 @@ class Fields:
             self.fail(name, "must be a JSON object")
             return None
         return value
+
+    def given(self, name: str, *, required: bool = False) -> Any:
+        """The value as sent, for a field its route reads itself (a list of objects); None when
+        absent (a null is refused, as for every other field)."""
+        value = self._get(name, required)
+        return None if value is _MISSING else value
+
+    def not_null(self, *names: str) -> None:
+        """Refuse a null in any of ``names``, fields a library reader takes from the body."""
+        for name in names:
+            if name in self.body and self.body[name] is None:
+                self.fail(name, NULL_REFUSED)
+
+    def nested(self, name: str, allowed: set[str]) -> Fields:
+        """The object in field ``name`` (``{}`` when absent), read with the same rules; its
+        problems are this body's, so one answer lists them all."""
+        inner = Fields(self.obj(name) or {}, prefix=f"{self.prefix}{name}.", allowed=allowed)
+        self.problems.extend(inner.problems)
+        inner.problems = self.problems
+        return inner
 
     def parsed(
         self,

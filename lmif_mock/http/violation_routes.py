@@ -3,17 +3,18 @@ violation and decide an appeal."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from werkzeug.wrappers import Request
 
 from lmif_mock.http.errors import validation_error
 from lmif_mock.http.listing import filtered, page
+from lmif_mock.http.query_parameters import MAX_EXPIRING_WITHIN
 from lmif_mock.http.resource_json import grace_period_json, violation_json
 from lmif_mock.http.resource_routes import ResourceRoutes
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
+from lmif_mock.json_integers import whole_number_text
 
 
 class ViolationRoutes(ResourceRoutes):
@@ -47,7 +48,7 @@ class ViolationRoutes(ResourceRoutes):
 
     def resolve_violation(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.violations, args["id"], "violation")
-        fields = Fields(self.read_body(request, optional=True), allowed={"resolution"})
+        fields = Fields(self.read_body(request), allowed={"resolution"})
         resolution = fields.string("resolution") or "avatar_removed"
         fields.done()
         violation = self.world.resolve_violation(args["id"], resolution)
@@ -55,7 +56,7 @@ class ViolationRoutes(ResourceRoutes):
 
     def appeal_violation(self, request: Request, args: dict[str, str]) -> Result:
         self.find(self.world.violations, args["id"], "violation")
-        fields = Fields(self.read_body(request, optional=True), allowed={"reason"})
+        fields = Fields(self.read_body(request), allowed={"reason"})
         reason = fields.string("reason") or "parody"
         fields.done()
         violation = self.world.appeal(args["id"], reason)
@@ -66,13 +67,13 @@ class ViolationRoutes(ResourceRoutes):
             request, list(self.world.grace_periods.values()), status=lambda g: g.status,
             boxId=lambda g: g.box.id,
         )  # fmt: skip
-        within = request.args.get("expiringWithin")
-        if within is not None:
-            if not re.fullmatch(r"[0-9]{1,5}", within):
-                raise validation_error(
-                    [{"field": "expiringWithin", "message": "days, a whole number up to 99999"}]
-                )
-            horizon = self.world.now + timedelta(days=int(within))
+        within_text = request.args.get("expiringWithin")
+        if within_text is not None:
+            within = whole_number_text(within_text)
+            if within is None or not 0 <= within <= MAX_EXPIRING_WITHIN:
+                problem = f"days, a whole number from 0 to {MAX_EXPIRING_WITHIN}"
+                raise validation_error([{"field": "expiringWithin", "message": problem}])
+            horizon = self.world.now + timedelta(days=within)
             items = [g for g in items if g.status == "active" and g.expires_at <= horizon]
         return 200, page(request, items, lambda g: grace_period_json(self.world, g))
 
@@ -82,7 +83,7 @@ class ViolationRoutes(ResourceRoutes):
 
     def resolve_grace_period(self, request: Request, args: dict[str, str]) -> Result:
         period = self.find(self.world.grace_periods, args["id"], "grace period")
-        fields = Fields(self.read_body(request, optional=True), allowed={"resolution"})
+        fields = Fields(self.read_body(request), allowed={"resolution"})
         resolution = fields.string("resolution") or "avatar_removed"
         fields.done()
         self.world.resolve_violation(period.violation_id, resolution)

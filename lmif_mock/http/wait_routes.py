@@ -14,6 +14,7 @@ from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.errors import APIError, reported_as, validation_error
 from lmif_mock.http.representations import delivery_json
 from lmif_mock.http.routes import Handler, Result
+from lmif_mock.json_integers import whole_number_text
 from lmif_mock.waiting import UNTIL, Expectation, WaitTimeout, resolve_timeout, seen
 
 #: The longest a ``GET /_mock/wait`` holds the connection (a bounded long poll).
@@ -34,10 +35,9 @@ def _whole(request: Request, name: str, low: int, high: int) -> int | None:
     text = request.args.get(name)
     if text is None:
         return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise _problem(name, "must be a whole number") from None
+    value = whole_number_text(text)
+    if value is None:
+        raise _problem(name, "must be a whole number")
     if not low <= value <= high:
         raise _problem(name, f"must be between {low} and {high}")
     return value

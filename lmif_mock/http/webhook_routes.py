@@ -84,7 +84,7 @@ class WebhookRoutes:
 
     def rotate_secret(self, request: Request, args: dict[str, str]) -> Result:
         webhook = find_webhook(self.fake, args["id"])
-        fields = Fields(self.read_body(request, optional=True), allowed={"secret"})
+        fields = Fields(self.read_body(request), allowed={"secret"})
         secret = fields.string("secret", max_length=512)
         fields.done()
         rotated = self.fake.webhooks.rotate_secret(webhook.id, secret)

@@ -13,6 +13,13 @@ GUIDELINES_URL = "https://www.lookmaimfamous.com/guidelines/{box_id}"
 #: The provider's per-request cap on batch identity checks (Rate Limits page).
 MAX_BATCH_CHECKS = 100
 VERIFICATION_TIERS = ("GOLD", "SILVER")
+#: Each resource's states (the reference's enumeration table; claims' are ours to design), as
+#: the API shows them and its list filters take them.
+CLAIM_STATUSES = ("pending", "verified", "rejected")
+VIOLATION_STATUSES = ("pending", "resolved", "enforced", "appealed", "dismissed")
+SEVERITIES = ("low", "medium", "high", "critical")
+GRACE_PERIOD_STATUSES = ("active", "paused", "resolved", "expired")
+LICENSE_STATUSES = ("pending", "active", "expired", "revoked")
 MONTHLY_FEES = {"personal": 5, "creator": 50, "commercial": 500, "enterprise": 5000}
 TIER_MAX_USERS = {"personal": 100, "creator": 5000, "commercial": 50000, "enterprise": 1000000}
 #: The provider's sandbox identities, present in every fresh fake (no events are sent for them).

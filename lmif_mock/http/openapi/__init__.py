@@ -9,7 +9,7 @@ The parts: :mod:`.paths` (the operations), the components in :mod:`.core_compone
 from __future__ import annotations
 
 from lmif_mock.http.openapi.control_components import CONTROL_COMPONENTS
-from lmif_mock.http.openapi.core_components import CORE_COMPONENTS
+from lmif_mock.http.openapi.core_components import CORE_COMPONENTS, key_rotate_schema
 from lmif_mock.http.openapi.paths import paths
 from lmif_mock.http.openapi.resource_components import RESOURCE_COMPONENTS
 from lmif_mock.http.openapi.schema import Schema
@@ -25,8 +25,10 @@ REQUEST_BODIES = frozenset(route.request for route in ROUTES if route.request is
 COMPONENTS.update({name: strict(COMPONENTS[name]) for name in sorted(REQUEST_BODIES)})
 
 
-def document(server_url: str = "http://127.0.0.1") -> Schema:
-    """The whole OpenAPI 3.1 document, for a fake served at ``server_url``."""
+def document(server_url: str = "http://127.0.0.1", key_prefix: str = "lmif_test_") -> Schema:
+    """The whole OpenAPI 3.1 document, for a fake served at ``server_url`` whose API keys start
+    with ``key_prefix`` (its environment's)."""
+    schemas = {**COMPONENTS, "KeyRotate": key_rotate_schema(key_prefix)}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -43,7 +45,7 @@ def document(server_url: str = "http://127.0.0.1") -> Schema:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "lmif_test_… key"}
             },
-            "schemas": COMPONENTS,
+            "schemas": schemas,
         },
         "paths": paths(),
         "webhooks": webhooks(),

@@ -1,10 +1,10 @@
-"""The components and query parameters of the control routes that watch the fake from outside:
-waits, the transcript, delivery control and endpoint health."""
+"""The components of the control routes that watch the fake from outside: waits, the
+transcript, delivery control and endpoint health (their query parameters are
+:mod:`lmif_mock.http.query_parameters`')."""
 
 from __future__ import annotations
 
-from lmif_mock.http.openapi.schema import Schema, obj, ref
-from lmif_mock.waiting import UNTIL
+from lmif_mock.http.openapi.schema import MICROSECOND, Schema, obj, ref
 
 CONTROL_COMPONENTS: dict[str, Schema] = {
     "WaitResult": obj(
@@ -17,15 +17,6 @@ CONTROL_COMPONENTS: dict[str, Schema] = {
         idle={"type": "boolean", "description": "false: the timeout passed first"},
         seen={"type": "string", "description": "what was still busy (empty when idle)"},
     ),
-}
-
-CONTROL_PARAMETERS: dict[str, Schema] = {
-    "eventType": {"type": "string"},
-    "until": {"enum": list(UNTIL)},
-    "attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
-    "count": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 10000}, {"const": "all"}]},
-    "timeout": {"type": "number", "minimum": 0, "maximum": 60, "default": 10},
-    "retries": {"enum": ["true", "false"], "default": "true"},
 }
 
 _NULLABLE_STRING: Schema = {"type": ["string", "null"]}
@@ -81,9 +72,9 @@ CONTROL_COMPONENTS["Transcript"] = {
 _CONTROL_FIELDS: dict[str, Schema] = {
     "honorGone": {"type": "boolean", "description": "410 Gone disables the endpoint"},
     "honorRetryAfter": {"type": "boolean", "description": "429/503 Retry-After postpones"},
-    "maxRetryAfter": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 604800},
+    "maxRetryAfter": {"type": ["number", "null"], "minimum": MICROSECOND, "maximum": 604800},
     "disableAfterFailures": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
-    "disableAfter": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 31622400},
+    "disableAfter": {"type": ["number", "null"], "minimum": MICROSECOND, "maximum": 31622400},
 }
 CONTROL_COMPONENTS["DeliveryControl"] = {
     "type": "object",

@@ -6,8 +6,10 @@ from __future__ import annotations
 from lmif_mock.faults import COUNT_CAPS, LAYOUTS, MAX_DELAY, SIGNATURE_FAULTS
 from lmif_mock.http.clock_routes import ADVANCE_LIMITS
 from lmif_mock.http.errors import CODES
+from lmif_mock.http.key_routes import key_pattern
 from lmif_mock.http.openapi.schema import (
     EVENT_TYPE,
+    MICROSECOND,
     NULLABLE_STRING,
     SECONDS,
     STRING,
@@ -16,8 +18,13 @@ from lmif_mock.http.openapi.schema import (
     obj,
     ref,
 )
+from lmif_mock.http.openapi.strictness import strict
+from lmif_mock.http.routes import EMPTY
 from lmif_mock.http.serving.server_refusals import REFUSALS
+from lmif_mock.http.validation import MAX_STRING_LENGTH
+from lmif_mock.retry import MAX_ATTEMPTS, MAX_RETRY_DELAY, MAX_TIMEOUT
 from lmif_mock.schemas import TIMESTAMP, envelope_schema
+from lmif_mock.scripts import MAX_SCRIPT_LENGTH, SCRIPT_SYNTAX
 from lmif_mock.webhooks import MAX_SUBSCRIPTIONS
 
 #: Every ``error.code`` an answer can carry: the API's, then the server's own refusals.
@@ -29,6 +36,17 @@ SUBSCRIPTIONS: Schema = {
     "items": SUBSCRIPTION,
     "minItems": 1,
     "maxItems": MAX_SUBSCRIPTIONS,
+}
+
+#: Where a webhook delivers: an http(s) URL (its host must be loopback unless the server was
+#: started with --allow-host naming it, which no schema can know).
+WEBHOOK_URL: Schema = {
+    "type": "string",
+    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]",
+    "minLength": 1,
+    "maxLength": MAX_STRING_LENGTH,
+    "description": "http(s) URL; its host a loopback address or name unless the server "
+    "allows it (--allow-host), IPv4 written as four decimal numbers",
 }
 
 CORE_COMPONENTS: dict[str, Schema] = {
@@ -59,7 +77,7 @@ CORE_COMPONENTS: dict[str, Schema] = {
     "WebhookWithSecret": {"allOf": [ref("Webhook"), obj(secret=STRING)]},
     "WebhookCreate": obj(
         ["url", "events"],
-        url={"type": "string", "description": "http(s) URL; loopback unless --allow-host"},
+        url=WEBHOOK_URL,
         events={
             "type": "array",
             "items": SUBSCRIPTION,
@@ -71,7 +89,7 @@ CORE_COMPONENTS: dict[str, Schema] = {
     ),
     "WebhookUpdate": obj(
         [],
-        url=STRING,
+        url=WEBHOOK_URL,
         events={
             "type": "array",
             "items": SUBSCRIPTION,
@@ -80,13 +98,19 @@ CORE_COMPONENTS: dict[str, Schema] = {
         },
         enabled={"type": "boolean"},
     ),
-    "WebhookTest": obj(
-        ["eventType"],
-        eventType=EVENT_TYPE,
-        endpoint={"type": "string", "description": "URL of a registered webhook"},
-        webhookId=STRING,
-    ),
+    "WebhookTest": {
+        **obj(
+            ["eventType"],
+            eventType=EVENT_TYPE,
+            endpoint={"type": "string", "description": "URL of a registered webhook"},
+            webhookId=STRING,
+        ),
+        "anyOf": [{"required": ["endpoint"]}, {"required": ["webhookId"]}],
+    },
     "Deleted": obj(id=STRING, deleted={"const": True}),
+    "SecretRotate": obj(
+        [], secret={"type": "string", "maxLength": 512, "description": "generated when absent"}
+    ),
     "Attempt": obj(
         [
             "number",
@@ -195,24 +219,48 @@ CORE_COMPONENTS: dict[str, Schema] = {
         layout={"anyOf": [{"enum": list(LAYOUTS)}, {"type": "null"}]},
         script={
             "type": ["string", "null"],
-            "maxLength": 500,
-            "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README)",
+            "maxLength": MAX_SCRIPT_LENGTH,
+            "pattern": SCRIPT_SYNTAX,
+            "description": "per-attempt script, e.g. '1-2: drop; 3: ok' (see the README); "
+            "beyond its syntax: first <= last in N-M, a chance above 0%, a delay of at most 366 "
+            "days, 'arrive with N' naming a later attempt",
         },
     ),
     "RetryPolicy": obj(
         [],
-        delays={"type": "array", "items": SECONDS, "minItems": 1, "maxItems": 100},
-        timeout={"type": "number", "exclusiveMinimum": 0},
+        delays={
+            "type": "array",
+            "items": {**SECONDS, "maximum": MAX_RETRY_DELAY.total_seconds()},
+            "minItems": 1,
+            "maxItems": MAX_ATTEMPTS,
+            "description": "seconds before each attempt, counted from the previous one",
+        },
+        timeout={
+            "type": "number",
+            "minimum": MICROSECOND,
+            "maximum": MAX_TIMEOUT.total_seconds(),
+            "description": "seconds an attempt may take",
+        },
     ),
-    "Emit": obj(
-        ["type"],
-        type={"type": "string", "maxLength": 200},
-        data={"type": "object"},
-        faults=ref("Faults"),
-        allowUnknown={"type": "boolean"},
-        retryPolicy=ref("RetryPolicy"),
-        webhookIds={"type": "array", "items": STRING},
-    ),
+    "Emit": {
+        **obj(
+            ["type"],
+            type={
+                "type": "string",
+                "maxLength": 200,
+                "description": "one of the event types, or any text with allowUnknown: true",
+            },
+            data={"type": "object"},
+            faults=ref("Faults"),
+            allowUnknown={"type": "boolean"},
+            retryPolicy=ref("RetryPolicy"),
+            webhookIds={"type": "array", "items": STRING},
+        ),
+        "anyOf": [
+            {"properties": {"type": EVENT_TYPE}},
+            {"properties": {"allowUnknown": {"const": True}}, "required": ["allowUnknown"]},
+        ],
+    },
     "EmitBatch": obj(
         ["events"],
         events={
@@ -235,9 +283,25 @@ CORE_COMPONENTS: dict[str, Schema] = {
         [], **{name: {**SECONDS, "maximum": limit} for name, limit in ADVANCE_LIMITS.items()}
     ),
     "Reset": obj(reset={"const": True}),
-    "KeyRotate": obj([], apiKey={"type": "string", "maxLength": 200}),
+    EMPTY: {
+        "type": "object",
+        "properties": {},
+        "description": "no fields: leave the body out, or send {}",
+    },
+    "KeyRotate": obj([], apiKey={"type": "string", "maxLength": 200}),  # see key_rotate_schema
     "KeyRotated": obj(apiKey=STRING, previousKey=STRING, previousKeyValidUntil=TIMESTAMP),
     "KeyRevoke": obj(["apiKey"], apiKey={"type": "string", "maxLength": 200}),
     "KeyRevoked": obj(revoked={"const": True}),
     "Health": obj(status={"const": "ok"}),
 }
+
+
+def key_rotate_schema(prefix: str) -> Schema:
+    """What ``POST /_mock/keys/rotate`` takes on a server whose keys start with ``prefix``."""
+    api_key = {
+        "type": "string",
+        "maxLength": 200,
+        "pattern": key_pattern(prefix),
+        "description": "generated when absent",
+    }
+    return strict(obj([], apiKey=api_key))

@@ -3,11 +3,9 @@ with its parameters, request body, answer and every error status it can give."""
 
 from __future__ import annotations
 
-from lmif_mock.http.listing import MAX_OFFSET
-from lmif_mock.http.openapi.control_components import CONTROL_PARAMETERS
 from lmif_mock.http.openapi.schema import STRING, Schema, obj, ref
+from lmif_mock.http.query_parameters import parameter_schema
 from lmif_mock.http.routes import ROUTES, Route, openapi_path
-from lmif_mock.payloads import ENTITY_TYPES, LICENSE_TIERS, POLICIES
 
 #: The documented headers on every answer (counted or not).
 RATE_LIMIT_HEADERS: Schema = {
@@ -27,23 +25,6 @@ RATE_LIMIT_HEADERS: Schema = {
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
 }
-
-_PARAMETERS: dict[str, Schema] = {
-    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-    "status": {"enum": ["pending", "succeeded", "failed"]},
-    "type": STRING,
-    "eventId": STRING,
-    "webhookId": STRING,
-    "policy": {"enum": list(POLICIES)},
-    "claimId": STRING,
-    "boxId": STRING,
-    "severity": {"enum": ["low", "medium", "high", "critical"]},
-    "expiringWithin": {"type": "integer", "minimum": 0, "maximum": 99999},
-    "tier": {"enum": list(LICENSE_TIERS)},
-    "entityType": {"enum": list(ENTITY_TYPES)},
-}
-_PARAMETERS.update(CONTROL_PARAMETERS)
 
 _ERROR_TEXT = {
     400: "Invalid request (VALIDATION_ERROR, details list each field)",
@@ -100,14 +81,14 @@ def _operation(route: Route) -> Schema:
         if f"<{name}>" in route.path
     ]
     parameters += [
-        {"name": name, "in": "query", "required": False, "schema": _PARAMETERS[name]}
+        {"name": name, "in": "query", "required": False, "schema": parameter_schema(route, name)}
         for name in route.query
     ]
     if parameters:
         operation["parameters"] = parameters
     if route.request is not None:
         operation["requestBody"] = {
-            "required": route.request not in ("Resend",),
+            "required": not route.request_optional,
             "content": {"application/json": {"schema": ref(route.request)}},
         }
     if not route.auth:

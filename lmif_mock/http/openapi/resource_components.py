@@ -5,10 +5,12 @@ routes that drive the world."""
 from __future__ import annotations
 
 from lmif_mock.http.detection_routes import MAX_USER_COUNT
+from lmif_mock.http.license_routes import MAX_MESSAGES, MAX_REVENUE, MAX_SUBSCRIBERS
 from lmif_mock.http.openapi.schema import NULLABLE_STRING, STRING, Schema, obj, ref
 from lmif_mock.payloads import (
     ACTIONS,
     APPEAL_REASONS,
+    DENIAL_REASONS,
     ENFORCEMENTS,
     ENTITY_TYPES,
     LICENSE_TIERS,
@@ -17,7 +19,14 @@ from lmif_mock.payloads import (
     REVENUE_TYPES,
 )
 from lmif_mock.schemas import TIMESTAMP
-from lmif_mock.world import VERIFICATION_TIERS
+from lmif_mock.world import (
+    CLAIM_STATUSES,
+    GRACE_PERIOD_STATUSES,
+    LICENSE_STATUSES,
+    SEVERITIES,
+    VERIFICATION_TIERS,
+    VIOLATION_STATUSES,
+)
 
 _REFERENCE_IMAGES: Schema = {
     "type": "array",
@@ -34,9 +43,18 @@ def _up_to(max_length: int) -> Schema:
     return {"type": "string", "maxLength": max_length}
 
 
+#: A character that is not whitespace, spelt out: ``\S`` means a different set in each regex
+#: engine (ECMAScript's leaves out U+001C..U+001F and U+0085, which the server strips, and
+#: counts U+FEFF, which it keeps), so a client's own check and the server's would disagree.
+NOT_BLANK = (
+    r"[^\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+    r"\u205f\u3000]"
+)
+
+
 def _free_text(max_length: int) -> Schema:
     """Text the world keeps and sends: something besides whitespace, of bounded length."""
-    return {"type": "string", "pattern": r"\S", "maxLength": max_length}
+    return {"type": "string", "pattern": NOT_BLANK, "maxLength": max_length}
 
 
 RESOURCE_COMPONENTS: dict[str, Schema] = {
@@ -46,7 +64,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         name=STRING,
         variations={"type": "array", "items": STRING},
         entityType={"enum": list(ENTITY_TYPES)},
-        status={"enum": ["pending", "verified", "rejected"]},
+        status={"enum": list(CLAIM_STATUSES)},
         verificationTier={"enum": [*VERIFICATION_TIERS, None]},
         createdAt=TIMESTAMP,
         verifiedAt={"anyOf": [TIMESTAMP, {"type": "null"}]},
@@ -59,7 +77,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     ),
     "ClaimCreate": obj(
         ["name"],
-        name={"type": "string", "minLength": 1, "maxLength": 200},
+        name={**_free_text(200), "minLength": 1},
         variations={
             "type": "array",
             "items": {"type": "string", "minLength": 1},
@@ -70,7 +88,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     ),
     "ClaimUpdate": obj(
         [],
-        name={"type": "string", "minLength": 1, "maxLength": 200},
+        name={**_free_text(200), "minLength": 1},
         variations={
             "type": "array",
             "items": {"type": "string", "minLength": 1},
@@ -124,8 +142,8 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         id=STRING,
         boxId=STRING,
         identityName=STRING,
-        status={"enum": ["pending", "resolved", "enforced", "appealed", "dismissed"]},
-        severity={"enum": ["low", "medium", "high", "critical"]},
+        status={"enum": list(VIOLATION_STATUSES)},
+        severity={"enum": list(SEVERITIES)},
         detectedAt=TIMESTAMP,
         avatar={"type": "object"},
         detection={"type": "object"},
@@ -148,7 +166,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         boxId=STRING,
         violationId=STRING,
         identityName=STRING,
-        status={"enum": ["active", "paused", "resolved", "expired"]},
+        status={"enum": list(GRACE_PERIOD_STATUSES)},
         startedAt=TIMESTAMP,
         expiresAt=TIMESTAMP,
         daysRemaining={"type": "integer", "minimum": 0},
@@ -172,7 +190,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
         boxId=STRING,
         identityName=STRING,
         tier={"enum": list(LICENSE_TIERS)},
-        status={"enum": ["pending", "active", "expired", "revoked"]},
+        status={"enum": list(LICENSE_STATUSES)},
         monthlyFee={"type": "number"},
         royaltyRate={"type": "number"},
         validFrom=TIMESTAMP,
@@ -182,10 +200,14 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     ),
     "UsageReport": obj(
         [],
-        period={"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
-        subscribers={"type": "integer", "minimum": 0},
-        messages={"type": "integer", "minimum": 0},
-        revenue={"type": "number", "minimum": 0},
+        period={
+            "type": "string",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$",
+            "description": "YYYY-MM, not after the fake clock's month (default: that month)",
+        },
+        subscribers={"type": "integer", "minimum": 0, "maximum": MAX_SUBSCRIBERS},
+        messages={"type": "integer", "minimum": 0, "maximum": MAX_MESSAGES},
+        revenue={"type": "number", "minimum": 0, "maximum": MAX_REVENUE},
     ),
     "UsageRecord": obj(
         licenseId=STRING,
@@ -270,7 +292,7 @@ RESOURCE_COMPONENTS: dict[str, Schema] = {
     "ScanCreate": obj(["boxId"], boxId=STRING),
     "ScanResult": obj(matches={"type": "array", "items": {"type": "object"}}),
     "Approve": obj([], autoRenew={"type": "boolean"}),
-    "Deny": obj([], reason=STRING),
+    "Deny": obj([], reason={"enum": list(DENIAL_REASONS)}),
     "AppealDecision": obj(["upheld"], upheld={"type": "boolean"}),
     "ScenarioResult": obj(
         ["scenario", "events"],

@@ -26,5 +26,8 @@ def obj(required: list[str] | None = None, **properties: Schema) -> Schema:
 STRING: Schema = {"type": "string"}
 NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 SECONDS: Schema = {"type": "number", "minimum": 0}
+#: The shortest positive duration, in seconds: durations are kept to the microsecond, so a
+#: smaller one would be zero, which a duration that must be positive cannot be.
+MICROSECOND = 1e-6
 EVENT_TYPE: Schema = {"enum": list(EVENT_TYPES)}
 SUBSCRIPTION: Schema = {"enum": [*EVENT_TYPES, "*"]}

@@ -32,7 +32,8 @@ def strict(schema: Schema) -> Schema:
 def _tighten(schema: Schema) -> None:
     properties = schema.get("properties")
     if isinstance(properties, dict):
-        schema.setdefault("additionalProperties", False)
+        if schema.get("type") == "object":  # not a branch of anyOf that only constrains a field
+            schema.setdefault("additionalProperties", False)
         for field in properties.values():
             if _plain_string(field):
                 field["minLength"] = 1

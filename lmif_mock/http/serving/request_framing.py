@@ -2,9 +2,11 @@
 
 The fake's server reads requests in one event loop and gives a worker thread only a request that
 has fully arrived, so a client that sends its request slowly (or never finishes it) costs a few
-kilobytes of memory, not a thread. This module is that loop's only knowledge of HTTP: fed the
+kilobytes of memory, not a thread. This module is that loop's knowledge of HTTP: fed the
 bytes of a connection as they come, is the request complete, still arriving, or already too
-large to accept? What the request *means* is left to werkzeug's handler once it is complete.
+large to accept? Along the way the request line and ``Host`` are held to RFC 9112
+(:mod:`~lmif_mock.http.serving.request_head_rules`). What the request *means* is left to
+werkzeug's handler once it is complete.
 
 Feeding is incremental (each byte is looked at about once), so a client dribbling its request a
 byte at a time cannot make the loop rescan kilobytes per byte.
@@ -16,10 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from lmif_mock.http.serving.request_head_rules import TOKEN, host_problem, request_line_problem
+
 #: The largest request line plus headers the server accepts (the 64 KiB the issue names).
 MAX_HEAD_BYTES = 64 * 1024
-#: A header name (RFC 9110's token): anything else is how request smuggling starts.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: Control characters a header value must not hold (RFC 9110: NUL, CR and LF are never valid;
 #: the rest would reach the apps, logs and the dashboard as they are). Tab is allowed.
 _LINE_END = re.compile(r"\r?\n")
@@ -122,7 +124,7 @@ class RequestFramer:
             line_end = data.find(b"\n", start, self.max_head)
             if line_end >= 0:
                 self._line_checked = True
-                problem = _request_line_problem(bytes(data[:line_end]))
+                problem = request_line_problem(bytes(data[:line_end]))
                 if problem is not None:
                     return BadFraming(problem)
         ends = [at + 3 for at in (data.find(b"\n\r\n", start),) if at >= 0]
@@ -151,11 +153,15 @@ class RequestFramer:
             name, colon, value = line.partition(":")
             if not colon or not name or name != name.strip():
                 return BadFraming(f"a header line is not 'Name: value': {line[:60]!r}")
-            if not _TOKEN.fullmatch(name):
+            if not TOKEN.fullmatch(name):  # else how request smuggling starts
                 return BadFraming(f"a header name holds characters a name cannot: {name[:60]!r}")
             if _CONTROL.search(value):
                 return BadFraming(f"the {name[:60]} header's value holds a control character")
             fields.setdefault(name.lower(), []).append(value.strip())
+        version = lines[0].rsplit(" ", 1)[-1] if lines else ""
+        problem = host_problem(version, fields.get("host"))
+        if problem is not None:
+            return BadFraming(problem)
         encodings = fields.get("transfer-encoding")
         lengths = fields.get("content-length")
         if encodings is not None and lengths is not None:
@@ -175,7 +181,7 @@ class RequestFramer:
                 return BadFraming(f"Content-Length must be digits only, not {text[:40]!r}")
             # no 4,300-digit int() parse on request; anything past the limit is refused later
             self._content_length = int(text) if len(text) <= 18 else 10**18
-        self._expects_continue = (lines[0].endswith("HTTP/1.1") if lines else False) and any(
+        self._expects_continue = version == "HTTP/1.1" and any(
             value.lower() == "100-continue" for value in fields.get("expect", [])
         )
         self._chunk_at = self._head_end or 0
@@ -228,15 +234,6 @@ class RequestFramer:
                 return BadFraming("a chunk is longer than its size says")
             self._chunk_body += size
             self._chunk_at = data_end + 2
-
-
-def _request_line_problem(line: bytes) -> str | None:
-    """Why ``line`` is not ``METHOD TARGET HTTP/x.y`` (an HTTP/0.9 request has no version and
-    would be answered without a status line), or None when it has that shape."""
-    parts = line.rstrip(b"\r").split(b" ")
-    if len(parts) != 3 or not all(parts) or not parts[2].startswith(b"HTTP/"):
-        return "the request line must be 'METHOD TARGET HTTP/1.1'"
-    return None
 
 
 def _chunk_size(line: bytes) -> int | None:
