@@ -35,6 +35,7 @@ from lmif_mock.http.json_body import BodyReader
 from lmif_mock.http.key_routes import KeyRoutes
 from lmif_mock.http.license_routes import LicenseRoutes
 from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
+from lmif_mock.http.receiver_share import ReceiverShare, may_deliver
 from lmif_mock.http.routes import ROUTES, Handler, Result, route_for, url_map
 from lmif_mock.http.scenario_routes import ScenarioRoutes
 from lmif_mock.http.violation_routes import ViolationRoutes
@@ -83,7 +84,9 @@ class API:
         #: Counts every authenticated /v1 request on the fake's clock; refuses only if enforced.
         self.limiter = RateLimiter(limits, fake.clock.now, enforced=rate_limits is not False)
         self._map = url_map()
-        self.dashboard = Dashboard(fake, self.keys)
+        #: The workers requests that may wait on a receiver can hold; the dashboard shares it.
+        self.receiver_share = ReceiverShare()
+        self.dashboard = Dashboard(fake, self.keys, self.receiver_share)
         self._request_ids = random.Random()
         self._read_body = read_body = BodyReader(max_body_bytes)
         self._waits = WaitRoutes(fake)
@@ -173,7 +176,12 @@ class API:
                     f"No route for {request.method} {request.path}",
                     {"method": request.method, "path": request.path},
                 )
-            status, body = self._handlers[str(endpoint)](request, dict(args))
+            handler = self._handlers[str(endpoint)]
+            if route is not None and may_deliver(route):
+                with self.receiver_share.slot():
+                    status, body = handler(request, dict(args))
+            else:
+                status, body = handler(request, dict(args))
             return self._json(status, body, request_id, headers)
         except Exception as exc:  # every failure becomes the provider's JSON error shape
             problem = as_api_error(exc, request, self.max_body_bytes)

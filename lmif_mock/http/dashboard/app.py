@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from lmif_mock.http.dashboard.html import (
 )
 from lmif_mock.http.dashboard.login_guard import LOGIN_COOKIE, LOGIN_COOKIE_SECONDS, LoginGuard
 from lmif_mock.http.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
+from lmif_mock.http.receiver_share import ReceiverShare
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.transcript import dumps as transcript_dumps
 from lmif_mock.unretryable import why_not_retryable
@@ -81,6 +82,15 @@ _ROUTES = Map(
     ],
     strict_slashes=False,
 )
+#: The forms that may make (and wait on) delivery attempts: advancing the clock runs what falls
+#: due, retrying attempts at once, and a webhook's ``test`` action sends an event.
+_DELIVERING = {"advance", "retry"}
+
+
+def _may_deliver(endpoint: str, args: Mapping[str, object]) -> bool:
+    return endpoint in _DELIVERING or (endpoint == "webhook_action" and args["action"] == "test")
+
+
 #: Pages a redirect may return to: the GET pages behind a login.
 _RETURNABLE = {"endpoints", "new_webhook", "webhook", "event"}
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9_./-]*")
@@ -89,9 +99,13 @@ _SAFE_PATH = re.compile(r"/[A-Za-z0-9_./-]*")
 class Dashboard:
     """The dashboard's WSGI handling, mounted by the API under ``/dashboard``."""
 
-    def __init__(self, fake: FakeLMIF, keys: KeyRing) -> None:
+    def __init__(
+        self, fake: FakeLMIF, keys: KeyRing, receiver_share: ReceiverShare | None = None
+    ) -> None:
         self.fake = fake
         self.keys = keys
+        #: Shared with the API: the forms that may wait on a receiver take a slot of it.
+        self.receiver_share = receiver_share or ReceiverShare()
         self.sessions = Sessions(keys, lambda: fake.clock.now())
         self.login_guard = LoginGuard()
         self._pages: dict[str, Page] = {
@@ -133,6 +147,9 @@ class Dashboard:
         if request.method == "POST" and not session.csrf_ok(request.form.get("csrf", "")):
             message = notice("Missing or wrong form token.", cls="error")
             return self._page(session, "Forbidden", message, 403)
+        delivering = _may_deliver(str(endpoint), args)
+        if delivering and not self.receiver_share.try_take():
+            return self._busy(session)
         try:
             return self._pages[str(endpoint)](request, session, dict(args))
         except NotFoundError as exc:
@@ -145,8 +162,19 @@ class Dashboard:
             log.exception("dashboard failed answering %s %s", request.method, request.path)
             failed = notice("The dashboard failed; see the server's log.", cls="error")
             return self._page(session, "Error", failed, 500)
+        finally:
+            if delivering:
+                self.receiver_share.give_back()
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def _busy(self, session: Session) -> Response:
+        """503 for a form that may wait on a receiver while too many already do: nothing done."""
+        refusal = self.receiver_share.refusal()
+        message = notice(f"{refusal.message}. Nothing was done.", role="alert", cls="error")
+        response = self._page(session, "Busy", message, 503)
+        response.headers.update(refusal.headers)
+        return response
 
     def _page(self, session: Session, title: str, body: Markup, status: int = 200) -> Response:
         flash = session.take_flash()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from lmif_mock.http.listing import MAX_OFFSET
 from lmif_mock.http.openapi.control_components import CONTROL_PARAMETERS
 from lmif_mock.http.openapi.schema import STRING, Schema, obj, ref
+from lmif_mock.http.receiver_share import may_deliver
 from lmif_mock.http.routes import ROUTES, Route, openapi_path
 from lmif_mock.payloads import ENTITY_TYPES, LICENSE_TIERS, POLICIES
 
@@ -57,6 +58,11 @@ _ERROR_TEXT = {
     429: "Rate limit exceeded",
     503: "Too many long polls waiting at once (TOO_MANY_WAITS); ask again after Retry-After",
 }
+#: The 503 of a route that may wait on receivers (lmif_mock.http.receiver_share).
+_RECEIVERS_BUSY_TEXT = (
+    "Too many requests already waiting on webhook receivers (RECEIVERS_BUSY); nothing was "
+    "done, ask again after Retry-After"
+)
 
 
 def _operation(route: Route) -> Schema:
@@ -82,9 +88,13 @@ def _operation(route: Route) -> Schema:
         errors.add(429)
     if route.request is not None or route.method in ("POST", "PUT", "PATCH"):
         errors |= {413, 415}
+    if may_deliver(route):
+        errors.add(503)
     for status in sorted(errors):
         responses[str(status)] = {
-            "description": _ERROR_TEXT[status],
+            "description": _RECEIVERS_BUSY_TEXT
+            if status == 503 and may_deliver(route)
+            else _ERROR_TEXT[status],
             "headers": RATE_LIMIT_HEADERS,
             "content": {"application/json": {"schema": ref("Error")}},
         }
