@@ -221,3 +221,43 @@ def test_the_dashboard_forms_that_deliver_share_the_cap() -> None:
         )
         assert sent.status_code == 303
         assert len(server.deliveries()) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [("trigger", ["box.created"]), ("scenario", ["grace-period-expires"])],
+)
+def test_cli_commands_say_so_and_ask_again_while_receivers_are_busy(
+    command: str, extra: list[str]
+) -> None:
+    """``trigger`` / ``scenario`` meeting RECEIVERS_BUSY: one line, then asked again after the
+    Retry-After; it works once a slot frees (the refusal changed nothing, so asking is safe)."""
+    import argparse
+    import importlib
+    import io
+
+    module = importlib.import_module(f"lmif_mock.commands.{command}")
+    with LMIFServer(clock=VirtualClock()) as server:
+        server.webhooks.create(_succeeding, events=["*"])
+        share = server.api.receiver_share
+        taken = [share.try_take() for _ in range(share.size)]
+        assert all(taken)
+        parser = argparse.ArgumentParser()
+        module.add_arguments(parser)
+        args = parser.parse_args([*extra, "--server", server.url, "--api-key", server.api_key])
+        out, err = io.StringIO(), io.StringIO()
+        codes: list[int] = []
+        runner = threading.Thread(target=lambda: codes.append(module.run(args, out, err)))
+        runner.start()
+        try:
+            _until(lambda: "asking again" in err.getvalue(), "the busy line on stderr")
+            assert server.deliveries() == []  # refused before anything was done
+        finally:
+            for _ in taken:
+                share.give_back()
+        runner.join(60)
+        assert codes == [0], (out.getvalue(), err.getvalue())
+        busy_lines = [line for line in err.getvalue().splitlines() if "asking again" in line]
+        assert busy_lines[0].endswith("already waiting on webhook receivers; ask again shortly; "
+                                      "asking again in 1 s")  # fmt: skip
+        assert server.deliveries() != []
