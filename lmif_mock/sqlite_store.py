@@ -126,7 +126,27 @@ class SQLiteStore:
             rows = self._rows("SELECT doc FROM events WHERE type = ? ORDER BY rowid", event_type)
         return [Event.from_envelope(json.loads(doc)) for (doc,) in rows]
 
+    def count_events(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM events")[0][0])
+
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        rows = self._rows(
+            "SELECT doc FROM events ORDER BY rowid LIMIT ? OFFSET ?", max(0, stop - start), start
+        )
+        return [Event.from_envelope(json.loads(doc)) for (doc,) in rows]
+
     # deliveries --------------------------------------------------------------------------------
+
+    def count_deliveries(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM deliveries")[0][0])
+
+    def deliveries_between(self, start: int, stop: int) -> list[Delivery]:
+        rows = self._rows(
+            "SELECT doc, body, sent_body FROM deliveries ORDER BY rowid LIMIT ? OFFSET ?",
+            max(0, stop - start),
+            start,
+        )
+        return [delivery_from_doc(*row) for row in rows]
 
     def put_delivery(self, delivery: Delivery) -> None:
         faulted = faulted_body(delivery)

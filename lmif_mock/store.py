@@ -8,6 +8,7 @@ memory store keeps an event as its bytes and decodes it when asked).
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterable, Sequence
@@ -69,6 +70,23 @@ class Store(Protocol):
         status: DeliveryStatus | None = None,
     ) -> list[Delivery]:
         """Deliveries matching every filter given, oldest first."""
+        ...
+
+    def count_events(self) -> int:
+        """How many events are kept."""
+        ...
+
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        """Events ``start`` to ``stop`` (excluded) in the order they were kept: one page of a
+        long session without reading (or decoding) the rest of it."""
+        ...
+
+    def count_deliveries(self) -> int:
+        """How many deliveries are kept."""
+        ...
+
+    def deliveries_between(self, start: int, stop: int) -> list[Delivery]:
+        """Deliveries ``start`` to ``stop`` (excluded), oldest first, as one page."""
         ...
 
     def clear(self) -> None:
@@ -170,6 +188,21 @@ class MemoryStore:
         with self._lock:
             stored = list(self._events.values())
         return [e.event() for e in stored if event_type is None or e.type == event_type]
+
+    def count_events(self) -> int:
+        return len(self._events)
+
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        with self._lock:
+            stored = list(itertools.islice(self._events.values(), start, max(start, stop)))
+        return [e.event() for e in stored]
+
+    def count_deliveries(self) -> int:
+        return len(self._deliveries)
+
+    def deliveries_between(self, start: int, stop: int) -> list[Delivery]:
+        with self._lock:
+            return list(itertools.islice(self._deliveries.values(), start, max(start, stop)))
 
     def put_delivery(self, delivery: Delivery) -> None:
         with self._lock:

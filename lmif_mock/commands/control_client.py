@@ -107,7 +107,27 @@ class ControlClient:
         ``read_timeout`` seconds); :class:`ControlError` for anything else."""
         return self._request("GET", f"{path}?{urlencode(query)}", None, {}, read_timeout)
 
+    def get_page(
+        self, path: str, query: Mapping[str, Any], *, read_timeout: float
+    ) -> tuple[Any, dict[str, Any]]:
+        """The ``data`` and ``meta`` (``total``, ``limit``, ``offset``) of one page of a list."""
+        answer = self._answer("GET", f"{path}?{urlencode(query)}", None, {}, read_timeout)
+        meta = answer.get("meta")
+        if not isinstance(meta, dict) or not isinstance(meta.get("total"), int):
+            raise ControlError(f"{self.server} answered a page without meta.total")
+        return answer["data"], meta
+
     def _request(
+        self,
+        method: str,
+        path: str,
+        payload: bytes | None,
+        headers: dict[str, str],
+        read_timeout: float,
+    ) -> Any:
+        return self._answer(method, path, payload, headers, read_timeout)["data"]
+
+    def _answer(
         self,
         method: str,
         path: str,
@@ -139,7 +159,9 @@ class ControlClient:
                 code if isinstance(code, str) else None,
                 _seconds(response.headers.get("Retry-After")),
             )
-        return answer["data"]
+        if not isinstance(answer, dict) or "data" not in answer:
+            raise ControlError(f"{self.server} answered {response.status} without data")
+        return answer
 
 
 def _seconds(text: str | None) -> float | None:

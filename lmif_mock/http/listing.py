@@ -24,8 +24,9 @@ MAX_OFFSET = 10**9
 DELIVERY_STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
 
 
-def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> dict[str, Any]:
-    """The page of ``items`` the query asks for, each rendered, with the total and the window."""
+def window(request: Request) -> tuple[int, int]:
+    """The ``limit`` and ``offset`` a list query asks for (defaults 20 and 0), or one
+    VALIDATION_ERROR listing every problem with them."""
     problems = []
     values = {}
     for name, default, low, high in (
@@ -43,7 +44,12 @@ def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> 
         values[name] = value
     if problems:
         raise validation_error(problems)
-    limit, offset = values["limit"], values["offset"]
+    return values["limit"], values["offset"]
+
+
+def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> dict[str, Any]:
+    """The page of ``items`` the query asks for, each rendered, with the total and the window."""
+    limit, offset = window(request)
     return {
         "data": [render(item) for item in items[offset : offset + limit]],
         "meta": {"total": len(items), "limit": limit, "offset": offset},

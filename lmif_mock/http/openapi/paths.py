@@ -70,6 +70,8 @@ def _operation(route: Route) -> Schema:
         body = obj(data={"type": "array", "items": ref(route.list_of)}, meta=ref("ListMeta"))
     elif route.list_of is not None:
         body = obj(data={"type": "array", "items": ref(route.list_of)})
+    elif route.response is not None and "limit" in route.query:  # one page of a document
+        body = obj(data=ref(route.response), meta=ref("ListMeta"))
     elif route.endpoint in ("health", "openapi", "identity_check", "identity_check_batch"):
         body = ref(route.response or "OpenAPI")
     else:

@@ -1,0 +1,158 @@
+"""``GET /_mock/transcript`` answers bounded pages, and the pages together are the whole run.
+
+A 40k-delivery session once answered 50 MB per request, and 40 such requests at once stalled
+the fake's health check for over a minute and grew it to 1.7 GB. Pages follow every other list
+of the API (``limit`` 20 by default, at most 100, ``offset``, ``meta.total``); the CLI's
+``transcript`` command follows them all, and a single page that is not the whole run is refused
+by ``replay`` instead of being replayed in part.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import urllib3
+
+from lmif_mock import LMIFServer, VirtualClock
+from lmif_mock.cli import build_parser
+from lmif_mock.commands import transcript as transcript_command
+from lmif_mock.http.listing import DEFAULT_LIMIT, MAX_LIMIT
+from lmif_mock.sqlite_store import SQLiteStore
+from lmif_mock.store import MemoryStore, Store
+from lmif_mock.transcript import TranscriptError, dumps, load, page_items
+
+LISTS = ("webhooks", "events", "deliveries")
+_POOL = urllib3.PoolManager(retries=False)
+
+
+def _ok(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    start_response("200 OK", [])
+    return [b"ok"]
+
+
+def _down(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    start_response("500 Internal Server Error", [])
+    return [b"down"]
+
+
+def _session(server: LMIFServer, events: int) -> None:
+    """Three webhooks (one failing, so deliveries have several attempts) and ``events`` events."""
+    server.webhooks.create(_ok, events=["*"])
+    server.webhooks.create(_down, events=["box.created"])
+    server.webhooks.create(_ok, events=["violation.detected"])
+    for number in range(events):
+        server.emit("box.created" if number % 2 else "violation.detected")
+    server.clock.advance(minutes=6)  # the failing deliveries get their retries
+
+
+def _get(server: LMIFServer, query: str) -> tuple[int, Any]:
+    response = _POOL.request(
+        "GET",
+        f"{server.url}/_mock/transcript{query}",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=60,
+    )
+    return response.status, json.loads(response.data)
+
+
+def test_the_pages_of_a_big_session_are_bounded_and_together_the_whole_run() -> None:
+    with LMIFServer(clock=VirtualClock(), seed=7) as server:
+        _session(server, 300)
+        whole = server.transcript()
+        total = page_items(whole)
+        assert total > 5 * MAX_LIMIT  # several pages' worth
+        joined: dict[str, list[Any]] = {name: [] for name in LISTS}
+        offset = 0
+        pages = 0
+        while offset < total:
+            status, answer = _get(server, f"?limit={MAX_LIMIT}&offset={offset}")
+            assert status == 200, answer
+            assert answer["meta"] == {"total": total, "limit": MAX_LIMIT, "offset": offset}
+            page = answer["data"]
+            held = page_items(page)
+            assert 0 < held <= MAX_LIMIT
+            assert {k: page[k] for k in ("format", "version", "seed")} == {
+                k: whole[k] for k in ("format", "version", "seed")
+            }
+            for name in LISTS:
+                joined[name].extend(page[name])
+            offset += held
+            pages += 1
+        assert pages == -(-total // MAX_LIMIT)
+        assert joined == {name: whole[name] for name in LISTS}
+        # Without a window: the first 20 items, as every list of the API.
+        status, first = _get(server, "")
+        assert status == 200
+        assert page_items(first["data"]) == DEFAULT_LIMIT
+        assert first["meta"] == {"total": total, "limit": DEFAULT_LIMIT, "offset": 0}
+        # Past the end: an empty page that still says the total.
+        status, past = _get(server, f"?offset={total}")
+        assert status == 200
+        assert page_items(past["data"]) == 0
+        assert past["meta"]["total"] == total
+
+
+@pytest.mark.parametrize("query", ["?limit=0", f"?limit={MAX_LIMIT + 1}", "?offset=-1", "?limit=x"])
+def test_a_bad_window_is_a_validation_error_as_on_every_list(query: str) -> None:
+    with LMIFServer(clock=VirtualClock()) as server:
+        status, answer = _get(server, query)
+    assert status == 400
+    assert answer["error"]["code"] == "VALIDATION_ERROR"
+    assert {d["field"] for d in answer["error"]["details"]} <= {"limit", "offset"}
+
+
+def test_the_transcript_command_follows_every_page(tmp_path: Path) -> None:
+    with LMIFServer(clock=VirtualClock(), seed=3) as server:
+        _session(server, 120)
+        expected = dumps(server.transcript())
+        args = build_parser().parse_args(
+            ["transcript", "--server", server.url, "--api-key", server.api_key]
+        )
+        out, err = io.StringIO(), io.StringIO()
+        assert transcript_command.run(args, out, err) == 0, err.getvalue()
+        assert out.getvalue() == expected
+        saved = tmp_path / "run.json"
+        args = build_parser().parse_args(
+            ["transcript", "-o", str(saved), "--server", server.url, "--api-key", server.api_key]
+        )
+        assert transcript_command.run(args, io.StringIO(), err) == 0, err.getvalue()
+        assert saved.read_text("utf-8") == expected
+        assert load(saved)["deliveries"] == server.transcript()["deliveries"]
+
+
+def test_one_page_that_is_not_the_whole_run_is_refused_not_replayed_in_part() -> None:
+    with LMIFServer(clock=VirtualClock()) as server:
+        _session(server, 30)
+        status, answer = _get(server, "?limit=10")
+        assert status == 200
+        with pytest.raises(
+            TranscriptError, match=r"one page of a transcript .*transcript --server"
+        ):
+            load(answer)
+        status, everything = _get(server, f"?limit={MAX_LIMIT}")
+        assert page_items(everything["data"]) == everything["meta"]["total"]
+        assert load(everything)["deliveries"] == server.transcript()["deliveries"]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_store_windows_are_slices_of_the_whole_lists(kind: str, tmp_path: Path) -> None:
+    from lmif_mock.fake import FakeLMIF
+
+    store: Store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "s.db")
+    fake = FakeLMIF(store=store, seed=1)
+    fake.webhooks.create(_ok, events=["*"])
+    for _ in range(25):
+        fake.emit("box.created")
+    events, deliveries = store.list_events(), store.list_deliveries()
+    assert store.count_events() == len(events) == 25
+    assert store.count_deliveries() == len(deliveries) == 25
+    for start, stop in [(0, 10), (10, 20), (20, 30), (24, 25), (30, 40), (5, 5), (7, 3)]:
+        assert [e.id for e in store.events_between(start, stop)] == [
+            e.id for e in events[start:stop]
+        ]
+        assert store.deliveries_between(start, stop) == deliveries[start:stop]
