@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -39,6 +40,7 @@ from lmif_mock.http.dashboard.html import (
     static_file,
 )
 from lmif_mock.http.dashboard.login_guard import LOGIN_COOKIE, LOGIN_COOKIE_SECONDS, LoginGuard
+from lmif_mock.http.dashboard.paging import pager
 from lmif_mock.http.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
 from lmif_mock.http.receiver_share import ReceiverShare
 from lmif_mock.timestamps import format_timestamp
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("lmif_mock.http.dashboard")
 
 COOKIE = "lmif_dashboard"
+#: Whole-transcript downloads built at once (each holds a worker and the run's size in memory).
+MAX_CONCURRENT_DOWNLOADS = 2
 #: The largest clock step one form may ask for.
 MAX_ADVANCE = timedelta(days=400)
 
@@ -106,6 +110,7 @@ class Dashboard:
         self.keys = keys
         #: Shared with the API: the forms that may wait on a receiver take a slot of it.
         self.receiver_share = receiver_share or ReceiverShare()
+        self._downloads = threading.BoundedSemaphore(MAX_CONCURRENT_DOWNLOADS)
         self.sessions = Sessions(keys, lambda: fake.clock.now())
         self.login_guard = LoginGuard()
         self._pages: dict[str, Page] = {
@@ -187,8 +192,23 @@ class Dashboard:
         return page(title, body, nav=nav, notice=top, status=status)
 
     def _transcript(self, request: Request, session: Session, args: dict[str, str]) -> Response:
-        """The run as a transcript file, to replay elsewhere (``python -m lmif_mock replay``)."""
-        response = Response(transcript_dumps(self.fake.transcript()), mimetype="application/json")
+        """The run as a transcript file, to replay elsewhere (``python -m lmif_mock replay``).
+
+        The whole run in one answer: a long session's is tens of megabytes and takes a worker
+        and much memory to build, so only :data:`MAX_CONCURRENT_DOWNLOADS` are built at once.
+        """
+        if not self._downloads.acquire(blocking=False):
+            message = f"{MAX_CONCURRENT_DOWNLOADS} transcript downloads are already being built"
+            busy = self._page(
+                session, "Busy", notice(f"{message}; try again shortly.", cls="error"), 503
+            )
+            busy.headers["Retry-After"] = "1"
+            return busy
+        try:
+            text = transcript_dumps(self.fake.transcript())
+        finally:
+            self._downloads.release()
+        response = Response(text, mimetype="application/json")
         response.headers["Content-Disposition"] = 'attachment; filename="lmif-transcript.json"'
         response.headers["Cache-Control"] = "no-store"
         return secure(response)
@@ -257,13 +277,15 @@ class Dashboard:
         return response
 
     def _endpoints(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        webhooks = self.fake.webhooks.list()
+        shown = pager(request, len(webhooks))
         rows = [
             (
                 webhook,
                 self.fake.deliveries(webhook_id=webhook.id),
                 self.fake.endpoint_health(webhook.id).summary(),
             )
-            for webhook in self.fake.webhooks.list()
+            for webhook in shown.rows(webhooks)
         ]
         body = (
             views.clock_panel(self.fake.clock, session.csrf, f"{PREFIX}/")
@@ -271,6 +293,7 @@ class Dashboard:
                 PREFIX
             )
             + views.endpoints_table(rows)
+            + shown.links(f"{PREFIX}/")
         )
         return self._page(session, "Endpoints", body)
 
@@ -298,12 +321,16 @@ class Dashboard:
         webhook = self.fake.webhooks.get(args["webhook_id"])
         now = self.fake.clock.now()
         deliveries = self.fake.deliveries(webhook_id=webhook.id)
-        cards = [views.delivery_card(d, session.csrf, now) for d in reversed(deliveries)]
+        shown = pager(request, len(deliveries))
+        newest_first = deliveries[::-1]
+        cards = [views.delivery_card(d, session.csrf, now) for d in shown.rows(newest_first)]
+        path = views.webhook_path(webhook.id)
         body = (
             views.webhook_details(webhook, session.csrf)
-            + views.clock_panel(self.fake.clock, session.csrf, views.webhook_path(webhook.id))
-            + Markup("<h2>Deliveries</h2>")
+            + views.clock_panel(self.fake.clock, session.csrf, path)
+            + Markup("<h2>Deliveries ({})</h2>").format(len(deliveries))
             + (Markup("").join(cards) if cards else Markup("<p>None yet.</p>"))
+            + shown.links(path, newer_first=True)
         )
         return self._page(session, f"Endpoint {webhook.id}", body)
 
