@@ -126,6 +126,13 @@ class SQLiteStore:
             rows = self._rows("SELECT doc FROM events WHERE type = ? ORDER BY rowid", event_type)
         return [Event.from_envelope(json.loads(doc)) for (doc,) in rows]
 
+    def event_ids(self, event_type: str | None = None) -> list[str]:
+        if event_type is None:
+            rows = self._rows("SELECT id FROM events ORDER BY rowid")
+        else:
+            rows = self._rows("SELECT id FROM events WHERE type = ? ORDER BY rowid", event_type)
+        return [str(event_id) for (event_id,) in rows]
+
     def count_events(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM events")[0][0])
 

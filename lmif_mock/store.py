@@ -72,6 +72,11 @@ class Store(Protocol):
         """Deliveries matching every filter given, oldest first."""
         ...
 
+    def event_ids(self, event_type: str | None = None) -> list[str]:
+        """The ids of :meth:`list_events`, in its order, without reading the events: a page of
+        a long list reads only its own."""
+        ...
+
     def count_events(self) -> int:
         """How many events are kept."""
         ...
@@ -188,6 +193,11 @@ class MemoryStore:
         with self._lock:
             stored = list(self._events.values())
         return [e.event() for e in stored if event_type is None or e.type == event_type]
+
+    def event_ids(self, event_type: str | None = None) -> list[str]:
+        with self._lock:
+            stored = list(self._events.values())
+        return [e.id for e in stored if event_type is None or e.type == event_type]
 
     def count_events(self) -> int:
         return len(self._events)

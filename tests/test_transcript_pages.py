@@ -156,3 +156,60 @@ def test_store_windows_are_slices_of_the_whole_lists(kind: str, tmp_path: Path) 
             e.id for e in events[start:stop]
         ]
         assert store.deliveries_between(start, stop) == deliveries[start:stop]
+
+
+class CountingStore(MemoryStore):
+    """Counts how many events and deliveries the API reads: a page must read only its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_read = 0
+        self.deliveries_read = 0
+
+    def get_event(self, event_id: str) -> Any:
+        self.events_read += 1
+        return super().get_event(event_id)
+
+    def list_events(self, event_type: str | None = None) -> Any:
+        found = super().list_events(event_type)
+        self.events_read += len(found)
+        return found
+
+    def events_between(self, start: int, stop: int) -> Any:
+        found = super().events_between(start, stop)
+        self.events_read += len(found)
+        return found
+
+    def list_deliveries(self, *args: Any, **kwargs: Any) -> Any:
+        found = super().list_deliveries(*args, **kwargs)
+        self.deliveries_read += len(found)
+        return found
+
+    def deliveries_between(self, start: int, stop: int) -> Any:
+        found = super().deliveries_between(start, stop)
+        self.deliveries_read += len(found)
+        return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/_mock/transcript?limit=10&offset=400", "/v1/lmif/events?limit=10&offset=300",
+     "/v1/lmif/events?type=box.created&limit=10"],
+)  # fmt: skip
+def test_a_page_reads_only_its_own_items_however_long_the_session(path: str) -> None:
+    """Reading (or decoding) the whole session for every page made 20 parallel pages of a
+    20,000-event session stall the fake's health check for seconds."""
+    store = CountingStore()
+    with LMIFServer(clock=VirtualClock(), store=store) as server:
+        server.webhooks.create(_ok, events=["*"])
+        for number in range(400):
+            server.emit("box.created" if number % 2 else "box.deleted")
+        store.events_read = store.deliveries_read = 0
+        response = _POOL.request(
+            "GET", server.url + path, headers={"Authorization": f"Bearer {server.api_key}"},
+            timeout=60,
+        )  # fmt: skip
+        assert response.status == 200, response.data[:300]
+        assert len(json.loads(response.data)["data"]) > 0
+        assert store.events_read <= 10
+        assert store.deliveries_read <= 10
