@@ -261,3 +261,44 @@ def test_cli_commands_say_so_and_ask_again_while_receivers_are_busy(
         assert busy_lines[0].endswith("already waiting on webhook receivers; ask again shortly; "
                                       "asking again in 1 s")  # fmt: skip
         assert server.deliveries() != []
+
+
+def test_a_reset_works_while_an_advance_waits_on_a_receiver_that_never_answers() -> None:
+    """Control stays available: the reset once waited for the advance, i.e. for the receiver.
+    The advance, once its receiver answers, moves the reset clock no further and records
+    nothing into the fresh state."""
+    calls: list[int] = []
+    back = threading.Event()
+
+    def fails_then_hangs(conn: socket.socket) -> None:
+        read_request(conn)
+        calls.append(1)
+        if len(calls) > 1:
+            back.wait(300)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
+        else:
+            conn.sendall(b"HTTP/1.1 500 Down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    with raw_server(fails_then_hangs) as url, LMIFServer(clock=VirtualClock()) as server:
+        server.webhooks.create(url, events=["*"])
+        start = server.clock.now()
+        assert _call(server, "POST", "/_mock/events", {"type": "box.created"}).status == 201
+        advanced: list[int] = []
+        advancing = threading.Thread(
+            target=lambda: advanced.append(
+                _call(server, "POST", "/_mock/clock/advance", {"minutes": 2}).status
+            )
+        )
+        advancing.start()
+        try:
+            _until(lambda: len(calls) == 2, "the retry reaching the hanging receiver")
+            assert _call(server, "POST", "/_mock/reset").status == 200
+            assert server.clock.now() == start
+            assert server.deliveries() == []
+        finally:
+            back.set()
+            advancing.join(60)
+        assert advanced == [200]
+        assert server.clock.now() == start  # the old advance did not move the fresh clock
+        assert server.deliveries() == []  # nor record its attempt into the fresh state
+        assert _call(server, "POST", "/_mock/events", {"type": "box.created"}).status == 201
