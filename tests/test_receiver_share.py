@@ -302,3 +302,18 @@ def test_a_reset_works_while_an_advance_waits_on_a_receiver_that_never_answers()
         assert server.clock.now() == start  # the old advance did not move the fresh clock
         assert server.deliveries() == []  # nor record its attempt into the fresh state
         assert _call(server, "POST", "/_mock/events", {"type": "box.created"}).status == 201
+
+
+def test_the_openapi_document_states_the_503_where_it_can_come() -> None:
+    from lmif_mock.http.openapi import document
+    from lmif_mock.http.routes import openapi_path
+
+    paths = document("http://127.0.0.1")["paths"]
+    for route in ROUTES:
+        responses = paths[openapi_path(route.path)][route.method.lower()]["responses"]
+        if may_deliver(route):
+            busy = responses["503"]
+            assert "RECEIVERS_BUSY" in busy["description"], route.endpoint
+            assert busy["headers"]["Retry-After"]["required"] is True
+        elif route.endpoint not in ("mock_wait", "mock_wait_idle"):
+            assert "503" not in responses, route.endpoint

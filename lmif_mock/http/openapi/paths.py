@@ -58,6 +58,14 @@ _ERROR_TEXT = {
     429: "Rate limit exceeded",
     503: "Too many long polls waiting at once (TOO_MANY_WAITS); ask again after Retry-After",
 }
+#: What a 503 (a cap reached, nothing done) says about when to ask again.
+_RETRY_AFTER: Schema = {
+    "Retry-After": {
+        "description": "seconds to wait before asking again",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
 #: The 503 of a route that may wait on receivers (lmif_mock.http.receiver_share).
 _RECEIVERS_BUSY_TEXT = (
     "Too many requests already waiting on webhook receivers (RECEIVERS_BUSY); nothing was "
@@ -97,7 +105,9 @@ def _operation(route: Route) -> Schema:
             "description": _RECEIVERS_BUSY_TEXT
             if status == 503 and may_deliver(route)
             else _ERROR_TEXT[status],
-            "headers": RATE_LIMIT_HEADERS,
+            "headers": {**RATE_LIMIT_HEADERS, **_RETRY_AFTER}
+            if status == 503
+            else RATE_LIMIT_HEADERS,
             "content": {"application/json": {"schema": ref("Error")}},
         }
     operation: Schema = {
