@@ -213,3 +213,36 @@ def test_a_page_reads_only_its_own_items_however_long_the_session(path: str) -> 
         assert len(json.loads(response.data)["data"]) > 0
         assert store.events_read <= 10
         assert store.deliveries_read <= 10
+
+
+def test_the_transcript_command_starts_over_when_the_session_changes_while_it_reads() -> None:
+    """Pages read while events are emitted would not fit together: the command reads again,
+    and says so (exit 1) if the session never holds still."""
+    with LMIFServer(clock=VirtualClock()) as server:
+        _session(server, 60)
+        real_get_page = transcript_command.ControlClient.get_page
+        emitted: list[int] = []
+        allowed = [0]  # emits the patched reader may still make
+
+        def page_then_emit(self: Any, path: str, query: Any, *, read_timeout: float) -> Any:
+            answer = real_get_page(self, path, query, read_timeout=read_timeout)
+            if len(emitted) < allowed[0]:
+                server.emit("box.created")  # the session moves between two pages
+                emitted.append(1)
+            return answer
+
+        args = build_parser().parse_args(
+            ["transcript", "--server", server.url, "--api-key", server.api_key]
+        )
+        for budget, code in ((1, 0), (10**6, 1)):
+            emitted.clear()
+            allowed[0] = budget
+            out, err = io.StringIO(), io.StringIO()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(transcript_command.ControlClient, "get_page", page_then_emit)
+                assert transcript_command.run(args, out, err) == code, err.getvalue()
+            if code == 0:  # changed once, read again whole
+                assert out.getvalue() == dumps(server.transcript())
+            else:
+                assert "kept changing" in err.getvalue()
+                assert out.getvalue() == ""
