@@ -21,6 +21,7 @@ import urllib3
 from lmif_mock import LMIFServer, VirtualClock
 from lmif_mock.cli import build_parser
 from lmif_mock.commands import transcript as transcript_command
+from lmif_mock.commands.control_client import ControlClient
 from lmif_mock.http.listing import DEFAULT_LIMIT, MAX_LIMIT
 from lmif_mock.sqlite_store import SQLiteStore
 from lmif_mock.store import MemoryStore, Store
@@ -220,7 +221,7 @@ def test_the_transcript_command_starts_over_when_the_session_changes_while_it_re
     and says so (exit 1) if the session never holds still."""
     with LMIFServer(clock=VirtualClock()) as server:
         _session(server, 60)
-        real_get_page = transcript_command.ControlClient.get_page
+        real_get_page = ControlClient.get_page
         emitted: list[int] = []
         allowed = [0]  # emits the patched reader may still make
 
@@ -239,7 +240,7 @@ def test_the_transcript_command_starts_over_when_the_session_changes_while_it_re
             allowed[0] = budget
             out, err = io.StringIO(), io.StringIO()
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(transcript_command.ControlClient, "get_page", page_then_emit)
+                patch.setattr(ControlClient, "get_page", page_then_emit)
                 assert transcript_command.run(args, out, err) == code, err.getvalue()
             if code == 0:  # changed once, read again whole
                 assert out.getvalue() == dumps(server.transcript())
