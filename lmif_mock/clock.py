@@ -211,10 +211,8 @@ class VirtualClock:
         self._now = self.start
         self._schedule = _Schedule()
         self._advancing = threading.RLock()
-        #: Guards the time and the schedule between callbacks (never held while one runs).
-        self._state = threading.Lock()
-        #: Bumped by :meth:`reset`: an advance begun before it stops and leaves the clock alone.
-        self._generation = 0
+        self._state = threading.Lock()  # time and schedule; never held while a callback runs
+        self._generation = 0  # bumped by reset(): an advance begun before it stops
 
     def now(self) -> datetime:
         """The clock's current instant."""
@@ -277,12 +275,9 @@ class VirtualClock:
         self._schedule.clear()
 
     def reset(self) -> None:
-        """Cancel everything scheduled and go back to the start (a fresh clock, same object).
-
-        It does not wait for an advance in progress: that one may be making an attempt to a
-        receiver that never answers (for up to an hour), and a reset must still work then. The
-        advance stops after its current callback and moves the clock no further.
-        """
+        """Cancel everything scheduled and go back to the start (a fresh clock, same object),
+        without waiting for an advance in progress (it may wait an hour on a receiver that never
+        answers): that advance stops after its callback and moves the clock no further."""
         with self._state:
             self._generation += 1
             self._schedule.clear()
@@ -295,10 +290,9 @@ class VirtualClock:
                 if self._generation != generation:
                     return False
                 entry = self._schedule.pop_due(target)
-                if entry is None:
-                    self._now = max(self._now, target)
-                    return True
-                self._now = max(self._now, entry.when)
+                self._now = max(self._now, target if entry is None else entry.when)
+            if entry is None:
+                return True
             entry.callback()
 
     def __repr__(self) -> str:
