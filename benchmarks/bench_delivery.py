@@ -1,9 +1,8 @@
-"""Delivery engine figures, each a ratio against a baseline measured in the same run.
+"""Delivery engine figures, each a ratio against a baseline measured in the same run (the
+in-process emit against werkzeug's test ``Client`` is ``bench_goals``', with rounds taking turns).
 
 Run: ``python -m benchmarks.bench_delivery`` (``--quick`` for a smoke run).
 
-* in-process emit -> sign -> deliver, against werkzeug's test ``Client`` posting the same bytes
-  with the same headers to the same WSGI app (the cheapest way a test could do it by hand);
 * the provider's whole 7-attempt retry schedule (34 h 36 min) against a receiver that always
   fails, on a virtual clock: wall time per delivery, and how many times faster than real time;
 * starting and stopping an ``LMIFServer``, against a bare werkzeug server stopped with its
@@ -18,9 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from werkzeug.test import Client
-
-from lmif_mock import FakeLMIF, RetryPolicy, sign
+from lmif_mock import FakeLMIF, RetryPolicy
 
 
 def _app(status: str) -> Callable[..., list[bytes]]:
@@ -41,27 +38,6 @@ def _best(run: Callable[[], None], count: int, repeats: int) -> float:
             run()
         times.append((time.perf_counter() - started) / count)
     return min(times)
-
-
-def in_process_rate(count: int, repeats: int) -> dict[str, float]:
-    app = _app("200 OK")
-    fake = FakeLMIF(seed=0)
-    fake.webhooks.create(app, events=["*"], secret="bench")
-    fake.emit("violation.detected")
-    body = fake.deliveries()[0].body
-    headers = {"Content-Type": "application/json", "X-LMIF-Signature": sign(body, "bench")}
-    client = Client(app)
-
-    def by_hand() -> None:
-        client.post("/", data=body, headers=headers).close()
-
-    def through_fake() -> None:
-        fake.emit("violation.detected")
-
-    baseline = _best(by_hand, count, repeats)
-    ours = _best(through_fake, count, repeats)
-    fake.close()
-    return {"werkzeug_client_us": baseline * 1e6, "emit_us": ours * 1e6, "ratio": ours / baseline}
 
 
 def full_schedule(count: int, repeats: int) -> dict[str, float]:
@@ -113,11 +89,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     args = parser.parse_args()
     count, repeats = (200, 3) if args.quick else (2000, 5)
-    rate = in_process_rate(count, repeats)
-    print(
-        f"in-process emit+sign+deliver: {rate['emit_us']:.0f} us/event; werkzeug test client "
-        f"posting the same bytes: {rate['werkzeug_client_us']:.0f} us; ratio {rate['ratio']:.2f}x"
-    )
     schedule = full_schedule(count // 10, repeats)
     print(
         f"full 7-attempt schedule (34 h 36 min) on the virtual clock: "

@@ -118,6 +118,8 @@ def receiver_process() -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def over_http(per_round: int, rounds: int) -> dict[str, float]:

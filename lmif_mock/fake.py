@@ -131,7 +131,8 @@ class FakeLMIF(Waiting, Recording, Controlled):
         them by name. ``webhook_ids`` sends to those
         webhooks only, subscribed or not (what a "send test event" button does). An
         ``event_id`` that names a stored event sends that very event again (same type, same
-        data, the faults given): it takes no ``data``, and another type is a ``ConflictError``.
+        data, the faults given): it takes no ``data``, and another type is a ``ConflictError``;
+        so is an emit that found a new id free but lost the race to store it to another payload.
 
         Everything given is checked before anything is stored, and the event is stored with all
         its deliveries at once; a refusal is a typed :class:`~lmif_mock.LMIFMockError`. Faults

@@ -34,6 +34,7 @@ from lmif_mock.dialing import Dialer, Resolver, dial, open_checked, resolve
 from lmif_mock.exchanges import MAX_RESPONSE_BYTES, Response, TransportError
 from lmif_mock.hosts import HostPolicy
 from lmif_mock.http_heads import QuickResponse, RequestHeads
+from lmif_mock.plain_answers import PlainAnswer, read_answer
 from lmif_mock.webhook_url import WebhookURL
 
 
@@ -47,8 +48,15 @@ class _DeadlineReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        sock = self._guarded.sock
-        sock.settimeout(self._guarded.remaining())
+        guarded = self._guarded
+        unread = guarded.unread
+        if unread:  # bytes the quick reader took before handing the answer over
+            size = min(len(buffer), len(unread))
+            buffer[:size] = unread[:size]
+            guarded.unread = unread[size:]
+            return size
+        sock = guarded.sock
+        sock.settimeout(guarded.remaining())
         return sock.recv_into(buffer)
 
     def close(self) -> None:
@@ -64,6 +72,13 @@ class _DeadlineSocket:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.deadline = 0.0
+        #: What :func:`~lmif_mock.plain_answers.read_answer` read of an answer it did not take.
+        self.unread = b""
+        #: Registered once: asking it costs a third of building ``select``'s lists every time.
+        self._poller: Any = None
+        if hasattr(select, "poll"):
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN | select.POLLPRI)
         self._readers = 0
         self._closed = False
 
@@ -76,6 +91,10 @@ class _DeadlineSocket:
     def sendall(self, data: bytes) -> None:
         self.sock.settimeout(self.remaining())
         self.sock.sendall(data)
+
+    def receive(self, size: int) -> bytes:
+        self.sock.settimeout(self.remaining())
+        return self.sock.recv(size)
 
     def makefile(self, mode: str) -> io.BufferedReader:
         self._readers += 1
@@ -103,6 +122,8 @@ class _DeadlineSocket:
         """Whether the peer closed (or wrote out of turn) while the connection was idle: such a
         connection would fail the next exchange for a reason that is not the receiver's."""
         try:
+            if self._poller is not None:
+                return bool(self._poller.poll(0))  # readable, hung up or in error
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):
             return True
@@ -137,13 +158,20 @@ class _Connection(http.client.HTTPConnection):
         self.deadline = 0.0
         self.heads = RequestHeads(url, self.default_port)
 
-    def post(self, target: str, body: bytes, headers: Mapping[str, str]) -> QuickResponse:
-        """Send a POST (one write) and read the status line and headers of its answer."""
+    def post(
+        self, target: str, body: bytes, headers: Mapping[str, str], cap: int
+    ) -> PlainAnswer | QuickResponse:
+        """Send a POST (one write) and read its answer: all of it if it is plain, else its
+        status line and headers, by ``http.client``'s rules."""
         head = self.heads.write(target, headers, len(body))
         guarded = self.guarded
         if guarded is None:
             raise http.client.NotConnected()
         guarded.sendall(head + body)
+        read = read_answer(guarded.receive, cap)
+        if isinstance(read, PlainAnswer):
+            return read
+        guarded.unread = read
         answer = QuickResponse(guarded, method="POST")  # type: ignore[arg-type]
         answer.begin()
         return answer
@@ -260,7 +288,13 @@ class KeepAliveClient:
         try:
             if connection.sock is None:
                 connection.connect()
-            answer = connection.post(url.target, body, headers)
+            answer = connection.post(url.target, body, headers, self.max_response_bytes)
+            if isinstance(answer, PlainAnswer):
+                if answer.reusable:
+                    self._checkin(connection)
+                else:
+                    connection.close()
+                return Response(answer.status, answer.headers, answer.body)
             content, truncated = _read_capped(answer, self.max_response_bytes)
         except BaseException as exc:
             connection.abort()
@@ -272,7 +306,9 @@ class KeepAliveClient:
         if truncated:
             connection.abort()  # do not drain a long answer just to reuse the connection
         answer.close()
-        if truncated or answer.will_close or connection.sock is None:
+        guarded = connection.guarded
+        leftover = guarded is not None and bool(guarded.unread)
+        if truncated or answer.will_close or connection.sock is None or leftover:
             connection.close()
         else:
             self._checkin(connection)

@@ -31,6 +31,7 @@ from lmif_mock.sqlite_documents import (
     webhook_from_doc,
 )
 from lmif_mock.sqlite_file import SCHEMA_VERSION, DatabaseFileError, open_database
+from lmif_mock.store import raise_second_payload
 
 __all__ = ["SCHEMA_VERSION", "DatabaseFileError", "SQLiteStore"]
 
@@ -107,6 +108,9 @@ class SQLiteStore:
         with self._lock:
             self._db.execute("BEGIN")
             try:
+                known = self._rows("SELECT doc FROM events WHERE id = ?", event.id)
+                if known and _payload(json.loads(known[0][0])) != _payload(event.envelope()):
+                    raise_second_payload(event.id)
                 self.add_event(event)
                 for delivery in deliveries:
                     self.put_delivery(delivery)
@@ -222,3 +226,11 @@ class SQLiteStore:
     def load_clock(self) -> datetime | None:
         """The instant last saved, if any."""
         return parse_time(self.get_meta("clock"))
+
+
+def _payload(envelope: dict[str, Any]) -> Any:
+    """What makes an event the same event: everything but the webhook it was addressed to, as
+    JSON reads it back."""
+    meta = dict(envelope.get("meta") or {})
+    meta.pop("webhookId", None)
+    return json.loads(json.dumps({**envelope, "meta": meta}, ensure_ascii=False))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
+from lmif_mock.errors import ConflictError
 from lmif_mock.events import Event
 from lmif_mock.records import Delivery, DeliveryStatus, Webhook
 
@@ -139,6 +140,16 @@ class _StoredEvent(NamedTuple):
         return found
 
 
+def raise_second_payload(event_id: str) -> None:
+    """Two emits naming one new event id raced, and this one lost: its payload differs from the
+    one stored meanwhile, and one id never stands for two payloads (what a receiver's
+    de-duplication by id relies on). Nothing of the losing emit is stored."""
+    raise ConflictError(
+        f"event {event_id!r} was stored meanwhile with another payload; an emit reusing an id "
+        "sends that event again as stored, so this one was not sent"
+    )
+
+
 class MemoryStore:
     """A :class:`Store` in dictionaries, indexed by event, webhook and status, so the queries
     tests make cost what they return, not what a long session has stored."""
@@ -180,8 +191,11 @@ class MemoryStore:
     def add_event_with_deliveries(self, event: Event, deliveries: Iterable[Delivery]) -> None:
         deliveries = list(deliveries)
         with self._lock:
-            if event.id not in self._events:
+            known = self._events.get(event.id)
+            if known is None:
                 self._events[event.id] = _StoredEvent.of(event, deliveries)
+            elif event.for_webhook(known.body_webhook_id).body != known.body:
+                raise_second_payload(event.id)
             for delivery in deliveries:
                 self.put_delivery(delivery)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +29,7 @@ from lmif_mock import (
     sign,
     verify,
 )
-from lmif_mock.events import MAX_DATA_DEPTH
+from lmif_mock.events import MAX_DATA_DEPTH, Event
 from lmif_mock.faults import FaultError
 from lmif_mock.records import Delivery
 from lmif_mock.retry import RetryPolicyError
@@ -386,3 +388,78 @@ def test_an_emit_reusing_an_event_id_sends_that_event_again_and_never_a_second_p
     assert [json.loads(body)["data"] for body in receiver.bodies] == [first.data, first.data]
     (copy,) = fake.event_copies(first.id).values()
     assert copy.body == first.body
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_two_emits_racing_with_one_new_event_id_never_send_two_payloads(
+    kind: str, tmp_path: Path
+) -> None:
+    """Two emits name the same new event id at once (a client retrying its POST): both find the
+    id free and build an event, but only the first stored may be sent; the other is refused whole
+    (no event, no delivery, nothing sent) unless it is byte for byte the same event. The race is
+    made certain here by letting both build before either stores."""
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "lmif.db")
+    fake = FakeLMIF(seed=3, store=store)
+    receiver = Recorder()
+    fake.webhooks.create(receiver, events=["*"])
+    first = fake._build("box.created", {"identityName": "first"}, False, "evt_client_retry")
+    second = fake._build("box.created", {"identityName": "second"}, False, "evt_client_retry")
+    fake._deliver(first, None, None)
+    with pytest.raises(ConflictError, match="another payload"):
+        fake._deliver(second, None, None)
+    same = Event.from_envelope(json.loads(first.body))  # equal, not the same object
+    fake._deliver(same, None, None)  # the very same event: a re-send, allowed
+    payloads = {json.loads(body)["data"]["identityName"] for body in receiver.bodies}
+    assert payloads == {"first"}
+    assert len(receiver.bodies) == len(fake.deliveries(event_id="evt_client_retry")) == 2
+    (stored,) = fake.events()
+    assert stored.data["identityName"] == "first"
+    fake.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_emits_racing_on_threads_with_one_event_id_leave_one_payload(
+    kind: str, tmp_path: Path
+) -> None:
+    """The same over threads, as an API server meets it: rounds of two emits released together
+    with one new id and different data. Whoever wins, every delivery of an id carries the one
+    stored payload, and a loser got a ConflictError, never a second payload."""
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "lmif.db")
+    fake = FakeLMIF(seed=4, store=store)
+    receiver = Recorder()
+    fake.webhooks.create(receiver, events=["*"])
+    refused = 0
+    for round_number in range(40):
+        gate = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def emit(
+            name: str,
+            event_id: str = f"evt_round_{round_number:03d}",
+            gate: threading.Barrier = gate,
+            outcomes: list[str] = outcomes,
+        ) -> None:
+            gate.wait(30)
+            try:
+                fake.emit("box.created", {"identityName": name}, event_id=event_id)
+                outcomes.append("sent")
+            except ConflictError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=emit, args=(n,)) for n in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        # a second "sent" means the second emit found the first stored and re-sent it
+        assert sorted(outcomes) in (["refused", "sent"], ["sent", "sent"])
+        refused += outcomes.count("refused")
+    by_id: dict[str, set[str]] = {}
+    for body in receiver.bodies:
+        envelope = json.loads(body)
+        by_id.setdefault(envelope["id"], set()).add(envelope["data"]["identityName"])
+    assert all(len(names) == 1 for names in by_id.values()), by_id
+    for event in fake.events():
+        assert by_id[event.id] == {event.data["identityName"]}
+    assert refused + len(receiver.bodies) == 80
+    fake.close()

@@ -8,7 +8,7 @@ import random
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmif_mock import generate_secret, sign, verify
@@ -105,3 +105,24 @@ def test_matches_stdlib_hmac(secret: str) -> None:
     body = '{"a":"ü"}'.encode()
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert sign(body, secret) == "sha256=" + expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secrets=st.lists(st.text(max_size=20) | st.binary(max_size=20), min_size=1, max_size=80),
+    body=st.binary(max_size=3000),
+)
+def test_signing_with_remembered_keys_is_plain_hmac_sha256(
+    secrets: list[str | bytes], body: bytes
+) -> None:
+    """``sign`` keeps an HMAC keyed per secret and copies it; whatever the secrets (text and
+    bytes alike, more of them than it remembers, the same one again), every signature is the
+    textbook HMAC-SHA256 of the body under that secret."""
+    for secret in [*secrets, *secrets]:
+        try:
+            key = secret.encode("utf-8") if isinstance(secret, str) else secret
+        except UnicodeEncodeError:
+            continue
+        expected = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        assert sign(body, secret) == expected  # type: ignore[arg-type]
+        assert sign(body, bytearray(key)) == expected  # type: ignore[arg-type]
