@@ -184,20 +184,21 @@ class SQLiteStore:
         webhook_id: str | None = None,
         status: DeliveryStatus | None = None,
     ) -> list[Delivery]:
-        clauses, params = [], []
-        for column, value in (
-            ("event_id", event_id),
-            ("webhook_id", webhook_id),
-            ("status", status),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _delivery_filter(event_id, webhook_id, status)
         rows = self._rows(
             f"SELECT doc, body, sent_body FROM deliveries{where} ORDER BY rowid", *params
         )
         return [delivery_from_doc(*row) for row in rows]
+
+    def delivery_ids(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[str]:
+        where, params = _delivery_filter(event_id, webhook_id, status)
+        rows = self._rows(f"SELECT id FROM deliveries{where} ORDER BY rowid", *params)
+        return [str(delivery_id) for (delivery_id,) in rows]
 
     # small settings that must survive a restart (the API key, the clock's position) ----------
 
@@ -234,3 +235,15 @@ def _payload(envelope: dict[str, Any]) -> Any:
     meta = dict(envelope.get("meta") or {})
     meta.pop("webhookId", None)
     return json.loads(json.dumps({**envelope, "meta": meta}, ensure_ascii=False))
+
+
+def _delivery_filter(
+    event_id: str | None, webhook_id: str | None, status: str | None
+) -> tuple[str, list[str]]:
+    """The WHERE clause (and its parameters) of a delivery query filtered as asked."""
+    clauses, params = [], []
+    for column, value in (("event_id", event_id), ("webhook_id", webhook_id), ("status", status)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params

@@ -87,6 +87,15 @@ class Store(Protocol):
         long session without reading (or decoding) the rest of it."""
         ...
 
+    def delivery_ids(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[str]:
+        """The ids of :meth:`list_deliveries`, in its order, without reading the deliveries."""
+        ...
+
     def count_deliveries(self) -> int:
         """How many deliveries are kept."""
         ...
@@ -221,6 +230,14 @@ class MemoryStore:
             stored = list(itertools.islice(self._events.values(), start, max(start, stop)))
         return [e.event() for e in stored]
 
+    def delivery_ids(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[str]:
+        return [d.id for d in self._matching(event_id, webhook_id, status)]
+
     def count_deliveries(self) -> int:
         return len(self._deliveries)
 
@@ -249,6 +266,11 @@ class MemoryStore:
         event_id: str | None = None,
         webhook_id: str | None = None,
         status: DeliveryStatus | None = None,
+    ) -> list[Delivery]:
+        return self._matching(event_id, webhook_id, status)
+
+    def _matching(
+        self, event_id: str | None, webhook_id: str | None, status: DeliveryStatus | None
     ) -> list[Delivery]:
         with self._lock:
             if event_id is not None:

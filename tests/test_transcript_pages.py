@@ -152,6 +152,15 @@ def test_store_windows_are_slices_of_the_whole_lists(kind: str, tmp_path: Path) 
     events, deliveries = store.list_events(), store.list_deliveries()
     assert store.count_events() == len(events) == 25
     assert store.count_deliveries() == len(deliveries) == 25
+    assert store.event_ids() == [e.id for e in events]
+    assert store.event_ids("box.deleted") == []
+    assert store.delivery_ids() == [d.id for d in deliveries]
+    webhook_id = deliveries[0].webhook_id
+    for status in ("succeeded", "failed"):
+        assert store.delivery_ids(webhook_id=webhook_id, status=status) == [
+            d.id for d in store.list_deliveries(webhook_id=webhook_id, status=status)
+        ]
+    assert store.delivery_ids(event_id=events[3].id) == [deliveries[3].id]
     for start, stop in [(0, 10), (10, 20), (20, 30), (24, 25), (30, 40), (5, 5), (7, 3)]:
         assert [e.id for e in store.events_between(start, stop)] == [
             e.id for e in events[start:stop]
@@ -181,6 +190,10 @@ class CountingStore(MemoryStore):
         self.events_read += len(found)
         return found
 
+    def get_delivery(self, delivery_id: str) -> Any:
+        self.deliveries_read += 1
+        return super().get_delivery(delivery_id)
+
     def list_deliveries(self, *args: Any, **kwargs: Any) -> Any:
         found = super().list_deliveries(*args, **kwargs)
         self.deliveries_read += len(found)
@@ -195,7 +208,8 @@ class CountingStore(MemoryStore):
 @pytest.mark.parametrize(
     "path",
     ["/_mock/transcript?limit=10&offset=400", "/v1/lmif/events?limit=10&offset=300",
-     "/v1/lmif/events?type=box.created&limit=10"],
+     "/v1/lmif/events?type=box.created&limit=10", "/_mock/deliveries?limit=10&offset=300",
+     "/_mock/deliveries?status=succeeded&limit=10", "/v1/lmif/webhooks/WH/deliveries?limit=10"],
 )  # fmt: skip
 def test_a_page_reads_only_its_own_items_however_long_the_session(path: str) -> None:
     """Reading (or decoding) the whole session for every page made 20 parallel pages of a
@@ -206,8 +220,9 @@ def test_a_page_reads_only_its_own_items_however_long_the_session(path: str) -> 
         for number in range(400):
             server.emit("box.created" if number % 2 else "box.deleted")
         store.events_read = store.deliveries_read = 0
+        webhook_id = server.webhooks.list()[0].id
         response = _POOL.request(
-            "GET", server.url + path, headers={"Authorization": f"Bearer {server.api_key}"},
+            "GET", server.url + path.replace("WH", webhook_id), headers={"Authorization": f"Bearer {server.api_key}"},
             timeout=60,
         )  # fmt: skip
         assert response.status == 200, response.data[:300]

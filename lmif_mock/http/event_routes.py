@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from werkzeug.wrappers import Request
 
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.emitted import emitted_json, settle_first_attempts
 from lmif_mock.http.errors import APIError, not_found
 from lmif_mock.http.json_body import BodyReader
-from lmif_mock.http.listing import page
+from lmif_mock.http.listing import page_by_id
 from lmif_mock.http.representations import delivery_json, event_json
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
@@ -38,14 +36,9 @@ class EventRoutes:
         # Paged over ids, and only the page's events read: decoding every event of a long
         # session for each page once took a third of a second at 20,000 events, and parallel
         # pages kept the server from answering anything else.
-        ids = self.fake.store.event_ids(request.args.get("type"))
-        return 200, page(request, ids, self._event_json)
-
-    def _event_json(self, event_id: str) -> dict[str, Any]:
-        event = self.fake.store.get_event(event_id)
-        if event is None:  # a reset between listing and reading
-            raise not_found("event", event_id)
-        return event_json(event)
+        store = self.fake.store
+        ids = store.event_ids(request.args.get("type"))
+        return 200, page_by_id(request, ids, store.get_event, event_json)
 
     def get_event(self, request: Request, args: dict[str, str]) -> Result:
         return 200, {"data": emitted_json(self.fake, args["id"])}

@@ -56,6 +56,23 @@ def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> 
     }
 
 
+def page_by_id(
+    request: Request,
+    ids: list[str],
+    read: Callable[[str], Item | None],
+    render: Callable[[Item], Any],
+) -> dict[str, Any]:
+    """:func:`page` over ids, reading only the page's items: listing a long session must not
+    read (or, from SQLite, parse) all of it for every page. An item gone between the listing
+    and the reading (a reset meanwhile) is left out of the page."""
+    limit, offset = window(request)
+    found = (read(item_id) for item_id in ids[offset : offset + limit])
+    return {
+        "data": [render(item) for item in found if item is not None],
+        "meta": {"total": len(ids), "limit": limit, "offset": offset},
+    }
+
+
 def delivery_status(request: Request) -> DeliveryStatus | None:
     """The ``status`` a delivery list is filtered by, if any (one of :data:`DELIVERY_STATUSES`)."""
     status = request.args.get("status")

@@ -279,10 +279,12 @@ class Dashboard:
     def _endpoints(self, request: Request, session: Session, args: dict[str, str]) -> Response:
         webhooks = self.fake.webhooks.list()
         shown = pager(request, len(webhooks))
+        store = self.fake.store
         rows = [
             (
                 webhook,
-                self.fake.deliveries(webhook_id=webhook.id),
+                len(store.delivery_ids(webhook_id=webhook.id)),
+                len(store.delivery_ids(webhook_id=webhook.id, status="failed")),
                 self.fake.endpoint_health(webhook.id).summary(),
             )
             for webhook in shown.rows(webhooks)
@@ -320,15 +322,16 @@ class Dashboard:
     def _webhook(self, request: Request, session: Session, args: dict[str, str]) -> Response:
         webhook = self.fake.webhooks.get(args["webhook_id"])
         now = self.fake.clock.now()
-        deliveries = self.fake.deliveries(webhook_id=webhook.id)
-        shown = pager(request, len(deliveries))
-        newest_first = deliveries[::-1]
-        cards = [views.delivery_card(d, session.csrf, now) for d in shown.rows(newest_first)]
+        store = self.fake.store
+        ids = store.delivery_ids(webhook_id=webhook.id)  # only the page's are read
+        shown = pager(request, len(ids))
+        on_page = [store.get_delivery(delivery_id) for delivery_id in shown.rows(ids[::-1])]
+        cards = [views.delivery_card(d, session.csrf, now) for d in on_page if d is not None]
         path = views.webhook_path(webhook.id)
         body = (
             views.webhook_details(webhook, session.csrf)
             + views.clock_panel(self.fake.clock, session.csrf, path)
-            + Markup("<h2>Deliveries ({})</h2>").format(len(deliveries))
+            + Markup("<h2>Deliveries ({})</h2>").format(len(ids))
             + (Markup("").join(cards) if cards else Markup("<p>None yet.</p>"))
             + shown.links(path, newer_first=True)
         )
