@@ -17,6 +17,7 @@ from lmif_mock.commands import (
     scenario,
     serve,
     signature,
+    transcript,
     trigger,
     wait,
 )
@@ -115,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay_parser = commands.add_parser("replay", help="send a transcript's requests again")
     replay.add_arguments(replay_parser)
     replay_parser.set_defaults(handler=replay.run)
+
+    transcript_parser = commands.add_parser(
+        "transcript", help="write a running fake's whole transcript (every page)"
+    )
+    transcript.add_arguments(transcript_parser)
+    transcript_parser.set_defaults(handler=transcript.run)
 
     wait_parser = commands.add_parser("wait", help="wait until deliveries reach a state")
     wait.add_arguments(wait_parser)

@@ -211,6 +211,8 @@ class VirtualClock:
         self._now = self.start
         self._schedule = _Schedule()
         self._advancing = threading.RLock()
+        self._state = threading.Lock()  # time and schedule; never held while a callback runs
+        self._generation = 0  # bumped by reset(): an advance begun before it stops
 
     def now(self) -> datetime:
         """The clock's current instant."""
@@ -241,7 +243,7 @@ class VirtualClock:
         """
         step = requested_advance(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
         with self._advancing:
-            self._run_until(_moment_after(self._now, step))
+            self._run_until(_moment_after(self._now, step), self._generation)
 
     def move_to(self, moment: datetime) -> None:
         """Advance to ``moment`` (which must not be in the clock's past)."""
@@ -249,7 +251,7 @@ class VirtualClock:
         if target < self._now:
             raise ClockError(f"a clock cannot go backwards (from {self._now} to {target})")
         with self._advancing:
-            self._run_until(target)
+            self._run_until(target, self._generation)
 
     def next_due(self) -> datetime | None:
         """When the next scheduled callback falls due, or ``None`` if nothing is scheduled."""
@@ -259,8 +261,10 @@ class VirtualClock:
         """Advance until nothing is scheduled, but never further than ``limit`` from now."""
         horizon = self._now + to_timedelta(limit)
         with self._advancing:
+            generation = self._generation
             while (due := self._schedule.peek()) is not None and due <= horizon:
-                self._run_until(due)
+                if not self._run_until(due, generation):
+                    return
 
     def pending(self) -> list[datetime]:
         """Due times of everything scheduled, earliest first."""
@@ -271,16 +275,25 @@ class VirtualClock:
         self._schedule.clear()
 
     def reset(self) -> None:
-        """Cancel everything scheduled and go back to the start (a fresh clock, same object)."""
-        with self._advancing:
+        """Cancel everything scheduled and go back to the start (a fresh clock, same object),
+        without waiting for an advance in progress (it may wait an hour on a receiver that never
+        answers): that advance stops after its callback and moves the clock no further."""
+        with self._state:
+            self._generation += 1
             self._schedule.clear()
             self._now = self.start
 
-    def _run_until(self, target: datetime) -> None:
-        while (entry := self._schedule.pop_due(target)) is not None:
-            self._now = max(self._now, entry.when)
+    def _run_until(self, target: datetime, generation: int) -> bool:
+        """Run what falls due up to ``target``; False if a reset came meanwhile (then stop)."""
+        while True:
+            with self._state:
+                if self._generation != generation:
+                    return False
+                entry = self._schedule.pop_due(target)
+                self._now = max(self._now, target if entry is None else entry.when)
+            if entry is None:
+                return True
             entry.callback()
-        self._now = max(self._now, target)
 
     def __repr__(self) -> str:
         return f"VirtualClock({self._now.isoformat()})"

@@ -130,7 +130,34 @@ class SQLiteStore:
             rows = self._rows("SELECT doc FROM events WHERE type = ? ORDER BY rowid", event_type)
         return [Event.from_envelope(json.loads(doc)) for (doc,) in rows]
 
+    def event_ids(self, event_type: str | None = None) -> list[str]:
+        if event_type is None:
+            rows = self._rows("SELECT id FROM events ORDER BY rowid")
+        else:
+            rows = self._rows("SELECT id FROM events WHERE type = ? ORDER BY rowid", event_type)
+        return [str(event_id) for (event_id,) in rows]
+
+    def count_events(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM events")[0][0])
+
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        rows = self._rows(
+            "SELECT doc FROM events ORDER BY rowid LIMIT ? OFFSET ?", max(0, stop - start), start
+        )
+        return [Event.from_envelope(json.loads(doc)) for (doc,) in rows]
+
     # deliveries --------------------------------------------------------------------------------
+
+    def count_deliveries(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM deliveries")[0][0])
+
+    def deliveries_between(self, start: int, stop: int) -> list[Delivery]:
+        rows = self._rows(
+            "SELECT doc, body, sent_body FROM deliveries ORDER BY rowid LIMIT ? OFFSET ?",
+            max(0, stop - start),
+            start,
+        )
+        return [delivery_from_doc(*row) for row in rows]
 
     def put_delivery(self, delivery: Delivery) -> None:
         faulted = faulted_body(delivery)
@@ -157,20 +184,21 @@ class SQLiteStore:
         webhook_id: str | None = None,
         status: DeliveryStatus | None = None,
     ) -> list[Delivery]:
-        clauses, params = [], []
-        for column, value in (
-            ("event_id", event_id),
-            ("webhook_id", webhook_id),
-            ("status", status),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _delivery_filter(event_id, webhook_id, status)
         rows = self._rows(
             f"SELECT doc, body, sent_body FROM deliveries{where} ORDER BY rowid", *params
         )
         return [delivery_from_doc(*row) for row in rows]
+
+    def delivery_ids(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[str]:
+        where, params = _delivery_filter(event_id, webhook_id, status)
+        rows = self._rows(f"SELECT id FROM deliveries{where} ORDER BY rowid", *params)
+        return [str(delivery_id) for (delivery_id,) in rows]
 
     # small settings that must survive a restart (the API key, the clock's position) ----------
 
@@ -207,3 +235,15 @@ def _payload(envelope: dict[str, Any]) -> Any:
     meta = dict(envelope.get("meta") or {})
     meta.pop("webhookId", None)
     return json.loads(json.dumps({**envelope, "meta": meta}, ensure_ascii=False))
+
+
+def _delivery_filter(
+    event_id: str | None, webhook_id: str | None, status: str | None
+) -> tuple[str, list[str]]:
+    """The WHERE clause (and its parameters) of a delivery query filtered as asked."""
+    clauses, params = [], []
+    for column, value in (("event_id", event_id), ("webhook_id", webhook_id), ("status", status)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params

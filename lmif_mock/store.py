@@ -8,6 +8,7 @@ memory store keeps an event as its bytes and decodes it when asked).
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterable, Sequence
@@ -70,6 +71,37 @@ class Store(Protocol):
         status: DeliveryStatus | None = None,
     ) -> list[Delivery]:
         """Deliveries matching every filter given, oldest first."""
+        ...
+
+    def event_ids(self, event_type: str | None = None) -> list[str]:
+        """The ids of :meth:`list_events`, in its order, without reading the events: a page of
+        a long list reads only its own."""
+        ...
+
+    def count_events(self) -> int:
+        """How many events are kept."""
+        ...
+
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        """Events ``start`` to ``stop`` (excluded) in the order they were kept: one page of a
+        long session without reading (or decoding) the rest of it."""
+        ...
+
+    def delivery_ids(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[str]:
+        """The ids of :meth:`list_deliveries`, in its order, without reading the deliveries."""
+        ...
+
+    def count_deliveries(self) -> int:
+        """How many deliveries are kept."""
+        ...
+
+    def deliveries_between(self, start: int, stop: int) -> list[Delivery]:
+        """Deliveries ``start`` to ``stop`` (excluded), oldest first, as one page."""
         ...
 
     def clear(self) -> None:
@@ -185,6 +217,34 @@ class MemoryStore:
             stored = list(self._events.values())
         return [e.event() for e in stored if event_type is None or e.type == event_type]
 
+    def event_ids(self, event_type: str | None = None) -> list[str]:
+        with self._lock:
+            stored = list(self._events.values())
+        return [e.id for e in stored if event_type is None or e.type == event_type]
+
+    def count_events(self) -> int:
+        return len(self._events)
+
+    def events_between(self, start: int, stop: int) -> list[Event]:
+        with self._lock:
+            stored = list(itertools.islice(self._events.values(), start, max(start, stop)))
+        return [e.event() for e in stored]
+
+    def delivery_ids(
+        self,
+        event_id: str | None = None,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+    ) -> list[str]:
+        return [d.id for d in self._matching(event_id, webhook_id, status)]
+
+    def count_deliveries(self) -> int:
+        return len(self._deliveries)
+
+    def deliveries_between(self, start: int, stop: int) -> list[Delivery]:
+        with self._lock:
+            return list(itertools.islice(self._deliveries.values(), start, max(start, stop)))
+
     def put_delivery(self, delivery: Delivery) -> None:
         with self._lock:
             known = self._deliveries.get(delivery.id)
@@ -206,6 +266,11 @@ class MemoryStore:
         event_id: str | None = None,
         webhook_id: str | None = None,
         status: DeliveryStatus | None = None,
+    ) -> list[Delivery]:
+        return self._matching(event_id, webhook_id, status)
+
+    def _matching(
+        self, event_id: str | None, webhook_id: str | None, status: DeliveryStatus | None
     ) -> list[Delivery]:
         with self._lock:
             if event_id is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lmif_mock.errors import LMIFMockError
+from lmif_mock.events import Event
 from lmif_mock.exchanges import OutgoingRequest, Transport, TransportError
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.records import Attempt, Delivery, Webhook
@@ -103,6 +104,34 @@ def _attempt(webhook: Webhook | None, delivery: Delivery, attempt: Attempt) -> d
     return shown
 
 
+def _webhook_json(webhook: Webhook) -> dict[str, Any]:
+    return {
+        "id": webhook.id,
+        "url": webhook.url,
+        "path": request_path(webhook),
+        "events": list(webhook.events),
+        "enabled": webhook.enabled,
+    }
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "createdAt": format_timestamp(event.created_at)}
+
+
+def _delivery_json(delivery: Delivery, by_id: Mapping[str, Webhook]) -> dict[str, Any]:
+    webhook = by_id.get(delivery.webhook_id)
+    return {
+        "id": delivery.id,
+        "eventId": delivery.event_id,
+        "eventType": delivery.event_type,
+        "webhookId": delivery.webhook_id,
+        "status": delivery.status,
+        "duplicateOf": delivery.duplicate_of,
+        "faults": delivery.faults.to_dict() if delivery.faults.any else None,
+        "attempts": [_attempt(webhook, delivery, a) for a in delivery.attempts],
+    }
+
+
 def record(store: Store, seed: int | None) -> dict[str, Any]:
     """Everything ``store`` holds as a transcript (a JSON-ready dict)."""
     webhooks = store.list_webhooks()
@@ -111,34 +140,45 @@ def record(store: Store, seed: int | None) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "seed": seed,
-        "webhooks": [
-            {
-                "id": w.id,
-                "url": w.url,
-                "path": request_path(w),
-                "events": list(w.events),
-                "enabled": w.enabled,
-            }
-            for w in webhooks
-        ],
-        "events": [
-            {"id": e.id, "type": e.type, "createdAt": format_timestamp(e.created_at)}
-            for e in store.list_events()
-        ],
-        "deliveries": [
-            {
-                "id": d.id,
-                "eventId": d.event_id,
-                "eventType": d.event_type,
-                "webhookId": d.webhook_id,
-                "status": d.status,
-                "duplicateOf": d.duplicate_of,
-                "faults": d.faults.to_dict() if d.faults.any else None,
-                "attempts": [_attempt(by_id.get(d.webhook_id), d, a) for a in d.attempts],
-            }
-            for d in store.list_deliveries()
-        ],
+        "webhooks": [_webhook_json(w) for w in webhooks],
+        "events": [_event_json(e) for e in store.list_events()],
+        "deliveries": [_delivery_json(d, by_id) for d in store.list_deliveries()],
     }
+
+
+def record_page(
+    store: Store, seed: int | None, offset: int, limit: int
+) -> tuple[dict[str, Any], int]:
+    """Items ``offset`` to ``offset + limit`` of the transcript, and how many it has in all.
+
+    The items are the webhooks, then the events, then the deliveries, in that order, so the
+    pages concatenated list by list are :func:`record` exactly; a page holds at most ``limit``
+    of them, and only those are read and rendered, however long the session.
+    """
+    webhooks = store.list_webhooks()
+    by_id = {w.id: w for w in webhooks}
+    event_count, delivery_count = store.count_events(), store.count_deliveries()
+    total = len(webhooks) + event_count + delivery_count
+    start, stop = offset, offset + limit
+    # Each list's share of the window [start, stop), in that list's own positions.
+    first = len(webhooks)
+    second = first + event_count
+    events = store.events_between(max(0, start - first), max(0, min(stop, second) - first))
+    deliveries = store.deliveries_between(max(0, start - second), max(0, stop - second))
+    page = {
+        "format": FORMAT,
+        "version": VERSION,
+        "seed": seed,
+        "webhooks": [_webhook_json(w) for w in webhooks[start:stop]],
+        "events": [_event_json(e) for e in events],
+        "deliveries": [_delivery_json(d, by_id) for d in deliveries],
+    }
+    return page, total
+
+
+def page_items(page: Mapping[str, Any]) -> int:
+    """How many items (webhooks, events and deliveries) a transcript or one page of it holds."""
+    return sum(len(page.get(name) or ()) for name in ("webhooks", "events", "deliveries"))
 
 
 def dumps(transcript: Mapping[str, Any]) -> str:
@@ -181,7 +221,8 @@ def load(source: Mapping[str, Any] | str | bytes | Path) -> Mapping[str, Any]:
 
     A ``str`` starting with ``{`` is JSON text, any other ``str`` a file path. The answer of
     ``GET /_mock/transcript`` (the transcript inside ``{"data": ...}``) is accepted as it is, so
-    what curl saved replays without editing.
+    what curl saved replays without editing, if that page holds the whole run; a page holding
+    only part of it is refused rather than replayed in part.
     """
     if isinstance(source, str) and not source.lstrip().startswith("{"):
         source = Path(source)
@@ -203,6 +244,7 @@ def load(source: Mapping[str, Any] | str | bytes | Path) -> Mapping[str, Any]:
         and "format" not in value
         and isinstance(value.get("data"), Mapping)
     ):
+        _check_whole(value["data"], value.get("meta"))
         value = value["data"]  # the control API's envelope around the transcript
     if not isinstance(value, Mapping) or value.get("format") != FORMAT:
         raise TranscriptError(f"not a transcript (format must be {FORMAT!r})")
@@ -251,6 +293,19 @@ def requests_of(transcript: Mapping[str, Any]) -> list[RecordedRequest]:
     except (KeyError, TypeError, ValueError) as exc:
         raise TranscriptError(f"malformed transcript: {type(exc).__name__}: {exc}") from None
     return sorted(found, key=lambda r: r.at)  # stable: ties keep the transcript's order
+
+
+def _check_whole(page: Mapping[str, Any], meta: object) -> None:
+    """Refuse one page of ``GET /_mock/transcript`` that is not the whole run: replaying it
+    would silently leave the other pages' requests out."""
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("total"), int):
+        return
+    held, total = page_items(page), meta["total"]
+    if held < total:
+        raise TranscriptError(
+            f"this is one page of a transcript ({held} of its {total} items); get every page "
+            "with: python -m lmif_mock transcript --server URL --api-key KEY > FILE"
+        )
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 from urllib.parse import urlencode
@@ -19,9 +20,19 @@ class ControlError(Exception):
     command can tell the user's mistake (4xx, exit 2) from a failure.
     """
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
+        #: The API's error code (e.g. ``RECEIVERS_BUSY``), when it answered one.
+        self.code = code
+        #: Seconds the answer's ``Retry-After`` asked the client to wait, if it said.
+        self.retry_after = retry_after
 
     @property
     def is_refused_input(self) -> bool:
@@ -53,12 +64,23 @@ def error_message(answer: Any, status: int) -> str:
     return f"{message} ({'; '.join(reasons)})" if reasons else message
 
 
-class ControlClient:
-    """POSTs JSON to ``/_mock/...`` of the fake at ``server`` with its API key (keep-alive)."""
+#: Seconds a command keeps asking again while the fake answers RECEIVERS_BUSY (too many requests
+#: already wait on webhook receivers); past it the refusal is the command's error.
+BUSY_PATIENCE = 30.0
 
-    def __init__(self, server: str, api_key: str) -> None:
+
+class ControlClient:
+    """POSTs JSON to ``/_mock/...`` of the fake at ``server`` with its API key (keep-alive).
+
+    A POST refused because too many requests already wait on receivers (503 RECEIVERS_BUSY) is
+    sent again after its ``Retry-After`` for up to :data:`BUSY_PATIENCE` seconds, saying so in
+    one line on ``busy_notes`` when given: the refusal changed nothing, so asking again is safe.
+    """
+
+    def __init__(self, server: str, api_key: str, busy_notes: TextIO | None = None) -> None:
         self.server = server.rstrip("/")
         self.api_key = api_key
+        self.busy_notes = busy_notes
         self._http = urllib3.PoolManager(retries=False)
 
     def post(self, path: str, body: Any = None) -> Any:
@@ -68,14 +90,44 @@ class ControlClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
             payload = json.dumps(body).encode()
-        return self._request("POST", path, payload, headers, read_timeout=120)
+        deadline = time.monotonic() + BUSY_PATIENCE
+        while True:
+            try:
+                return self._request("POST", path, payload, headers, read_timeout=120)
+            except ControlError as exc:
+                pause = exc.retry_after if exc.retry_after is not None else 1.0
+                if exc.code != "RECEIVERS_BUSY" or time.monotonic() + pause > deadline:
+                    raise
+                if self.busy_notes is not None:
+                    print(f"{exc}; asking again in {pause:g} s", file=self.busy_notes, flush=True)
+                time.sleep(pause)
 
     def get(self, path: str, query: Mapping[str, Any], *, read_timeout: float) -> Any:
         """The ``data`` of a 200 answer to ``GET path?query`` (a long poll may take
         ``read_timeout`` seconds); :class:`ControlError` for anything else."""
         return self._request("GET", f"{path}?{urlencode(query)}", None, {}, read_timeout)
 
+    def get_page(
+        self, path: str, query: Mapping[str, Any], *, read_timeout: float
+    ) -> tuple[Any, dict[str, Any]]:
+        """The ``data`` and ``meta`` (``total``, ``limit``, ``offset``) of one page of a list."""
+        answer = self._answer("GET", f"{path}?{urlencode(query)}", None, {}, read_timeout)
+        meta = answer.get("meta")
+        if not isinstance(meta, dict) or not isinstance(meta.get("total"), int):
+            raise ControlError(f"{self.server} answered a page without meta.total")
+        return answer["data"], meta
+
     def _request(
+        self,
+        method: str,
+        path: str,
+        payload: bytes | None,
+        headers: dict[str, str],
+        read_timeout: float,
+    ) -> Any:
+        return self._answer(method, path, payload, headers, read_timeout)["data"]
+
+    def _answer(
         self,
         method: str,
         path: str,
@@ -99,8 +151,26 @@ class ControlClient:
         except ValueError:
             raise ControlError(f"{self.server} did not answer JSON ({response.status})") from None
         if response.status not in (200, 201):
-            raise ControlError(error_message(answer, response.status), response.status)
-        return answer["data"]
+            error = answer.get("error") if isinstance(answer, dict) else None
+            code = error.get("code") if isinstance(error, dict) else None
+            raise ControlError(
+                error_message(answer, response.status),
+                response.status,
+                code if isinstance(code, str) else None,
+                _seconds(response.headers.get("Retry-After")),
+            )
+        if not isinstance(answer, dict) or "data" not in answer:
+            raise ControlError(f"{self.server} answered {response.status} without data")
+        return answer
+
+
+def _seconds(text: str | None) -> float | None:
+    """A ``Retry-After`` in seconds (the fake sends whole seconds), or None if absent or odd."""
+    try:
+        seconds = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= BUSY_PATIENCE else None
 
 
 def failed(exc: ControlError, err: TextIO) -> int:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     if not _DELIVERY_ID.fullmatch(args.delivery):
         print(f"error: {args.delivery!r} is not a delivery id (dlv_...)", file=err)
         return 2
-    client = ControlClient(args.server, args.api_key)
+    client = ControlClient(args.server, args.api_key, busy_notes=err)
     # Checked above and quoted whole anyway: an "id" must name a delivery, never another route
     # (``../../../_mock/reset?`` once reset the fake).
     try:

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     if server_missing(args, err):
         return 2
     try:
-        data = ControlClient(args.server, args.api_key).post(f"/_mock/scenarios/{args.name}")
+        client = ControlClient(args.server, args.api_key, busy_notes=err)
+        data = client.post(f"/_mock/scenarios/{args.name}")
     except ControlError as exc:
         return failed(exc, err)
     for event in data["events"]:

@@ -123,7 +123,7 @@ def _via_server(
 ) -> int:
     if not args.api_key:
         raise UsageError("--api-key (or $LMIF_MOCK_API_KEY) is required with --server")
-    client = ControlClient(args.server, args.api_key)
+    client = ControlClient(args.server, args.api_key, busy_notes=err)
     faults: dict[str, Any] = {
         "duplicates": args.duplicates,
         "concurrent_duplicates": args.concurrent,

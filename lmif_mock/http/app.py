@@ -36,6 +36,7 @@ from lmif_mock.http.key_routes import KeyRoutes
 from lmif_mock.http.license_routes import LicenseRoutes
 from lmif_mock.http.query_parameters import check_choices
 from lmif_mock.http.ratelimit import PLAN_LIMITS, RateLimiter, RateLimits
+from lmif_mock.http.receiver_share import ReceiverShare, may_deliver
 from lmif_mock.http.request_body import whole_body
 from lmif_mock.http.routes import (
     EMPTY,
@@ -95,7 +96,9 @@ class API:
         #: Counts every authenticated /v1 request on the fake's clock; refuses only if enforced.
         self.limiter = RateLimiter(limits, fake.clock.now, enforced=rate_limits is not False)
         self._map = url_map()
-        self.dashboard = Dashboard(fake, self.keys)
+        #: The workers requests that may wait on a receiver can hold; the dashboard shares it.
+        self.receiver_share = ReceiverShare()
+        self.dashboard = Dashboard(fake, self.keys, self.receiver_share)
         self._request_ids = random.Random()
         self._read_body = read_body = BodyReader(max_body_bytes)
         self._waits = WaitRoutes(fake)
@@ -188,7 +191,12 @@ class API:
             request.environ[ROUTE_KEY] = route
             check_choices(route, request)
             self._check_body_taken(request, route)
-            status, body = self._handlers[route.endpoint](request, dict(args))
+            handler = self._handlers[route.endpoint]
+            if may_deliver(route):
+                with self.receiver_share.slot():
+                    status, body = handler(request, dict(args))
+            else:
+                status, body = handler(request, dict(args))
             return self._json(status, body, request_id, headers)
         except Exception as exc:  # every failure becomes the provider's JSON error shape
             problem = as_api_error(exc, request, self.max_body_bytes)

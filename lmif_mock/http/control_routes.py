@@ -13,7 +13,7 @@ from lmif_mock.faults import NOT_NULLABLE_FAULTS, Faults
 from lmif_mock.http.emitted import emitted_json, settle_first_attempts
 from lmif_mock.http.errors import reported_as
 from lmif_mock.http.json_body import BodyReader
-from lmif_mock.http.listing import delivery_status, page
+from lmif_mock.http.listing import delivery_status, page_by_id
 from lmif_mock.http.representations import delivery_json
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
@@ -99,12 +99,13 @@ class ControlRoutes:
         return 201, {"data": [emitted_json(self.fake, event.id) for event in events]}
 
     def deliveries(self, request: Request, args: dict[str, str]) -> Result:
-        found = self.fake.deliveries(
+        store = self.fake.store
+        ids = store.delivery_ids(
             event_id=request.args.get("eventId"),
             webhook_id=request.args.get("webhookId"),
             status=delivery_status(request),
         )
-        return 200, page(request, found, delivery_json)
+        return 200, page_by_id(request, ids, store.get_delivery, delivery_json)
 
     def reset(self, request: Request, args: dict[str, str]) -> Result:
         self.fake.reset()

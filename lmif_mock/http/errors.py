@@ -43,6 +43,7 @@ CODES: dict[str, tuple[int, str]] = {
     "PAYLOAD_TOO_LARGE": (413, "Request body too large"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported media type"),
     "TOO_MANY_WAITS": (503, "Too many long polls at once"),
+    "RECEIVERS_BUSY": (503, "Too many requests waiting on webhook receivers at once"),
     "INTERNAL_ERROR": (500, "Internal error"),
 }
 

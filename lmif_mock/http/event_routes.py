@@ -8,7 +8,7 @@ from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.emitted import emitted_json, settle_first_attempts
 from lmif_mock.http.errors import APIError, not_found
 from lmif_mock.http.json_body import BodyReader
-from lmif_mock.http.listing import page
+from lmif_mock.http.listing import page_by_id
 from lmif_mock.http.representations import delivery_json, event_json
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
@@ -33,7 +33,12 @@ class EventRoutes:
         }
 
     def list_events(self, request: Request, args: dict[str, str]) -> Result:
-        return 200, page(request, self.fake.events(request.args.get("type")), event_json)
+        # Paged over ids, and only the page's events read: decoding every event of a long
+        # session for each page once took a third of a second at 20,000 events, and parallel
+        # pages kept the server from answering anything else.
+        store = self.fake.store
+        ids = store.event_ids(request.args.get("type"))
+        return 200, page_by_id(request, ids, store.get_event, event_json)
 
     def get_event(self, request: Request, args: dict[str, str]) -> Result:
         return 200, {"data": emitted_json(self.fake, args["id"])}

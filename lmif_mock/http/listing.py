@@ -25,8 +25,9 @@ MAX_OFFSET = 10**9
 DELIVERY_STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
 
 
-def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> dict[str, Any]:
-    """The page of ``items`` the query asks for, each rendered, with the total and the window."""
+def window(request: Request) -> tuple[int, int]:
+    """The ``limit`` and ``offset`` a list query asks for (defaults 20 and 0), or one
+    VALIDATION_ERROR listing every problem with them."""
     problems = []
     values = {}
     for name, default, low, high in (
@@ -43,10 +44,32 @@ def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> 
         values[name] = value
     if problems:
         raise validation_error(problems)
-    limit, offset = values["limit"], values["offset"]
+    return values["limit"], values["offset"]
+
+
+def page(request: Request, items: list[Item], render: Callable[[Item], Any]) -> dict[str, Any]:
+    """The page of ``items`` the query asks for, each rendered, with the total and the window."""
+    limit, offset = window(request)
     return {
         "data": [render(item) for item in items[offset : offset + limit]],
         "meta": {"total": len(items), "limit": limit, "offset": offset},
+    }
+
+
+def page_by_id(
+    request: Request,
+    ids: list[str],
+    read: Callable[[str], Item | None],
+    render: Callable[[Item], Any],
+) -> dict[str, Any]:
+    """:func:`page` over ids, reading only the page's items: listing a long session must not
+    read (or, from SQLite, parse) all of it for every page. An item gone between the listing
+    and the reading (a reset meanwhile) is left out of the page."""
+    limit, offset = window(request)
+    found = (read(item_id) for item_id in ids[offset : offset + limit])
+    return {
+        "data": [render(item) for item in found if item is not None],
+        "meta": {"total": len(ids), "limit": limit, "offset": offset},
     }
 
 

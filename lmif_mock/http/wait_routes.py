@@ -12,9 +12,11 @@ from werkzeug.wrappers import Request
 
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.errors import APIError, reported_as, validation_error
+from lmif_mock.http.listing import window
 from lmif_mock.http.representations import delivery_json
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.json_integers import whole_number_text
+from lmif_mock.transcript import record_page
 from lmif_mock.waiting import UNTIL, Expectation, WaitTimeout, resolve_timeout, seen
 
 #: The longest a ``GET /_mock/wait`` holds the connection (a bounded long poll).
@@ -147,4 +149,8 @@ class WaitRoutes:
         return 200, {"data": {"idle": True, "seen": ""}}
 
     def transcript(self, request: Request, args: dict[str, str]) -> Result:
-        return 200, {"data": self.fake.transcript()}
+        """One page of the transcript: a long session's whole run in one answer once took 50 MB
+        and held a worker (and the server's memory) for as long as it took to build."""
+        limit, offset = window(request)
+        transcript, total = record_page(self.fake.store, self.fake.seed, offset, limit)
+        return 200, {"data": transcript, "meta": {"total": total, "limit": limit, "offset": offset}}

@@ -11,7 +11,7 @@ from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.emitted import emitted_json, settle_first_attempts
 from lmif_mock.http.errors import APIError, not_found
 from lmif_mock.http.json_body import BodyReader
-from lmif_mock.http.listing import delivery_status, page
+from lmif_mock.http.listing import delivery_status, page, page_by_id
 from lmif_mock.http.representations import delivery_json, webhook_json
 from lmif_mock.http.routes import Handler, Result
 from lmif_mock.http.validation import Fields
@@ -92,8 +92,9 @@ class WebhookRoutes:
 
     def webhook_deliveries(self, request: Request, args: dict[str, str]) -> Result:
         webhook = find_webhook(self.fake, args["id"])
-        found = self.fake.deliveries(webhook_id=webhook.id, status=delivery_status(request))
-        return 200, page(request, found, delivery_json)
+        store = self.fake.store
+        ids = store.delivery_ids(webhook_id=webhook.id, status=delivery_status(request))
+        return 200, page_by_id(request, ids, store.get_delivery, delivery_json)
 
     def test_webhook(self, request: Request, args: dict[str, str]) -> Result:
         fields = Fields(self.read_body(request), allowed={"eventType", "endpoint", "webhookId"})

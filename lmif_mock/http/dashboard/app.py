@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,9 @@ from lmif_mock.http.dashboard.html import (
     static_file,
 )
 from lmif_mock.http.dashboard.login_guard import LOGIN_COOKIE, LOGIN_COOKIE_SECONDS, LoginGuard
+from lmif_mock.http.dashboard.paging import pager
 from lmif_mock.http.dashboard.sessions import END_MESSAGES, WALL_LIFETIME, Flash, Session, Sessions
+from lmif_mock.http.receiver_share import ReceiverShare
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.transcript import dumps as transcript_dumps
 from lmif_mock.unretryable import why_not_retryable
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("lmif_mock.http.dashboard")
 
 COOKIE = "lmif_dashboard"
+#: Whole-transcript downloads built at once (each holds a worker and the run's size in memory).
+MAX_CONCURRENT_DOWNLOADS = 2
 #: The largest clock step one form may ask for.
 MAX_ADVANCE = timedelta(days=400)
 
@@ -81,6 +86,15 @@ _ROUTES = Map(
     ],
     strict_slashes=False,
 )
+#: The forms that may make (and wait on) delivery attempts: advancing the clock runs what falls
+#: due, retrying attempts at once, and a webhook's ``test`` action sends an event.
+_DELIVERING = {"advance", "retry"}
+
+
+def _may_deliver(endpoint: str, args: Mapping[str, object]) -> bool:
+    return endpoint in _DELIVERING or (endpoint == "webhook_action" and args["action"] == "test")
+
+
 #: Pages a redirect may return to: the GET pages behind a login.
 _RETURNABLE = {"endpoints", "new_webhook", "webhook", "event"}
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9_./-]*")
@@ -89,9 +103,14 @@ _SAFE_PATH = re.compile(r"/[A-Za-z0-9_./-]*")
 class Dashboard:
     """The dashboard's WSGI handling, mounted by the API under ``/dashboard``."""
 
-    def __init__(self, fake: FakeLMIF, keys: KeyRing) -> None:
+    def __init__(
+        self, fake: FakeLMIF, keys: KeyRing, receiver_share: ReceiverShare | None = None
+    ) -> None:
         self.fake = fake
         self.keys = keys
+        #: Shared with the API: the forms that may wait on a receiver take a slot of it.
+        self.receiver_share = receiver_share or ReceiverShare()
+        self._downloads = threading.BoundedSemaphore(MAX_CONCURRENT_DOWNLOADS)
         self.sessions = Sessions(keys, lambda: fake.clock.now())
         self.login_guard = LoginGuard()
         self._pages: dict[str, Page] = {
@@ -133,6 +152,9 @@ class Dashboard:
         if request.method == "POST" and not session.csrf_ok(request.form.get("csrf", "")):
             message = notice("Missing or wrong form token.", cls="error")
             return self._page(session, "Forbidden", message, 403)
+        delivering = _may_deliver(str(endpoint), args)
+        if delivering and not self.receiver_share.try_take():
+            return self._busy(session)
         try:
             return self._pages[str(endpoint)](request, session, dict(args))
         except NotFoundError as exc:
@@ -145,8 +167,19 @@ class Dashboard:
             log.exception("dashboard failed answering %s %s", request.method, request.path)
             failed = notice("The dashboard failed; see the server's log.", cls="error")
             return self._page(session, "Error", failed, 500)
+        finally:
+            if delivering:
+                self.receiver_share.give_back()
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def _busy(self, session: Session) -> Response:
+        """503 for a form that may wait on a receiver while too many already do: nothing done."""
+        refusal = self.receiver_share.refusal()
+        message = notice(f"{refusal.message}. Nothing was done.", role="alert", cls="error")
+        response = self._page(session, "Busy", message, 503)
+        response.headers.update(refusal.headers)
+        return response
 
     def _page(self, session: Session, title: str, body: Markup, status: int = 200) -> Response:
         flash = session.take_flash()
@@ -159,8 +192,23 @@ class Dashboard:
         return page(title, body, nav=nav, notice=top, status=status)
 
     def _transcript(self, request: Request, session: Session, args: dict[str, str]) -> Response:
-        """The run as a transcript file, to replay elsewhere (``python -m lmif_mock replay``)."""
-        response = Response(transcript_dumps(self.fake.transcript()), mimetype="application/json")
+        """The run as a transcript file, to replay elsewhere (``python -m lmif_mock replay``).
+
+        The whole run in one answer: a long session's is tens of megabytes and takes a worker
+        and much memory to build, so only :data:`MAX_CONCURRENT_DOWNLOADS` are built at once.
+        """
+        if not self._downloads.acquire(blocking=False):
+            message = f"{MAX_CONCURRENT_DOWNLOADS} transcript downloads are already being built"
+            busy = self._page(
+                session, "Busy", notice(f"{message}; try again shortly.", cls="error"), 503
+            )
+            busy.headers["Retry-After"] = "1"
+            return busy
+        try:
+            text = transcript_dumps(self.fake.transcript())
+        finally:
+            self._downloads.release()
+        response = Response(text, mimetype="application/json")
         response.headers["Content-Disposition"] = 'attachment; filename="lmif-transcript.json"'
         response.headers["Cache-Control"] = "no-store"
         return secure(response)
@@ -229,13 +277,17 @@ class Dashboard:
         return response
 
     def _endpoints(self, request: Request, session: Session, args: dict[str, str]) -> Response:
+        webhooks = self.fake.webhooks.list()
+        shown = pager(request, len(webhooks))
+        store = self.fake.store
         rows = [
             (
                 webhook,
-                self.fake.deliveries(webhook_id=webhook.id),
+                len(store.delivery_ids(webhook_id=webhook.id)),
+                len(store.delivery_ids(webhook_id=webhook.id, status="failed")),
                 self.fake.endpoint_health(webhook.id).summary(),
             )
-            for webhook in self.fake.webhooks.list()
+            for webhook in shown.rows(webhooks)
         ]
         body = (
             views.clock_panel(self.fake.clock, session.csrf, f"{PREFIX}/")
@@ -243,6 +295,7 @@ class Dashboard:
                 PREFIX
             )
             + views.endpoints_table(rows)
+            + shown.links(f"{PREFIX}/")
         )
         return self._page(session, "Endpoints", body)
 
@@ -269,13 +322,18 @@ class Dashboard:
     def _webhook(self, request: Request, session: Session, args: dict[str, str]) -> Response:
         webhook = self.fake.webhooks.get(args["webhook_id"])
         now = self.fake.clock.now()
-        deliveries = self.fake.deliveries(webhook_id=webhook.id)
-        cards = [views.delivery_card(d, session.csrf, now) for d in reversed(deliveries)]
+        store = self.fake.store
+        ids = store.delivery_ids(webhook_id=webhook.id)  # only the page's are read
+        shown = pager(request, len(ids))
+        on_page = [store.get_delivery(delivery_id) for delivery_id in shown.rows(ids[::-1])]
+        cards = [views.delivery_card(d, session.csrf, now) for d in on_page if d is not None]
+        path = views.webhook_path(webhook.id)
         body = (
             views.webhook_details(webhook, session.csrf)
-            + views.clock_panel(self.fake.clock, session.csrf, views.webhook_path(webhook.id))
-            + Markup("<h2>Deliveries</h2>")
+            + views.clock_panel(self.fake.clock, session.csrf, path)
+            + Markup("<h2>Deliveries ({})</h2>").format(len(ids))
             + (Markup("").join(cards) if cards else Markup("<p>None yet.</p>"))
+            + shown.links(path, newer_first=True)
         )
         return self._page(session, f"Endpoint {webhook.id}", body)
 

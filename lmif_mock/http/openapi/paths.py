@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lmif_mock.http.openapi.schema import STRING, Schema, obj, ref
 from lmif_mock.http.query_parameters import parameter_schema
+from lmif_mock.http.receiver_share import may_deliver
 from lmif_mock.http.routes import ROUTES, Route, openapi_path
 
 #: The documented headers on every answer (counted or not).
@@ -38,6 +39,19 @@ _ERROR_TEXT = {
     429: "Rate limit exceeded",
     503: "Too many long polls waiting at once (TOO_MANY_WAITS); ask again after Retry-After",
 }
+#: What a 503 (a cap reached, nothing done) says about when to ask again.
+_RETRY_AFTER: Schema = {
+    "Retry-After": {
+        "description": "seconds to wait before asking again",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+#: The 503 of a route that may wait on receivers (lmif_mock.http.receiver_share).
+_RECEIVERS_BUSY_TEXT = (
+    "Too many requests already waiting on webhook receivers (RECEIVERS_BUSY); nothing was "
+    "done, ask again after Retry-After"
+)
 
 
 def _operation(route: Route) -> Schema:
@@ -45,6 +59,8 @@ def _operation(route: Route) -> Schema:
         body = obj(data={"type": "array", "items": ref(route.list_of)}, meta=ref("ListMeta"))
     elif route.list_of is not None:
         body = obj(data={"type": "array", "items": ref(route.list_of)})
+    elif route.response is not None and "limit" in route.query:  # one page of a document
+        body = obj(data=ref(route.response), meta=ref("ListMeta"))
     elif route.endpoint in ("health", "openapi", "identity_check", "identity_check_batch"):
         body = ref(route.response or "OpenAPI")
     else:
@@ -63,10 +79,16 @@ def _operation(route: Route) -> Schema:
         errors.add(429)
     if route.request is not None or route.method in ("POST", "PUT", "PATCH"):
         errors |= {413, 415}
+    if may_deliver(route):
+        errors.add(503)
     for status in sorted(errors):
         responses[str(status)] = {
-            "description": _ERROR_TEXT[status],
-            "headers": RATE_LIMIT_HEADERS,
+            "description": _RECEIVERS_BUSY_TEXT
+            if status == 503 and may_deliver(route)
+            else _ERROR_TEXT[status],
+            "headers": {**RATE_LIMIT_HEADERS, **_RETRY_AFTER}
+            if status == 503
+            else RATE_LIMIT_HEADERS,
             "content": {"application/json": {"schema": ref("Error")}},
         }
     operation: Schema = {
