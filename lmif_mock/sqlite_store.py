@@ -109,7 +109,7 @@ class SQLiteStore:
             self._db.execute("BEGIN")
             try:
                 known = self._rows("SELECT doc FROM events WHERE id = ?", event.id)
-                if known and _payload(json.loads(known[0][0])) != _payload(event.envelope()):
+                if known and _wire_bytes(json.loads(known[0][0])) != event.for_webhook(None).body:
                     raise_second_payload(event.id)
                 self.add_event(event)
                 for delivery in deliveries:
@@ -229,12 +229,11 @@ class SQLiteStore:
         return parse_time(self.get_meta("clock"))
 
 
-def _payload(envelope: dict[str, Any]) -> Any:
-    """What makes an event the same event: everything but the webhook it was addressed to, as
-    JSON reads it back."""
-    meta = dict(envelope.get("meta") or {})
-    meta.pop("webhookId", None)
-    return json.loads(json.dumps({**envelope, "meta": meta}, ensure_ascii=False))
+def _wire_bytes(envelope: dict[str, Any]) -> bytes:
+    """The bytes a stored event is sent as (addressed to no webhook): what makes two events the
+    same event is what a receiver reads, so ``true`` is not ``1`` and key order counts, as it
+    does for the memory store, which compares the bytes themselves."""
+    return Event.from_envelope(envelope).for_webhook(None).body
 
 
 def _delivery_filter(

@@ -463,3 +463,32 @@ def test_emits_racing_on_threads_with_one_event_id_leave_one_payload(
         assert by_id[event.id] == {event.data["identityName"]}
     assert refused + len(receiver.bodies) == 80
     fake.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [({"extra": True}, {"extra": 1}), ({"x1": 1, "x2": 2}, {"x2": 2, "x1": 1})],
+    ids=["true-vs-1", "key-order"],
+)
+def test_payloads_equal_to_python_but_not_on_the_wire_are_two_payloads(
+    kind: str, one: dict[str, Any], other: dict[str, Any], tmp_path: Path
+) -> None:
+    """``True == 1`` and dicts ignore key order in Python, but a receiver reads bytes: the
+    second emit of the race is refused in both stores (the SQLite one compared decoded JSON)."""
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "lmif.db")
+    fake = FakeLMIF(seed=5, store=store)
+    receiver = Recorder()
+    fake.webhooks.create(receiver, events=["*"])
+    first = fake._build("box.created", one, False, "evt_same")
+    second = Event.from_envelope({**json.loads(first.body), "data": {**first.data, **other}})
+    for key in one:  # the same keys, in the other's order and types
+        second.data.pop(key, None)  # type: ignore[attr-defined]
+    second.data.update(other)  # type: ignore[attr-defined]
+    assert second.data == first.data  # equal to Python...
+    assert second.for_webhook(None).body != first.for_webhook(None).body  # ...not on the wire
+    fake._deliver(first, None, None)
+    with pytest.raises(ConflictError, match="another payload"):
+        fake._deliver(second, None, None)
+    assert len(receiver.bodies) == 1
+    fake.close()
