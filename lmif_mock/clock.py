@@ -242,16 +242,18 @@ class VirtualClock:
         more callbacks; those run too if they fall due within the same advance.
         """
         step = requested_advance(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
+        generation = self._generation  # asked before a reset: moves no clock after it
         with self._advancing:
-            self._run_until(_moment_after(self._now, step), self._generation)
+            self._run_until(_moment_after(self._now, step), generation)
 
     def move_to(self, moment: datetime) -> None:
         """Advance to ``moment`` (which must not be in the clock's past)."""
         target = utc(moment, whole_seconds=False)
         if target < self._now:
             raise ClockError(f"a clock cannot go backwards (from {self._now} to {target})")
+        generation = self._generation
         with self._advancing:
-            self._run_until(target, self._generation)
+            self._run_until(target, generation)
 
     def next_due(self) -> datetime | None:
         """When the next scheduled callback falls due, or ``None`` if nothing is scheduled."""
@@ -260,8 +262,8 @@ class VirtualClock:
     def run_all(self, limit: timedelta | float = timedelta(days=366)) -> None:
         """Advance until nothing is scheduled, but never further than ``limit`` from now."""
         horizon = self._now + to_timedelta(limit)
+        generation = self._generation
         with self._advancing:
-            generation = self._generation
             while (due := self._schedule.peek()) is not None and due <= horizon:
                 if not self._run_until(due, generation):
                     return
@@ -277,7 +279,8 @@ class VirtualClock:
     def reset(self) -> None:
         """Cancel everything scheduled and go back to the start (a fresh clock, same object),
         without waiting for an advance in progress (it may wait an hour on a receiver that never
-        answers): that advance stops after its callback and moves the clock no further."""
+        answers): that advance stops after its callback and moves the clock no further, and so
+        does every advance asked for before the reset and still waiting for its turn."""
         with self._state:
             self._generation += 1
             self._schedule.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,53 @@ def test_unusable_steps_are_clock_errors_and_move_nothing(step: dict[str, float]
     with pytest.raises(ClockError):
         clock.advance(**step)
     assert clock.now() == DEFAULT_START
+
+
+class _NotingLock:
+    """The clock's advance lock, noting when ``thread`` comes to wait for it (by then it has
+    asked for its advance), so a test can reset exactly while an advance is queued."""
+
+    def __init__(self, lock: Any, thread: threading.Thread) -> None:
+        self.lock, self.thread, self.queued = lock, thread, threading.Event()
+
+    def __enter__(self) -> Any:
+        if threading.current_thread() is self.thread:
+            self.queued.set()
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc: object) -> Any:
+        return self.lock.__exit__(*exc)
+
+
+def test_advances_asked_for_before_a_reset_move_the_fresh_clock_no_further() -> None:
+    """An advance stuck in a callback (an attempt to a receiver that never answers) and another
+    queued behind it, then a reset: neither moves the fresh clock, and neither runs what the new
+    session scheduled (an outside tester saw the queued one move a reset clock by 5 hours)."""
+    clock = VirtualClock()
+    entered, release = threading.Event(), threading.Event()
+
+    def hang() -> None:  # an attempt to a receiver that does not answer
+        entered.set()
+        release.wait(30)
+
+    clock.call_later(60, hang)
+    stuck = threading.Thread(target=clock.advance, kwargs={"minutes": 2})
+    behind = threading.Thread(target=clock.advance, kwargs={"hours": 5})
+    lock = _NotingLock(clock._advancing, behind)
+    clock._advancing = lock  # type: ignore[assignment]
+    stuck.start()
+    assert entered.wait(30), "the first advance never reached its callback"
+    behind.start()
+    assert lock.queued.wait(30), "the second advance never queued"
+    clock.reset()
+    ran: list[str] = []
+    clock.call_later(3600, lambda: ran.append("the new session's callback"))
+    release.set()
+    stuck.join(30)
+    behind.join(30)
+    assert not stuck.is_alive()
+    assert not behind.is_alive()
+    assert clock.now() == clock.start
+    assert ran == []
+    clock.advance(hours=1)  # an advance asked for after the reset works as ever
+    assert ran == ["the new session's callback"]
