@@ -21,17 +21,20 @@ import pytest
 import urllib3
 from werkzeug.test import Client
 
-from lmif_mock import LMIFServer, VirtualClock
+from lmif_mock import FakeLMIF, LMIFServer, VirtualClock
 from lmif_mock.clock import Clock, RealClock
+from lmif_mock.http.app import API
 from lmif_mock.http.receiver_share import (
     MAX_CONCURRENT_DELIVERING,
     NEVER_DELIVER,
+    ReceiverShare,
     may_deliver,
 )
 from lmif_mock.http.routes import ROUTES
 from lmif_mock.http.serving.server_limits import WORKERS
 from lmif_mock.http.wait_routes import MAX_CONCURRENT_WAITS
 from tests.dashboard_login import log_in
+from tests.in_process_api import HEADERS, KEY
 from tests.receivers import raw_server, read_request
 
 PARALLEL = 40
@@ -128,6 +131,33 @@ def test_only_routes_that_may_deliver_take_a_slot() -> None:
     assert {"mock_reset", "mock_rotate_key", "mock_put_policy", "create_webhook"} <= (
         endpoints - delivering
     )
+    # Every change to the world may publish what other changes queued, so each takes a slot
+    # (claims and avatars emit nothing themselves; they were exempt, and could then deliver).
+    assert {"create_claim", "update_claim", "delete_claim", "world_reject_claim",
+            "world_avatar"} <= delivering  # fmt: skip
+
+
+def test_a_refusal_past_the_cap_is_not_counted_against_the_rate_limit() -> None:
+    """A client told RECEIVERS_BUSY and asking again after Retry-After must not run into a 429
+    for it: the refusal comes before the request is counted (an outside tester used up a
+    sandbox minute's quota with 503s)."""
+    fake = FakeLMIF(seed=0)
+    api = API(fake, KEY)
+    api.receiver_share = ReceiverShare(0)  # every slot taken
+    client = Client(api)
+
+    def remaining() -> int:
+        answer = client.get("/v1/lmif/webhooks", headers=HEADERS)
+        assert answer.status_code == 200
+        return int(answer.headers["X-RateLimit-Remaining"])
+
+    before = remaining()
+    for _ in range(5):
+        refused = client.post("/v1/lmif/licenses/request", json={}, headers=HEADERS)
+        assert refused.status_code == 503, refused.get_data(as_text=True)
+        assert refused.get_json()["error"]["code"] == "RECEIVERS_BUSY"
+    assert remaining() == before - 1  # the one GET in between, and nothing for the five 503s
+    fake.close()
 
 
 @pytest.mark.parametrize("clock", [RealClock, VirtualClock], ids=["real", "virtual"])
@@ -242,6 +272,14 @@ def test_cli_commands_say_so_and_ask_again_while_receivers_are_busy(
         share = server.api.receiver_share
         taken = [share.try_take() for _ in range(share.size)]
         assert all(taken)
+        tries: list[bool] = []
+        take = share.try_take
+
+        def counted_take() -> bool:
+            tries.append(took := take())
+            return took
+
+        share.try_take = counted_take  # type: ignore[method-assign]
         parser = argparse.ArgumentParser()
         module.add_arguments(parser)
         args = parser.parse_args([*extra, "--server", server.url, "--api-key", server.api_key])
@@ -251,6 +289,7 @@ def test_cli_commands_say_so_and_ask_again_while_receivers_are_busy(
         runner.start()
         try:
             _until(lambda: "asking again" in err.getvalue(), "the busy line on stderr")
+            _until(lambda: len(tries) >= 3, "two more tries while every slot is taken")
             assert server.deliveries() == []  # refused before anything was done
         finally:
             for _ in taken:
@@ -258,8 +297,9 @@ def test_cli_commands_say_so_and_ask_again_while_receivers_are_busy(
         runner.join(60)
         assert codes == [0], (out.getvalue(), err.getvalue())
         busy_lines = [line for line in err.getvalue().splitlines() if "asking again" in line]
+        assert len(busy_lines) == 1, err.getvalue()  # one line however many tries
         assert busy_lines[0].endswith("already waiting on webhook receivers; ask again shortly; "
-                                      "asking again in 1 s")  # fmt: skip
+                                      "asking again every 1 s for up to 30 s")  # fmt: skip
         assert server.deliveries() != []
 
 

@@ -91,6 +91,7 @@ class ControlClient:
             headers["Content-Type"] = "application/json"
             payload = json.dumps(body).encode()
         deadline = time.monotonic() + BUSY_PATIENCE
+        said = False
         while True:
             try:
                 return self._request("POST", path, payload, headers, read_timeout=120)
@@ -98,8 +99,13 @@ class ControlClient:
                 pause = exc.retry_after if exc.retry_after is not None else 1.0
                 if exc.code != "RECEIVERS_BUSY" or time.monotonic() + pause > deadline:
                     raise
-                if self.busy_notes is not None:
-                    print(f"{exc}; asking again in {pause:g} s", file=self.busy_notes, flush=True)
+                if self.busy_notes is not None and not said:  # one line, not one per try
+                    print(
+                        f"{exc}; asking again every {pause:g} s for up to {BUSY_PATIENCE:g} s",
+                        file=self.busy_notes,
+                        flush=True,
+                    )
+                    said = True
                 time.sleep(pause)
 
     def get(self, path: str, query: Mapping[str, Any], *, read_timeout: float) -> Any:

@@ -176,27 +176,32 @@ class API:
             except MethodNotAllowed as exc:  # answered after the key is checked and counted
                 endpoint, args, not_allowed = None, {}, exc
             route = route_for(str(endpoint)) if endpoint is not None else None
-            if route is None or route.auth:
+            counted = route is None or route.auth
+            if counted:
                 self._authenticate(request)
-                if request.path.startswith("/v1/"):
+            # A slot before the request is counted: the 503 past the cap changes nothing, the
+            # rate limit included (a client following Retry-After must not run into a 429).
+            holding = route is not None and not_allowed is None and may_deliver(route)
+            if holding and not self.receiver_share.try_take():
+                raise self.receiver_share.refusal()
+            try:
+                if counted and request.path.startswith("/v1/"):
                     headers.update(self._rate_limit())
-            if not_allowed is not None:
-                raise not_allowed
-            if route is None:
-                raise APIError(
-                    "NOT_FOUND",
-                    f"No route for {request.method} {request.path}",
-                    {"method": request.method, "path": request.path},
-                )
-            request.environ[ROUTE_KEY] = route
-            check_choices(route, request)
-            self._check_body_taken(request, route)
-            handler = self._handlers[route.endpoint]
-            if may_deliver(route):
-                with self.receiver_share.slot():
-                    status, body = handler(request, dict(args))
-            else:
-                status, body = handler(request, dict(args))
+                if not_allowed is not None:
+                    raise not_allowed
+                if route is None:
+                    raise APIError(
+                        "NOT_FOUND",
+                        f"No route for {request.method} {request.path}",
+                        {"method": request.method, "path": request.path},
+                    )
+                request.environ[ROUTE_KEY] = route
+                check_choices(route, request)
+                self._check_body_taken(request, route)
+                status, body = self._handlers[route.endpoint](request, dict(args))
+            finally:
+                if holding:
+                    self.receiver_share.give_back()
             return self._json(status, body, request_id, headers)
         except Exception as exc:  # every failure becomes the provider's JSON error shape
             problem = as_api_error(exc, request, self.max_body_bytes)

@@ -30,19 +30,15 @@ MAX_CONCURRENT_DELIVERING = WORKERS // 2
 DELIVERING_RETRY_AFTER = 1
 
 #: The routes that change state but never make or wait for an attempt: they need no slot, so
-#: they keep working while receivers hang. Every other POST, PUT, PATCH and DELETE may deliver
-#: (a world transition emits from its outbox, an advance runs what falls due).
+#: they keep working while receivers hang. Every other POST, PUT, PATCH and DELETE may deliver:
+#: an advance runs what falls due, and every change to the world (a claim or an avatar too,
+#: though they emit nothing themselves) may publish what other changes left in its outbox.
 NEVER_DELIVER = frozenset(
     {
         "create_webhook",
         "update_webhook",
         "delete_webhook",
         "rotate_secret",
-        "create_claim",
-        "update_claim",
-        "delete_claim",
-        "world_reject_claim",
-        "world_avatar",
         "identity_check",
         "identity_check_batch",
         "mock_rotate_key",
