@@ -252,7 +252,27 @@ def load(source: Mapping[str, Any] | str | bytes | Path) -> Mapping[str, Any]:
         raise TranscriptError(f"transcript version {value.get('version')!r}; expected {VERSION}")
     if not isinstance(value.get("deliveries"), list):
         raise TranscriptError("a transcript needs a 'deliveries' list")
+    _check_no_orphans(value)
     return value
+
+
+def _check_no_orphans(transcript: Mapping[str, Any]) -> None:
+    """Refuse deliveries of events (or to webhooks) the file does not hold: it is then a part of
+    a transcript (a page's ``data`` saved without its ``meta``), and replaying it would quietly
+    leave the rest out. Files without an ``events`` or ``webhooks`` list are not checked."""
+    for kind, key in (("events", "eventId"), ("webhooks", "webhookId")):
+        held = transcript.get(kind)
+        if not isinstance(held, list):
+            continue
+        known = {item.get("id") for item in held if isinstance(item, Mapping)}
+        for delivery in transcript["deliveries"]:
+            named = delivery.get(key) if isinstance(delivery, Mapping) else None
+            if named is not None and named not in known:
+                raise TranscriptError(
+                    f"delivery {delivery.get('id')!r} names {key} {named!r}, which this file "
+                    f"does not hold: it is part of a transcript, not all of it; get every page "
+                    "with: python -m lmif_mock transcript --server URL --api-key KEY > FILE"
+                )
 
 
 def requests_of(transcript: Mapping[str, Any]) -> list[RecordedRequest]:

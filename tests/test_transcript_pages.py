@@ -135,9 +135,19 @@ def test_one_page_that_is_not_the_whole_run_is_refused_not_replayed_in_part() ->
             TranscriptError, match=r"one page of a transcript .*transcript --server"
         ):
             load(answer)
+        # The same page's data saved without its meta (jq .data): its deliveries name events
+        # the file does not hold, and that too is refused rather than replayed in part.
+        total = answer["meta"]["total"]
+        status, later = _get(server, f"?limit=10&offset={total - 10}")
+        assert later["data"]["deliveries"]
+        with pytest.raises(TranscriptError, match=r"part of a transcript, not all of it"):
+            load(json.dumps(later["data"]))
         status, everything = _get(server, f"?limit={MAX_LIMIT}")
         assert page_items(everything["data"]) == everything["meta"]["total"]
         assert load(everything)["deliveries"] == server.transcript()["deliveries"]
+        assert (
+            load(json.dumps(everything["data"]))["deliveries"] == everything["data"]["deliveries"]
+        )
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
