@@ -205,8 +205,8 @@ def judge(
     if duration > delivery.policy.timeout.total_seconds():
         error, message = "timeout", f"answered {status} after the {delivery.policy.timeout} timeout"
     elif 200 <= status < 300:
-        earlier_drops = sum(1 for earlier in delivery.attempts if earlier.error == "dropped")
-        if earlier_drops < delivery.faults.drop_after_response:
+        to_drop = delivery.faults.drop_after_response  # usually 0: no count of earlier drops
+        if to_drop and sum(1 for a in delivery.attempts if a.error == "dropped") < to_drop:
             error, message = "dropped", f"receiver answered {status}; fault: response lost"
     elif 300 <= status < 400 and "location" in response.headers:
         location = response.headers["location"]
