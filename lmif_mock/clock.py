@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from lmif_mock.durations import to_timedelta
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.timestamps import utc
 
@@ -26,41 +27,6 @@ from lmif_mock.timestamps import utc
 DEFAULT_START = datetime(2024, 1, 15, 10, 0, 0, tzinfo=timezone.utc)
 
 Callback = Callable[[], None]
-
-
-def to_timedelta(
-    value: timedelta | float | None = None,
-    *,
-    seconds: float = 0,
-    minutes: float = 0,
-    hours: float = 0,
-    days: float = 0,
-) -> timedelta:
-    """Every way a duration is given (a timedelta, seconds, or keyword parts) as one timedelta.
-
-    Too large or non-finite numbers raise ``OverflowError``/``ValueError`` with a message fit
-    for an API client (Python's own speaks of C ints and NaN-to-integer conversions).
-    """
-    if isinstance(value, timedelta):
-        base = value
-    elif value is None:
-        base = timedelta()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        base = _checked(timedelta, seconds=value)
-    else:
-        raise TypeError(f"a duration must be a timedelta or a number of seconds, not {value!r}")
-    step = _checked(timedelta, seconds=seconds, minutes=minutes, hours=hours, days=days)
-    return _checked(base.__add__, step)
-
-
-def _checked(make: Callable[..., timedelta], *args: Any, **parts: Any) -> timedelta:
-    try:
-        made = make(*args, **parts)
-    except OverflowError:
-        raise OverflowError(f"too long (a duration is at most {timedelta.max.days} days)") from None
-    except ValueError:
-        raise ValueError("not a finite number") from None
-    return made
 
 
 def requested_advance(
@@ -242,7 +208,7 @@ class VirtualClock:
         more callbacks; those run too if they fall due within the same advance.
         """
         step = requested_advance(delta, seconds=seconds, minutes=minutes, hours=hours, days=days)
-        generation = self._generation  # asked before a reset: moves no clock after it
+        generation = self._generation  # read now: an advance asked before a reset is void
         with self._advancing:
             self._run_until(_moment_after(self._now, step), generation)
 
@@ -277,10 +243,9 @@ class VirtualClock:
         self._schedule.clear()
 
     def reset(self) -> None:
-        """Cancel everything scheduled and go back to the start (a fresh clock, same object),
-        without waiting for an advance in progress (it may wait an hour on a receiver that never
-        answers): that advance stops after its callback and moves the clock no further, and so
-        does every advance asked for before the reset and still waiting for its turn."""
+        """Cancel everything scheduled and go back to the start, without waiting for an advance
+        in progress (it may wait an hour on a receiver): that advance, and any asked for before
+        the reset, moves the fresh clock no further."""
         with self._state:
             self._generation += 1
             self._schedule.clear()

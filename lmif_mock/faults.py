@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from lmif_mock.clock import to_timedelta
+from lmif_mock.durations import to_timedelta
 from lmif_mock.errors import LMIFMockError
 from lmif_mock.json_integers import whole_number
 from lmif_mock.scripts import ScriptError, parse

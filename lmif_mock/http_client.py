@@ -30,6 +30,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from lmif_mock.answer_polling import AnswerPolling
 from lmif_mock.dialing import Dialer, Resolver, dial, open_checked, resolve
 from lmif_mock.exchanges import MAX_RESPONSE_BYTES, Response, TransportError
 from lmif_mock.hosts import HostPolicy
@@ -75,10 +76,10 @@ class _DeadlineSocket:
         #: What :func:`~lmif_mock.plain_answers.read_answer` read of an answer it did not take.
         self.unread = b""
         #: Registered once: asking it costs a third of building ``select``'s lists every time.
-        self._poller: Any = None
+        self.poller: Any = None
         if hasattr(select, "poll"):
-            self._poller = select.poll()
-            self._poller.register(sock, select.POLLIN | select.POLLPRI)
+            self.poller = select.poll()
+            self.poller.register(sock, select.POLLIN | select.POLLPRI)
         self._readers = 0
         self._closed = False
 
@@ -122,8 +123,8 @@ class _DeadlineSocket:
         """Whether the peer closed (or wrote out of turn) while the connection was idle: such a
         connection would fail the next exchange for a reason that is not the receiver's."""
         try:
-            if self._poller is not None:
-                return bool(self._poller.poll(0))  # readable, hung up or in error
+            if self.poller is not None:
+                return bool(self.poller.poll(0))  # readable, hung up or in error
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):
             return True
@@ -146,8 +147,11 @@ class _Connection(http.client.HTTPConnection):
         resolver: Resolver,
         dialer: Dialer,
         tls: ssl.SSLContext | None,
+        polling: AnswerPolling | None = None,
     ) -> None:
         super().__init__(url.host, url.port)
+        #: Its origin's polling for answers (shared by every connection to that origin).
+        self.polling = polling if polling is not None else AnswerPolling()
         self.default_port = 443 if url.scheme == "https" else 80
         self.url = url
         self.policy = policy
@@ -168,6 +172,8 @@ class _Connection(http.client.HTTPConnection):
         if guarded is None:
             raise http.client.NotConnected()
         guarded.sendall(head + body)
+        if guarded.poller is not None:
+            self.polling.wait_briefly(guarded.poller, guarded.deadline)
         read = read_answer(guarded.receive, cap)
         if isinstance(read, PlainAnswer):
             return read
@@ -230,6 +236,8 @@ def _read_capped(response: http.client.HTTPResponse, cap: int) -> tuple[bytes, b
     return b"".join(chunks)[:cap], True
 
 
+#: Origins whose answer polling is remembered (a test session talks to a few receivers).
+_REMEMBERED_ORIGINS = 256
 #: How much of an error's own text an attempt's message quotes.
 _MESSAGE_CHARS = 300
 
@@ -283,6 +291,8 @@ class KeepAliveClient:
         self._tls = tls
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._idle_since: collections.OrderedDict[_Connection, None] = collections.OrderedDict()
+        #: Per origin, whether polling briefly for its answers pays (:mod:`answer_polling`).
+        self._polling: dict[tuple[str, str, int], AnswerPolling] = {}
         self._lock = threading.Lock()
 
     def post(
@@ -332,7 +342,15 @@ class KeepAliveClient:
             if guarded is not None and not guarded.is_dropped():
                 return connection
             connection.close()
-        return _Connection(url, self.policy, self.resolver, self.dialer, self._tls_for(url))
+        with self._lock:
+            polling = self._polling.get(url.origin)
+            if polling is None:
+                if len(self._polling) >= _REMEMBERED_ORIGINS:
+                    self._polling.clear()
+                polling = self._polling[url.origin] = AnswerPolling()
+        return _Connection(
+            url, self.policy, self.resolver, self.dialer, self._tls_for(url), polling
+        )
 
     def _tls_for(self, url: WebhookURL) -> ssl.SSLContext | None:
         if url.scheme != "https":

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from lmif_mock.clock import to_timedelta
+from lmif_mock.durations import to_timedelta
 from lmif_mock.errors import LMIFMockError
 
 PROVIDER_DELAYS: tuple[timedelta, ...] = (

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from lmif_mock.events import Event
 from lmif_mock.exchanges import OutgoingRequest, Transport, TransportError
 from lmif_mock.hosts import BlockedHostError, HostPolicy
 from lmif_mock.records import Attempt, Delivery, Webhook
+from lmif_mock.sendable_headers import unsendable_header
 from lmif_mock.store import Store
 from lmif_mock.timestamps import format_timestamp
 from lmif_mock.transports import HTTPTransport, transport_for_app
@@ -326,29 +326,6 @@ def _check_whole(page: Mapping[str, Any], meta: object) -> None:
             f"this is one page of a transcript ({held} of its {total} items); get every page "
             "with: python -m lmif_mock transcript --server URL --api-key KEY > FILE"
         )
-
-
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
-def unsendable_header(headers: Mapping[str, str]) -> str | None:
-    """Why these headers cannot go on the wire (a hand-edited transcript may hold a name that is
-    not a token, or a CR, LF or NUL in a value, which would split the request); None if they can.
-    """
-    for name, value in headers.items():
-        if not _TOKEN.fullmatch(name):
-            return f"header name {name!r} is not an HTTP token; not sent"
-        if any(c in value for c in "\r\n\0") or (not value.isascii() and not _latin1(value)):
-            return f"header {name!r} has a CR, LF, NUL or non-Latin-1 character; not sent"
-    return None
-
-
-def _latin1(text: str) -> bool:
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def replay(

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from lmif_mock.clock import DEFAULT_START, ClockError, RealClock, VirtualClock, to_timedelta
+from lmif_mock.clock import DEFAULT_START, ClockError, RealClock, VirtualClock
+from lmif_mock.durations import to_timedelta
 
 
 def test_virtual_clock_starts_at_a_fixed_instant_or_the_given_one() -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from lmif_mock.clock import RealClock, VirtualClock, to_timedelta
+from lmif_mock.clock import RealClock, VirtualClock
+from lmif_mock.durations import to_timedelta
 from lmif_mock.fake import FakeLMIF
 from lmif_mock.http.json_body import BodyReader
 from lmif_mock.http.routes import Handler, Result
