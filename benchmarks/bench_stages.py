@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
+import lmif_mock.answer_polling
 import lmif_mock.attempt_sender
 import lmif_mock.http_client
 import lmif_mock.http_heads
@@ -58,7 +59,8 @@ _STAGES = [
     (lmif_mock.attempt_sender, "wire_request", "sign (HMAC-SHA256)"),
     (lmif_mock.http_heads.RequestHeads, "write", "write the request head"),
     (lmif_mock.http_client._DeadlineSocket, "sendall", "send (kernel)"),
-    (lmif_mock.http_client, "read_answer", "wait for the answer, read and parse it"),
+    (lmif_mock.answer_polling.AnswerPolling, "wait_briefly", "wait for the answer: polling"),
+    (lmif_mock.http_client, "read_answer", "wait for the answer (sleeping), read and parse it"),
     (lmif_mock.attempt_sender, "judge", "judge the attempt"),
     (Dispatcher, "_settle", "settle (record attempt, schedule)"),
 ]
