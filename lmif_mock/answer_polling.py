@@ -14,10 +14,10 @@ machine the two are the same, so polling is bounded to cost little where it does
 - at most :data:`SPIN_SECONDS` per answer and never past the exchange's deadline; another thread
   of this process that wants the interpreter meanwhile waits at most that long, since each poll
   lets go of it and the wait that follows sleeps;
-- it adapts: a connection whose answer missed the window :data:`GIVE_UP_AFTER` times in a row (a
-  slow receiver, or one served by a thread of this very process, which cannot answer while this
-  thread polls) stops polling, and tries again only after 16, then 32... up to 1,024 exchanges,
-  so a slow receiver costs a few windows over a whole session.
+- it adapts, per origin: answers within the window earn credit and misses cost twice as much, so
+  a receiver that misses often (a slow one, or one served by a thread of this very process,
+  which can answer only when this thread lets go of the interpreter) soon stops being polled,
+  for 16, then 32... up to 1,024 exchanges, until a run of answers in time fills the credit.
 
 On a machine (or CPU affinity) with a single core the receiver could not run while this process
 polls, so nothing polls there.
@@ -33,9 +33,16 @@ import time
 #: How long one answer is polled for before sleeping: a loopback receiver in another process
 #: answers a webhook in 0.1 to 0.3 ms on this project's machines.
 SPIN_SECONDS = 0.0003
-#: Misses in a row after which a connection stops polling for a while.
-GIVE_UP_AFTER = 2
-#: The first and the longest pause (in exchanges) of a connection whose answers keep missing.
+#: What polling has to show for itself: an answer within the window earns a credit (up to
+#: :data:`_MOST_CREDIT`), one that missed it costs :data:`_MISS_COST`; out of credit, the origin
+#: stops polling for a while. Misses must be rare for polling to go on: hits and misses taking
+#: turns (a receiver in a thread of this process, answering only when it gets the interpreter)
+#: run the credit down.
+_START_CREDIT = 2
+_MISS_COST = 2
+_MOST_CREDIT = 8
+#: The first and the longest pause (in exchanges); each pause is twice the one before until the
+#: credit is full again.
 _FIRST_PAUSE = 16
 _LONGEST_PAUSE = 1024
 
@@ -57,7 +64,7 @@ class AnswerPolling:
     servers such as werkzeug's development server) would otherwise be polled afresh each time."""
 
     def __init__(self) -> None:
-        self._misses = 0
+        self._credit = _START_CREDIT
         self._pause = 0
         self._paused_for = 0
         #: Exchanges polled, answers that came within the window, windows that ran out (tests
@@ -84,13 +91,14 @@ class AnswerPolling:
         while now < until:
             if poll(0):
                 self.hits += 1
-                self._misses = 0
-                self._paused_for = 0
+                self._credit = min(self._credit + 1, _MOST_CREDIT)
+                if self._credit == _MOST_CREDIT:
+                    self._paused_for = 0  # polling pays here again: no backoff remembered
                 return
             now = time.monotonic()
         self.missed += 1
-        self._misses += 1
-        if self._misses >= GIVE_UP_AFTER:
-            self._misses = 0
+        self._credit -= _MISS_COST
+        if self._credit <= 0:
+            self._credit = _START_CREDIT
             self._paused_for = min(max(2 * self._paused_for, _FIRST_PAUSE), _LONGEST_PAUSE)
             self._pause = self._paused_for

@@ -15,7 +15,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from lmif_mock.answer_polling import _FIRST_PAUSE, CAN_SPIN, GIVE_UP_AFTER, AnswerPolling
+from lmif_mock.answer_polling import (
+    _FIRST_PAUSE,
+    _MISS_COST,
+    _MOST_CREDIT,
+    CAN_SPIN,
+    AnswerPolling,
+)
 from lmif_mock.hosts import HostPolicy
 from lmif_mock.http_client import KeepAliveClient
 
@@ -83,36 +89,59 @@ def test_only_the_main_thread_polls() -> None:
 
 
 @needs_two_cores
-def test_answers_slower_than_the_window_stop_the_polling_for_a_while() -> None:
-    """Two windows in a row without an answer (a slow receiver, or one that needs this very
-    thread to run), and the connection stops polling for the next 16 exchanges, then 32...; one
-    answer within the window and it polls every time again."""
+def test_answers_that_miss_the_window_pause_the_polling_for_longer_and_longer() -> None:
+    """A window without an answer uses up the starting credit: the origin is not polled for the
+    next 16 exchanges, then (missing again) 32; answers within the window earn credit back,
+    and only a full credit forgets the backoff."""
     one, other = socket.socketpair()
     with one, other:
-        polling = AnswerPolling()
-        poller = select.poll()
+        polling, poller = AnswerPolling(), select.poll()
         poller.register(one, select.POLLIN)
-        for _ in range(GIVE_UP_AFTER):  # nothing arrives: each window runs out
+
+        def exchange(answered: bool) -> None:
+            if answered:
+                other.sendall(b"HTTP/1.1 200 OK")
             polling.wait_briefly(poller, time.monotonic() + 30)
-        assert (polling.polled, polling.missed) == (GIVE_UP_AFTER, GIVE_UP_AFTER)
+            if answered:
+                one.recv(100)
+
+        exchange(answered=False)  # nothing arrives: the window runs out
+        assert (polling.polled, polling.missed) == (1, 1)
         for _ in range(_FIRST_PAUSE):  # paused: not polled at all
-            polling.wait_briefly(poller, time.monotonic() + 30)
-        assert polling.polled == GIVE_UP_AFTER
-        for _ in range(GIVE_UP_AFTER):  # still nothing: a pause twice as long
-            polling.wait_briefly(poller, time.monotonic() + 30)
+            exchange(answered=False)
+        assert polling.polled == 1
+        exchange(answered=False)  # missed again: a pause twice as long
         for _ in range(2 * _FIRST_PAUSE):
+            exchange(answered=False)
+        assert polling.polled == 2
+        for _ in range(_MOST_CREDIT):  # answers in time: credit back, up to full
+            exchange(answered=True)
+        assert (polling.polled, polling.hits) == (2 + _MOST_CREDIT, _MOST_CREDIT)
+        polled = polling.polled
+        while polling.polled == polled or not polling._pause:  # misses use the credit up
+            polled = polling.polled
+            exchange(answered=False)
+        assert polling.missed == 2 + _MOST_CREDIT // _MISS_COST
+        assert polling._pause == _FIRST_PAUSE  # full credit forgot the backoff
+
+
+@needs_two_cores
+def test_answers_in_time_only_every_other_exchange_still_pause_the_polling() -> None:
+    """A receiver in a thread of this process answers within the window only now and then (when
+    it gets the interpreter): hits and misses taking turns must not keep the polling going."""
+    one, other = socket.socketpair()
+    with one, other:
+        polling, poller = AnswerPolling(), select.poll()
+        poller.register(one, select.POLLIN)
+        for number in range(8):
+            answered = number % 2 == 0
+            if answered:
+                other.sendall(b"x")
             polling.wait_briefly(poller, time.monotonic() + 30)
-        assert polling.polled == 2 * GIVE_UP_AFTER
-        other.sendall(b"HTTP/1.1 200 OK")  # an answer within the window
-        polling.wait_briefly(poller, time.monotonic() + 30)
-        assert (polling.polled, polling.hits) == (2 * GIVE_UP_AFTER + 1, 1)
-        one.recv(100)
-        for _ in range(GIVE_UP_AFTER):  # after a hit, misses start the first pause again
-            polling.wait_briefly(poller, time.monotonic() + 30)
-        for _ in range(_FIRST_PAUSE):
-            polling.wait_briefly(poller, time.monotonic() + 30)
-        polling.wait_briefly(poller, time.monotonic() + 30)
-        assert polling.polled == 3 * GIVE_UP_AFTER + 2
+            if answered:
+                one.recv(10)
+        assert polling.polled < 8
+        assert polling._pause > 0
 
 
 @needs_two_cores
