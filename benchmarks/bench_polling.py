@@ -64,8 +64,9 @@ def main() -> None:
     per_round, rounds = (50, 3) if args.quick else (200, 9)
     figures = threaded_receiver(per_round, rounds)
     print(
-        f"emits to a werkzeug server in a thread of this process: polling on {figures['on'] * 1e6:.0f}"
-        f" us, off {figures['off'] * 1e6:.0f} us: throughput ratio {figures['ratio']:.2f}x; "
+        "emits to a werkzeug server in a thread of this process: polling on "
+        f"{figures['on'] * 1e6:.0f} us, off {figures['off'] * 1e6:.0f} us: throughput ratio "
+        f"{figures['ratio']:.2f}x; "
         f"polled {figures['polled']:.0f} times in {figures['emits']:.0f} emits"
     )
 
